@@ -1,0 +1,125 @@
+"""Wires settings into running services: store, connectors, classifier, renderer."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+
+from frontline.config import LLMSettings, Settings
+from frontline.connectors.registry import connector_class
+from frontline.decide.cascade import CascadeClassifier
+from frontline.decide.triage import ModelClassifier, RulesClassifier
+from frontline.errors import ConfigError, ModelFormatError, ModelNotFoundError
+from frontline.flows.triage import TriageServices
+from frontline.ports import Classifier
+from frontline.render import Renderer
+from frontline.store.state import StateStore
+
+USER_AGENT = "frontline/0.1 (+https://github.com/frontline-support/frontline)"
+
+
+def load_model(settings: Settings) -> ModelClassifier:
+    """The trained model at the configured path, checked against the taxonomy."""
+    from frontline.decide.trained import TrainedModel
+
+    path = settings.model_file
+    if not path.exists():
+        raise ModelNotFoundError(str(path))
+    model = TrainedModel.load(path)
+    unknown = sorted(set(model.labels) - set(settings.categories))
+    if unknown:
+        raise ModelFormatError(
+            str(path),
+            f"it predicts labels that are not configured categories ({', '.join(unknown[:5])}); "
+            "retrain on your taxonomy or add those categories to frontline.toml",
+        )
+    return ModelClassifier(settings, model)
+
+
+def llm_configured(settings: Settings) -> bool:
+    """The LLM stage is on when a key is set or the endpoint was changed (e.g. a keyless Ollama)."""
+    from frontline.connectors.llm import llm_api_key
+
+    return bool(llm_api_key(settings)) or settings.llm.base_url != LLMSettings().base_url
+
+
+def build_classifier(settings: Settings, http: httpx.AsyncClient) -> Classifier:
+    """The configured classifier; the cascade degrades to what is available."""
+    kind = settings.classifier.kind
+    if kind == "rules":
+        return RulesClassifier(settings)
+    model: ModelClassifier | None = None
+    if kind in ("cascade", "model"):
+        try:
+            model = load_model(settings)
+        except ModelNotFoundError:
+            if kind == "model":
+                raise
+    if kind == "model":
+        assert model is not None
+        return model
+    llm = None
+    if llm_configured(settings):
+        from frontline.connectors.llm import LLMClassifier, llm_api_key
+
+        llm = LLMClassifier(settings, api_key=llm_api_key(settings), http_client=http)
+    elif kind == "llm":
+        raise ConfigError(
+            settings.source, "classifier.kind",
+            "is \"llm\" but no LLM key is set; set OPENROUTER_API_KEY (or FRONTLINE_LLM_API_KEY with "
+            "FRONTLINE_LLM_BASE_URL)",
+        )
+    if kind == "llm":
+        return CascadeClassifier(settings, model=None, llm=_AlwaysAsk(llm), concurrency=settings.runner.concurrency)
+    return CascadeClassifier(settings, model=model, llm=llm, concurrency=settings.runner.concurrency)
+
+
+class _AlwaysAsk:
+    """Makes the cascade ask the LLM for every ticket (classifier.kind = "llm")."""
+
+    def __init__(self, llm: Any) -> None:
+        self.name = "llm"
+        self._llm = llm
+
+    async def classify_one(self, ticket: Any) -> Any:
+        return await self._llm.classify_one(ticket)
+
+
+def open_connector(port: str, settings: Settings, **kwargs: Any) -> Any:
+    """Instantiate the configured adapter for ``port``."""
+    name = getattr(settings.connectors, port)
+    cls = connector_class(port, name, settings.source)
+    return cls.from_settings(settings, **kwargs)
+
+
+@asynccontextmanager
+async def triage_services(
+    settings: Settings, *, echo: Callable[[str], None] | None = None,
+    http: httpx.AsyncClient | None = None, store: StateStore | None = None,
+) -> AsyncIterator[TriageServices]:
+    """Open everything triage needs and close it afterwards."""
+    own_http = http is None
+    client = http or httpx.AsyncClient(timeout=30.0, headers={"User-Agent": USER_AGENT})
+    own_store = store is None
+    state = store or StateStore.open(settings.state_url)
+    opened: list[Any] = []
+    try:
+        helpdesk = open_connector("helpdesk", settings, http=client)
+        opened.append(helpdesk)
+        kb = open_connector("kb", settings, http=client)
+        opened.append(kb)
+        chat = open_connector("chat", settings, http=client, echo=echo)
+        opened.append(chat)
+        classifier = build_classifier(settings, client)
+        yield TriageServices(settings=settings, store=state, helpdesk=helpdesk, kb=kb, chat=chat,
+                             classifier=classifier, renderer=Renderer(settings))
+    finally:
+        for connector in reversed(opened):
+            await connector.aclose()
+        if own_store:
+            state.close()
+        if own_http:
+            await client.aclose()

@@ -1,0 +1,44 @@
+"""The `frontline` command: one module per command group, errors turned into one clear sentence."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from frontline import __version__
+from frontline.errors import FrontlineError
+
+
+class FrontlineGroup(click.Group):
+    """A click group that prints frontline errors as one sentence, without a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; user mistakes and vendor failures exit with a message."""
+        try:
+            return super().invoke(ctx)
+        except FrontlineError as error:
+            click.secho(f"Error: {error}", fg="red", err=True)
+            sys.exit(error.exit_code)
+        except KeyboardInterrupt:
+            click.echo("Stopped.", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=FrontlineGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="frontline")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="Path to frontline.toml (default: ./frontline.toml, else built-in defaults).")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None) -> None:
+    """frontline: triage, escalation and support intelligence for your helpdesk."""
+    ctx.ensure_object(dict)
+    ctx.obj["config_path"] = config_path
+
+
+def main() -> None:
+    """Console-script entry point."""
+    from frontline.cli import demo, kb, model, run, state, tickets  # noqa: F401  (registers commands)
+
+    cli(prog_name="frontline")

@@ -1,0 +1,91 @@
+"""Helpers shared by the CLI command modules."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from frontline.config import Settings, load_settings
+from frontline.flows.triage import RunSummary, TicketOutcome
+
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False)
+
+
+def settings_from(ctx: click.Context, overrides: Mapping[tuple[str, ...], Any] | None = None) -> Settings:
+    """Load settings with the global --config and command-line overrides."""
+    root = ctx.find_root()
+    path = root.obj.get("config_path") if root.obj else None
+    return load_settings(path, overrides=overrides)
+
+
+class ConsoleReporter:
+    """A progress bar on long runs, one status line per ticket, a closing summary."""
+
+    def __init__(self, *, quiet: bool = False, progress_threshold: int = 50) -> None:
+        self.quiet = quiet
+        self.threshold = progress_threshold
+        self._progress: Progress | None = None
+        self._task: Any = None
+
+    def start(self, total: int | None) -> None:
+        """Show a progress bar when there is a lot to do and a terminal to draw on."""
+        if total and total >= self.threshold and sys.stderr.isatty():
+            self._progress = Progress(
+                TextColumn("triage"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                console=err_console, transient=True,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task("triage", total=total)
+
+    def ticket(self, outcome: TicketOutcome) -> None:
+        """One line per ticket."""
+        if self._progress is not None:
+            self._progress.advance(self._task)
+        if self.quiet:
+            return
+        t = outcome.triage
+        if outcome.completed or outcome.alert_ref or not outcome.problems:
+            mark = "[yellow]?[/]" if outcome.review else "[green]✓[/]"
+        else:
+            mark = "[red]✗[/]"
+        detail = f"{t.classifier} {t.confidence:.2f}"
+        if outcome.articles:
+            detail += f", {len(outcome.articles)} article{'s' * (len(outcome.articles) != 1)}"
+        line = f"{mark} #{outcome.ticket.id} {t.category}/{t.severity} → {outcome.channel} ({detail})"
+        if outcome.problems:
+            line += f" [dim]· {'; '.join(outcome.problems)}[/]"
+        console.print(line, markup=True)
+
+    def finish(self, summary: RunSummary) -> None:
+        """Stop the progress bar."""
+        if self._progress is not None:
+            self._progress.stop()
+
+
+def print_summary(summary: RunSummary, *, title: str = "Triage") -> None:
+    """The closing summary: handled, per category and severity, failures, elapsed."""
+    mode = " (dry run: nothing written)" if summary.dry_run else ""
+    rate = summary.handled / summary.elapsed if summary.elapsed > 0 else 0.0
+    console.print(f"\n[bold]{title}{mode}[/]: {summary.handled} handled, {summary.skipped} already handled, "
+                  f"{len(summary.failures)} failed in {summary.elapsed:.2f}s ({rate:,.0f}/s)")
+    if summary.by_category:
+        cats = ", ".join(f"{k} {v}" for k, v in summary.by_category.most_common())
+        console.print(f"  by category: {cats}")
+        sevs = ", ".join(f"{k} {summary.by_severity[k]}" for k in sorted(summary.by_severity))
+        console.print(f"  by severity: {sevs}")
+    if summary.review:
+        console.print(f"  sent for human review: {summary.review}")
+    if summary.problems:
+        console.print(f"  handled with problems (see notes): {summary.problems}")
+    for ticket_id, problem in summary.failures[:10]:
+        console.print(f"  [red]failed[/] #{ticket_id}: {problem}")
+    if len(summary.failures) > 10:
+        console.print(f"  … and {len(summary.failures) - 10} more failures")
+    if summary.failures:
+        console.print("  Failed tickets stay unhandled and are retried on the next run.")

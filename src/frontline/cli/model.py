@@ -1,0 +1,106 @@
+"""`frontline train` and `frontline eval`: the local model from labelled history."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import click
+
+from frontline.cli import cli
+from frontline.cli.common import console, settings_from
+from frontline.errors import TrainingDataError
+
+
+def _load(data: Path, text_columns: tuple[str, ...], label_column: str) -> tuple[list[str], list[str], int]:
+    from frontline.datasets import load_labelled_csv
+
+    loaded = load_labelled_csv(data, text_columns, label_column)
+    return list(loaded.texts), list(loaded.labels), len(loaded.skipped)
+
+
+@cli.command("train")
+@click.option("--data", type=click.Path(path_type=Path), help="Labelled CSV file.")
+@click.option("--text-column", "text_columns", multiple=True, help="Text column (repeat for title and body).")
+@click.option("--label-column", help="Label column.")
+@click.option("--from-helpdesk", is_flag=True, help="Train on the embedded helpdesk's labelled past tickets.")
+@click.option("--out", type=click.Path(path_type=Path), help="Where to save the model (default: configured path).")
+@click.pass_context
+def train(ctx: click.Context, data: Path | None, text_columns: tuple[str, ...], label_column: str | None,
+          from_helpdesk: bool, out: Path | None) -> None:
+    """Train the local classifier from labelled history (a CSV, or the helpdesk's own tickets)."""
+    from frontline.decide.trained import TrainedModel
+
+    settings = settings_from(ctx)
+    if from_helpdesk:
+        from frontline.connectors.local.helpdesk import LocalHelpdesk
+
+        pairs = LocalHelpdesk.from_settings(settings).labelled()
+        texts, labels, skipped = [p[0] for p in pairs], [p[1] for p in pairs], 0
+        source = "helpdesk history"
+        if not texts:
+            raise TrainingDataError("the helpdesk holds no tickets with a category label; import history "
+                                    "with a `category` column first, or pass --data FILE.csv")
+    else:
+        if data is None or not text_columns or not label_column:
+            raise click.UsageError("Pass --data FILE.csv --text-column COL --label-column COL, or --from-helpdesk.")
+        texts, labels, skipped = _load(data, text_columns, label_column)
+        source = str(data)
+    started = time.perf_counter()
+    model = TrainedModel.train(texts, labels, source=source)
+    elapsed = time.perf_counter() - started
+    target = out or settings.model_file
+    target.parent.mkdir(parents=True, exist_ok=True)
+    model.save(target)
+    labels_known = sorted(set(model.labels))
+    console.print(f"Trained on {len(texts)} examples ({skipped} rows skipped) in {elapsed:.1f}s: "
+                  f"{len(labels_known)} labels. Saved to {target}.")
+    outside = sorted(set(labels_known) - set(settings.categories))
+    if outside:
+        console.print(f"[yellow]Note:[/] labels {', '.join(outside[:8])} are not configured categories; "
+                      "triage will refuse this model until the taxonomy matches.")
+
+
+@cli.command("eval")
+@click.option("--model", "model_path", type=click.Path(path_type=Path), help="Model file (default: configured).")
+@click.option("--data", type=click.Path(path_type=Path), required=True, help="Labelled CSV file.")
+@click.option("--text-column", "text_columns", multiple=True, required=True, help="Text column (repeatable).")
+@click.option("--label-column", required=True, help="Label column.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def evaluate_command(ctx: click.Context, model_path: Path | None, data: Path, text_columns: tuple[str, ...],
+                     label_column: str, as_json: bool) -> None:
+    """Score a model on labelled data: accuracy, macro-F1, per class, confusions, coverage by confidence."""
+    from frontline.decide.evaluation import evaluate
+    from frontline.decide.trained import TrainedModel
+
+    settings = settings_from(ctx)
+    model = TrainedModel.load(model_path or settings.model_file)
+    texts, labels, skipped = _load(data, text_columns, label_column)
+    if not texts:
+        raise TrainingDataError(f"{data} has no usable rows to evaluate on")
+    report = evaluate(model.predict(texts), labels)
+    result = report.to_dict()
+    result["skipped_rows"] = skipped
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    console.print(f"[bold]{data}[/]: {result['n']} examples ({skipped} skipped)")
+    console.print(f"accuracy {result['accuracy']:.3f}   macro-F1 {result['macro_f1']:.3f}")
+    console.print("\nper class (precision / recall / F1 / support):")
+    for label, scores in sorted(result["per_class"].items()):
+        console.print(f"  {label:<28} {scores['precision']:.3f}  {scores['recall']:.3f}  "
+                      f"{scores['f1']:.3f}  {scores['support']}")
+    if result["confusions"]:
+        console.print("\nmost frequent confusions (gold → predicted: count):")
+        for item in result["confusions"][:10]:
+            gold, predicted, count = (item["gold"], item["predicted"], item["count"]) if isinstance(item, dict) \
+                else item
+            console.print(f"  {gold} → {predicted}: {count}")
+    console.print("\nconfidence threshold: coverage / accuracy of covered")
+    for row in result["thresholds"]:
+        threshold, coverage, accuracy = (row["threshold"], row["coverage"], row["accuracy"]) \
+            if isinstance(row, dict) else row
+        shown = f"{accuracy:.3f}" if accuracy is not None else "  -  "
+        console.print(f"  ≥ {threshold:.2f}: {coverage:.3f} / {shown}")

@@ -1,0 +1,46 @@
+"""`frontline state show|forget ID`: inspect or reset what frontline remembers about an item."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from frontline.cli import cli
+from frontline.cli.common import console, settings_from
+from frontline.model import normalise_id
+from frontline.store.state import StateStore
+
+
+@cli.group("state")
+def state_group() -> None:
+    """Inspect or reset stored state."""
+
+
+@state_group.command("show")
+@click.argument("item_id")
+@click.pass_context
+def show(ctx: click.Context, item_id: str) -> None:
+    """Show decisions and effects stored for an item."""
+    settings = settings_from(ctx)
+    store = StateStore.open(settings.state_url)
+    state = store.item_state(normalise_id(item_id))
+    if not (state["handled"] or state["decisions"] or state["effects"]):
+        console.print(f"Nothing stored for {item_id}: it has not been handled yet.")
+        ctx.exit(1)
+    console.print_json(json.dumps(state, default=str))
+
+
+@state_group.command("forget")
+@click.argument("item_id")
+@click.option("--flow", help="Forget only for this flow (default: all flows).")
+@click.pass_context
+def forget(ctx: click.Context, item_id: str, flow: str | None) -> None:
+    """Forget that an item was handled, so the next run handles it again."""
+    settings = settings_from(ctx)
+    store = StateStore.open(settings.state_url)
+    removed = store.forget(normalise_id(item_id), flow)
+    if removed:
+        console.print(f"Forgot {item_id}; the next run will handle it again.")
+    else:
+        console.print(f"{item_id} was not marked handled; nothing to forget.")

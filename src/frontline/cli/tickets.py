@@ -1,0 +1,39 @@
+"""`frontline import tickets FILE`: load tickets into the embedded helpdesk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from frontline.cli import cli
+from frontline.cli.common import console, settings_from
+from frontline.connectors.local.helpdesk import LocalHelpdesk
+from frontline.connectors.local.importer import read_tickets
+
+
+@cli.group("import")
+def import_group() -> None:
+    """Import data into the embedded default."""
+
+
+@import_group.command("tickets")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.pass_context
+def import_tickets(ctx: click.Context, file: Path) -> None:
+    """Import tickets from CSV or JSONL; bad rows are reported by line and skipped."""
+    settings = settings_from(ctx)
+    report = read_tickets(file)
+    for line, reason in report.errors[:50]:
+        console.print(f"[yellow]{file}:{line}[/]: skipped, row {reason}")
+    if len(report.errors) > 50:
+        console.print(f"… and {len(report.errors) - 50} more skipped rows")
+    helpdesk = LocalHelpdesk.from_settings(settings)
+    created, updated = helpdesk.upsert(report.records)
+    note = f" (decoded as {report.encoding})" if report.encoding not in ("utf-8", "utf-8-sig") else ""
+    console.print(f"Imported {created} new and {updated} updated tickets from {file}{note} into "
+                  f"{helpdesk.path}; {len(report.errors)} rows skipped.")
+    if report.truncated:
+        console.print(f"{report.truncated} descriptions longer than 1 MB were truncated.")
+    if report.errors and not report.records:
+        ctx.exit(1)

@@ -1,0 +1,206 @@
+"""Import tickets into the embedded helpdesk from CSV or JSONL, reporting bad rows by line."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from frontline.decide.text import html_to_text
+from frontline.errors import DataFileError
+from frontline.model import normalise_id
+
+ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
+ALIASES = {
+    "body": "description", "text": "description", "message": "description", "content": "description",
+    "title": "subject", "email": "requester_email", "requester": "requester_email", "name": "requester_name",
+    "organization": "company", "company_name": "company", "monthly_spend": "mrr", "label": "category",
+    "ticket_id": "id",
+}
+KNOWN = {
+    "id", "subject", "description", "requester_name", "requester_email", "company", "plan", "mrr",
+    "tags", "priority", "status", "category", "severity", "created_at", "updated_at",
+}
+PRIORITIES = {"urgent", "high", "normal", "low"}
+STATUSES = {"new", "open", "pending", "hold", "solved", "closed"}
+MAX_BODY = 1_000_000
+
+
+@dataclass
+class ImportReport:
+    """What an import did: rows accepted, and each rejected row with its line and reason."""
+
+    records: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    encoding: str = "utf-8"
+    truncated: int = 0
+
+
+def decode(raw: bytes) -> tuple[str, str]:
+    """Decode file bytes as UTF-8 (with or without BOM), falling back to Windows-1252 then Latin-1."""
+    for encoding in ENCODINGS:
+        try:
+            return raw.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("utf-8", "replace"), "utf-8 (with replacements)"  # pragma: no cover
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and math.isnan(value):
+        return ""
+    return str(value).replace("\x00", "").strip()
+
+
+def _time(value: Any, name: str) -> str | None:
+    text = _text(value)
+    if not text:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            parsed = datetime.fromtimestamp(float(text), tz=UTC)
+        except (ValueError, OverflowError, OSError):
+            raise ValueError(f"{name} {text[:40]!r} is not an ISO 8601 date or a Unix timestamp") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).isoformat()
+
+
+def normalise_record(raw: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
+    """Validate one raw row into the helpdesk's record shape; returns (record, truncated)."""
+    row: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key is None:
+            raise ValueError("has more fields than the header")
+        name = str(key).strip().lower().replace(" ", "_").replace("-", "_")
+        row[ALIASES.get(name, name)] = value
+    if _text(row.get("id")) == "":
+        raise ValueError("has no id")
+    try:
+        ticket_id = normalise_id(row["id"])
+    except ValueError as exc:
+        raise ValueError(f"has an invalid id: {exc}") from None
+    subject = " ".join(html_to_text(_text(row.get("subject"))).split())
+    description = html_to_text(_text(row.get("description")))
+    if not subject and not description:
+        raise ValueError(f"ticket {ticket_id} has neither a subject nor a description")
+    truncated = len(description) > MAX_BODY
+    if truncated:
+        description = description[:MAX_BODY]
+    mrr: float | None = None
+    if _text(row.get("mrr")):
+        try:
+            mrr = float(str(row["mrr"]).replace(",", "").replace("$", "").strip())
+        except ValueError:
+            raise ValueError(f"mrr {row['mrr']!r} is not a number") from None
+        if not math.isfinite(mrr) or mrr < 0:
+            raise ValueError(f"mrr {row['mrr']!r} must be a non-negative number")
+    tags_value = row.get("tags")
+    if isinstance(tags_value, list):
+        tags = [_text(t) for t in tags_value if _text(t)]
+    else:
+        tags = [t.strip() for t in _text(tags_value).replace(";", ",").split(",") if t.strip()]
+    priority = _text(row.get("priority")).lower() or None
+    if priority and priority not in PRIORITIES:
+        raise ValueError(f"priority {priority!r} is not one of {', '.join(sorted(PRIORITIES))}")
+    status = _text(row.get("status")).lower() or "new"
+    if status not in STATUSES:
+        raise ValueError(f"status {status!r} is not one of {', '.join(sorted(STATUSES))}")
+    record = {
+        "id": ticket_id,
+        "subject": subject,
+        "description": description,
+        "requester_name": _text(row.get("requester_name")),
+        "requester_email": _text(row.get("requester_email")),
+        "company": _text(row.get("company")) or None,
+        "plan": _text(row.get("plan")).lower() or None,
+        "mrr": mrr,
+        "tags": tags,
+        "priority": priority,
+        "status": status,
+        "category": _text(row.get("category")) or None,
+        "severity": _text(row.get("severity")).upper() or None,
+        "created_at": _time(row.get("created_at"), "created_at"),
+        "updated_at": _time(row.get("updated_at"), "updated_at"),
+    }
+    return record, truncated
+
+
+def _jsonl_rows(text: str) -> Iterator[tuple[int, Any]]:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield number, ValueError(f"is not valid JSON ({exc.msg} at column {exc.colno})")
+            continue
+        if not isinstance(value, dict):
+            yield number, ValueError("is not a JSON object")
+            continue
+        yield number, value
+
+
+def _csv_rows(text: str) -> Iterator[tuple[int, Any]]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    if not reader.fieldnames:
+        return
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield reader.line_num, ValueError(f"is not valid CSV ({exc})")
+            continue
+        yield reader.line_num, row
+
+
+def read_tickets(path: Path) -> ImportReport:
+    """Parse a CSV or JSONL file of tickets; bad rows are reported with their line number and skipped."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise DataFileError(str(path), "the file does not exist") from None
+    except OSError as exc:
+        raise DataFileError(str(path), f"it cannot be read ({exc.strerror})") from None
+    text, encoding = decode(raw)
+    suffix = path.suffix.lower()
+    if suffix in {".jsonl", ".ndjson", ".json"}:
+        rows = _jsonl_rows(text)
+    elif suffix in {".csv", ".tsv", ".txt"}:
+        rows = _csv_rows(text)
+    else:
+        stripped = text.lstrip()
+        rows = _jsonl_rows(text) if stripped.startswith("{") else _csv_rows(text)
+    report = ImportReport(encoding=encoding)
+    seen: dict[str, int] = {}
+    for number, row in rows:
+        if isinstance(row, Exception):
+            report.errors.append((number, str(row)))
+            continue
+        try:
+            record, truncated = normalise_record(row)
+        except ValueError as exc:
+            report.errors.append((number, str(exc)))
+            continue
+        report.truncated += truncated
+        if record["id"] in seen:
+            # The later row wins, as a re-export of an updated ticket would.
+            report.records[seen[record["id"]]] = record
+            continue
+        seen[record["id"]] = len(report.records)
+        report.records.append(record)
+    if not report.records and not report.errors:
+        raise DataFileError(str(path), "it holds no tickets (expected a CSV with a header row, or JSON lines)")
+    return report

@@ -1,0 +1,118 @@
+"""The embedded chat: alerts printed to the console and appended to a JSONL outbox.
+
+Each line holds the exact ``chat.postMessage`` arguments (channel, text, blocks, metadata),
+so the same payload can be posted to Slack later.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from frontline.config import Settings
+from frontline.errors import ChannelRefusedError
+from frontline.model import ChatMessage
+
+SERVICE = "Outbox"
+# Slack channel names: lower-case letters, digits, hyphens, underscores; at most 80 characters.
+CHANNEL_NAME = re.compile(r"^#[a-z0-9][a-z0-9_\-]{0,79}$")
+METADATA_EVENT = "frontline_alert"
+
+
+class OutboxChat:
+    """Writes each alert to the console and to a JSONL file."""
+
+    name = "outbox"
+
+    def __init__(self, path: Path, *, echo: Callable[[str], None] | None = None,
+                 channels: tuple[str, ...] | None = None) -> None:
+        self.path = path
+        self._echo = echo
+        self._channels = set(channels) if channels is not None else None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._posted: dict[str, str] | None = None
+        self._file: TextIO | None = None
+        self._count = 0
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, echo: Callable[[str], None] | None = None,
+                      **_: Any) -> OutboxChat:
+        """The outbox file in the workspace; echo to the console when configured."""
+        printer = echo if echo is not None else (_console if settings.local.echo else None)
+        return cls(settings.path(settings.local.outbox), echo=printer)
+
+    def _load(self) -> dict[str, str]:
+        if self._posted is None:
+            self._posted = {}
+            if self.path.exists():
+                with self.path.open(encoding="utf-8", errors="replace") as handle:
+                    for number, line in enumerate(handle, start=1):
+                        try:
+                            entry = json.loads(line)
+                            key = entry["metadata"]["event_payload"]["idempotency_key"]
+                        except (ValueError, KeyError, TypeError):
+                            continue  # a torn last line after a crash is simply not a posted message
+                        self._posted[key] = entry.get("ts") or f"line:{number}"
+                        self._count = number
+        return self._posted
+
+    async def post(self, channel: str, message: ChatMessage, key: str) -> str:
+        """Append the alert; refuse malformed channel names like Slack's channel_not_found."""
+        if not CHANNEL_NAME.match(channel):
+            raise ChannelRefusedError(SERVICE, channel, "channel_not_found: not a valid channel name")
+        if self._channels is not None and channel not in self._channels:
+            raise ChannelRefusedError(SERVICE, channel, "not_in_channel")
+        posted = self._load()
+        if key in posted:
+            return posted[key]
+        self._count += 1
+        ts = f"{datetime.now(UTC).timestamp():.6f}"
+        entry = {
+            "channel": channel,
+            "text": message.text,
+            "blocks": list(message.blocks),
+            "metadata": {"event_type": METADATA_EVENT, "event_payload": {"idempotency_key": key}},
+            "ts": ts,
+        }
+        if self._file is None:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            self._file = os.fdopen(fd, "a", encoding="utf-8")
+        self._file.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        self._file.flush()
+        posted[key] = ts
+        if self._echo is not None:
+            self._echo(f"{channel}  {message.text.splitlines()[0] if message.text else ''}")
+        return ts
+
+    async def find_posted(self, key: str) -> str | None:
+        """The ts of an alert already written with ``key``."""
+        return self._load().get(key)
+
+    def entries(self) -> list[dict[str, Any]]:
+        """Every alert in the outbox (for tests and `frontline demo`)."""
+        if not self.path.exists():
+            return []
+        out = []
+        with self.path.open(encoding="utf-8") as handle:
+            for line in handle:
+                try:
+                    out.append(json.loads(line))
+                except ValueError:
+                    continue
+        return out
+
+    async def aclose(self) -> None:
+        """Flush and close the file."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def _console(line: str) -> None:
+    sys.stdout.write(f"  ↳ alert {line}\n")

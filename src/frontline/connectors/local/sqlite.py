@@ -1,0 +1,37 @@
+"""Small helpers for the embedded connectors' own SQLite files."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open an embedded SQLite file, created owner-only, in WAL mode."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    connection = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+    connection.row_factory = sqlite3.Row
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    return connection
+
+
+def migrate(connection: sqlite3.Connection, steps: list[str]) -> None:
+    """Apply numbered schema steps in order, remembering the version in ``user_version``."""
+    current = connection.execute("PRAGMA user_version").fetchone()[0]
+    for number, script in enumerate(steps, start=1):
+        if number <= current:
+            continue
+        connection.execute("BEGIN")
+        try:
+            for statement in script.split(";\n"):
+                if statement.strip():
+                    connection.execute(statement)
+            connection.execute(f"PRAGMA user_version = {number}")
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise

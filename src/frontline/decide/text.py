@@ -1,0 +1,109 @@
+"""Text helpers shared by deciders and importers: HTML to text, keywords, summaries."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from html.parser import HTMLParser
+
+_BLOCK_TAGS = frozenset(
+    {"p", "div", "br", "li", "ul", "ol", "tr", "table", "h1", "h2", "h3", "h4", "h5", "h6",
+     "blockquote", "pre", "hr", "section", "article", "header", "footer"}
+)
+_SKIP_TAGS = frozenset({"script", "style", "head", "title"})
+_HTML_HINT = re.compile(r"<\s*(?:p|div|br|span|html|body|li|ul|ol|table|a|b|i|strong|em|h\d)\b[^>]*>", re.I)
+_SPACES = re.compile(r"[ \t\f\v\u00a0]+")
+_BLANK_LINES = re.compile(r"\n\s*\n+")
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP_TAGS:
+            self._skipping += 1
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+            if tag == "li":
+                self.parts.append("- ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP_TAGS:
+            self._skipping = max(0, self._skipping - 1)
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skipping:
+            self.parts.append(data)
+
+
+def looks_like_html(text: str) -> bool:
+    """True when ``text`` carries HTML markup worth stripping."""
+    return "<" in text and _HTML_HINT.search(text) is not None
+
+
+def html_to_text(text: str) -> str:
+    """Reduce an HTML body to readable plain text (paragraphs kept, tags and scripts dropped)."""
+    if not looks_like_html(text):
+        return text.strip()
+    parser = _TextExtractor()
+    parser.feed(text)
+    parser.close()
+    return tidy("".join(parser.parts))
+
+
+def tidy(text: str) -> str:
+    """Collapse runs of spaces and blank lines."""
+    lines = (_SPACES.sub(" ", line).strip() for line in text.replace("\r\n", "\n").split("\n"))
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+class KeywordMatcher:
+    """Finds configured keywords on word boundaries, case-insensitively."""
+
+    __slots__ = ("_pattern",)
+
+    def __init__(self, keywords: Iterable[str]) -> None:
+        words = sorted({k.strip().lower() for k in keywords if k.strip()}, key=len, reverse=True)
+        if not words:
+            self._pattern: re.Pattern[str] | None = None
+            return
+        alternatives = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in words)
+        self._pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+
+    def find(self, text: str) -> set[str]:
+        """The distinct keywords present in ``text`` (lower-cased)."""
+        if self._pattern is None:
+            return set()
+        return {" ".join(m.group(0).lower().split()) for m in self._pattern.finditer(text)}
+
+
+_GREETING = re.compile(
+    r"^\s*(?:hi|hello|hey|dear|good (?:morning|afternoon|evening)|greetings)\b[^\n.!?,]{0,40}[,.!]?\s*",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def summarise(subject: str, description: str, *, limit: int = 200) -> str:
+    """A one-line extractive summary: the subject and the first meaningful sentence."""
+    body = _GREETING.sub("", description.strip(), count=1)
+    first = ""
+    for sentence in _SENTENCE_END.split(body):
+        sentence = sentence.strip(" -*>\t")
+        if len(sentence) >= 12 and not sentence.lower().startswith(("thanks", "thank you", "regards")):
+            first = sentence
+            break
+    subject = " ".join(subject.split())
+    if subject and first and first.lower() != subject.lower():
+        summary = f"{subject}: {first}"
+    else:
+        summary = subject or first or " ".join(body.split())
+    summary = " ".join(summary.split())
+    if not summary:
+        return "(empty ticket: no subject or description)"
+    return summary if len(summary) <= limit else summary[: limit - 1].rstrip() + "…"

@@ -1,0 +1,124 @@
+"""Local deciders: keyword rules and the trained model, plus the finishing touches every
+classifier's answer gets (severity from business impact, abstention)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from frontline.config import Settings
+from frontline.decide.severity import SeverityRules, is_high_value, raise_one_level
+from frontline.decide.text import KeywordMatcher, summarise
+from frontline.model import Ticket, Triage
+
+if TYPE_CHECKING:
+    from frontline.decide.trained import TrainedModel
+
+# The model reads the start of long tickets only: the intent is nearly always stated early,
+# and a 1 MB pasted log would otherwise dominate the time and the features.
+MODEL_TEXT_LIMIT = 6000
+
+
+class TriageBuilder:
+    """Turns (category, confidence) into a full triage: severity, summary, suggested reply."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._severity = SeverityRules(settings)
+
+    def build(self, ticket: Ticket, category: str, confidence: float, classifier: str,
+              *, reasons: Sequence[str] = ()) -> Triage:
+        """A triage for ``ticket`` decided locally."""
+        severity, why = self._severity.decide(ticket.text, category)
+        reply = self._settings.categories[category].reply
+        first_name = ticket.requester.name.split()[0] if ticket.requester.name.strip() else ""
+        greeting = f"Hi {first_name}," if first_name else "Hi,"
+        return Triage(
+            category=category,
+            severity=severity,
+            summary=summarise(ticket.subject, ticket.description),
+            suggested_reply=f"{greeting}\n\n{reply}".strip(),
+            confidence=round(float(confidence), 4),
+            classifier=classifier,
+            reasons=(*reasons, why),
+        )
+
+
+def finish(triage: Triage, ticket: Ticket, settings: Settings) -> Triage:
+    """Apply business impact (one level up for high-value customers) and the abstain threshold."""
+    flags = list(triage.flags)
+    reasons = list(triage.reasons)
+    severity = triage.severity
+    high, why = is_high_value(ticket.company, settings)
+    if high and severity != "P0":
+        severity = raise_one_level(severity)
+        reasons.append(f"raised to {severity}: high-value customer ({why})")
+    if triage.confidence < settings.thresholds.abstain and "abstained" not in flags:
+        flags.append("abstained")
+        reasons.append(
+            f"confidence {triage.confidence:.2f} below abstain threshold {settings.thresholds.abstain:.2f}:"
+            " sent for human review"
+        )
+    return triage.with_changes(severity=severity, flags=tuple(flags), reasons=tuple(reasons))
+
+
+class RulesClassifier:
+    """Keyword lists from the configuration, matched on word boundaries."""
+
+    name = "rules"
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._builder = TriageBuilder(settings)
+        self._matchers = {
+            name: KeywordMatcher(category.keywords) for name, category in settings.categories.items()
+        }
+        self._fallback = next(iter(settings.categories))
+
+    def decide(self, ticket: Ticket) -> Triage:
+        """Classify one ticket by keyword hits."""
+        text = ticket.text[:MODEL_TEXT_LIMIT]
+        hits = {name: matcher.find(text) for name, matcher in self._matchers.items()}
+        ranked = sorted(hits.items(), key=lambda item: len(item[1]), reverse=True)
+        best, best_hits = ranked[0]
+        second = len(ranked[1][1]) if len(ranked) > 1 else 0
+        top = len(best_hits)
+        if top == 0:
+            return self._builder.build(ticket, self._fallback, 0.0, self.name,
+                                       reasons=("no category keyword matched",))
+        # Keyword rules are crude, so their confidence is capped well below a trained model's.
+        margin = (top - second) / top
+        confidence = min(0.75, 0.25 + 0.15 * top) * (0.5 + 0.5 * margin)
+        words = ", ".join(sorted(best_hits)[:4])
+        return self._builder.build(ticket, best, confidence, self.name,
+                                   reasons=(f"{best}: keywords {words}",))
+
+    async def classify(self, tickets: Sequence[Ticket]) -> list[Triage]:
+        """Classify a batch (finished with business impact and abstention)."""
+        return [finish(self.decide(t), t, self._settings) for t in tickets]
+
+
+class ModelClassifier:
+    """The trained local model (TF-IDF n-grams → calibrated linear classifier)."""
+
+    name = "model"
+
+    def __init__(self, settings: Settings, model: TrainedModel) -> None:
+        self._settings = settings
+        self._model = model
+        self._builder = TriageBuilder(settings)
+
+    def decide(self, tickets: Sequence[Ticket]) -> list[Triage]:
+        """Classify a batch in one vectorised call."""
+        if not tickets:
+            return []
+        predictions = self._model.predict([t.text[:MODEL_TEXT_LIMIT] for t in tickets])
+        return [
+            self._builder.build(ticket, label, confidence, self.name,
+                                reasons=(f"{label}: model probability {confidence:.2f}",))
+            for ticket, (label, confidence) in zip(tickets, predictions, strict=True)
+        ]
+
+    async def classify(self, tickets: Sequence[Ticket]) -> list[Triage]:
+        """Classify a batch (finished with business impact and abstention)."""
+        return [finish(t, ticket, self._settings) for t, ticket in zip(self.decide(tickets), tickets, strict=True)]

@@ -1,0 +1,79 @@
+"""Builds the demo workspace: generated tickets and history, the KB, a trained model, a config."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from frontline.config import Settings, load_settings
+
+DEMO_FILES = ("frontline.db", "helpdesk.db", "kb.db", "outbox.jsonl", "model.joblib", "tickets.jsonl",
+              "history.csv", "frontline.toml")
+KB_SOURCE = Path(__file__).with_name("kb")
+
+
+@dataclass(frozen=True)
+class DemoWorkspace:
+    """Where the demo put things."""
+
+    folder: Path
+    config: Path
+    settings: Settings
+    tickets: int
+    history: int
+    articles: int
+    model_accuracy: float | None
+
+
+def _clean(folder: Path) -> None:
+    for name in DEMO_FILES:
+        for path in folder.glob(name + "*"):  # includes SQLite -wal/-shm companions
+            path.unlink()
+    if (folder / "kb").is_dir():
+        shutil.rmtree(folder / "kb")
+
+
+def build_demo(folder: Path, *, tickets: int = 120, history: int = 3000, seed: int = 7) -> DemoWorkspace:
+    """Create (or recreate) a self-contained demo workspace in ``folder``."""
+    from frontline.connectors.local.helpdesk import LocalHelpdesk
+    from frontline.connectors.local.importer import read_tickets
+    from frontline.connectors.local.kb import LocalKnowledgeBase
+    from frontline.decide.trained import TrainedModel
+    from frontline.demo.generator import generate_history, generate_tickets, write_csv, write_jsonl
+
+    folder = folder.resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    _clean(folder)
+    config = folder / "frontline.toml"
+    config.write_text(
+        "# Demo workspace written by `frontline demo`. Use it with:\n"
+        f"#   frontline --config {config} run triage\n"
+        "[local]\n"
+        f'workspace = "{folder.as_posix()}"\n'
+        'kb_dir = "kb"\n',
+        encoding="utf-8",
+    )
+    settings = load_settings(config, dotenv=None)
+
+    shutil.copytree(KB_SOURCE, folder / "kb")
+    kb = LocalKnowledgeBase(settings.path("kb.db"))
+    articles = kb.index(folder / "kb").total
+
+    past = generate_history(history, seed=seed + 4)
+    write_csv(past, folder / "history.csv")
+    texts = [f"{r['subject']}\n{r['description']}" for r in past]
+    labels = [str(r["category"]) for r in past]
+    model = TrainedModel.train(texts, labels, source="demo history")
+    model.save(settings.model_file)
+    accuracy = None
+    scores = model.metadata.get("scores") if isinstance(getattr(model, "metadata", None), dict) else None
+    if isinstance(scores, dict):
+        value = scores.get("holdout_accuracy", scores.get("accuracy"))
+        accuracy = float(value) if isinstance(value, int | float) else None
+
+    live = generate_tickets(tickets, seed=seed)
+    write_jsonl(live, folder / "tickets.jsonl")
+    report = read_tickets(folder / "tickets.jsonl")
+    LocalHelpdesk.from_settings(settings).upsert(report.records)
+    return DemoWorkspace(folder, config, settings, len(report.records), len(past), articles, accuracy)

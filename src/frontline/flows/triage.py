@@ -1,0 +1,366 @@
+"""The triage flow: fetch → skip handled → classify → KB search → route → alert → write back (last)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from frontline.config import Settings
+from frontline.decide.triage import RulesClassifier
+from frontline.errors import ChannelRefusedError, FrontlineError
+from frontline.model import Article, Effect, EffectStatus, Ticket, Triage, WriteBack, effect_key
+from frontline.ports import Chat, Classifier, Helpdesk, KnowledgeBase
+from frontline.render import Renderer
+from frontline.store.state import Decision, StateStore
+
+FLOW = "triage"
+# Triage happens once per ticket, so its effect keys do not depend on the ticket's version:
+# a ticket whose write-back landed (and so changed its updated_at) must keep the same keys.
+TRIAGE_VERSION = "1"
+
+
+@dataclass
+class TicketOutcome:
+    """What triage did for one ticket."""
+
+    ticket: Ticket
+    triage: Triage
+    channel: str
+    articles: list[Article] = field(default_factory=list)
+    alert_ref: str | None = None
+    writeback_ref: str | None = None
+    problems: list[str] = field(default_factory=list)
+    review: bool = False
+    completed: bool = False
+
+
+@dataclass
+class RunSummary:
+    """The closing summary of a run."""
+
+    handled: int = 0
+    skipped: int = 0
+    by_category: Counter[str] = field(default_factory=Counter)
+    by_severity: Counter[str] = field(default_factory=Counter)
+    review: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    problems: int = 0
+    elapsed: float = 0.0
+    dry_run: bool = False
+
+
+class Reporter(Protocol):
+    """Receives progress as the flow goes."""
+
+    def start(self, total: int | None) -> None:
+        """The run begins; ``total`` when the source can count."""
+
+    def ticket(self, outcome: TicketOutcome) -> None:
+        """One ticket is done (or failed)."""
+
+    def finish(self, summary: RunSummary) -> None:
+        """The run is over."""
+
+
+class SilentReporter:
+    """Reports nothing."""
+
+    def start(self, total: int | None) -> None:
+        """Nothing."""
+
+    def ticket(self, outcome: TicketOutcome) -> None:
+        """Nothing."""
+
+    def finish(self, summary: RunSummary) -> None:
+        """Nothing."""
+
+
+@dataclass
+class TriageServices:
+    """Everything the triage flow talks to."""
+
+    settings: Settings
+    store: StateStore
+    helpdesk: Helpdesk
+    kb: KnowledgeBase
+    chat: Chat
+    classifier: Classifier
+    renderer: Renderer
+    team: str = "default"
+
+    @property
+    def cursor_key(self) -> str:
+        """Where this team's helpdesk position is saved."""
+        return f"{FLOW}:{self.team}:{self.helpdesk.name}"
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, FrontlineError):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
+
+
+class TriageRun:
+    """One pass of the triage flow over everything new since the saved cursor."""
+
+    def __init__(self, services: TriageServices, *, dry_run: bool = False, limit: int | None = None,
+                 reporter: Reporter | None = None) -> None:
+        self.s = services
+        self.settings = services.settings
+        self.dry_run = dry_run
+        self.limit = limit
+        self.reporter = reporter or SilentReporter()
+        self.summary = RunSummary(dry_run=dry_run)
+        self._slots = asyncio.Semaphore(self.settings.runner.concurrency)
+        self._rules = RulesClassifier(self.settings)
+
+    async def run(self) -> RunSummary:
+        """Handle every new and open ticket once; returns the summary."""
+        started = time.perf_counter()
+        store, helpdesk = self.s.store, self.s.helpdesk
+        saved = store.get_cursor(self.s.cursor_key)
+        counter = getattr(helpdesk, "count_changed", None)
+        total = counter(saved) if callable(counter) else None
+        if total is not None and self.limit is not None:
+            total = min(total, self.limit)
+        self.reporter.start(total)
+        cursor = saved
+        cursor_clean = True
+        remaining = self.limit
+        batch = self.settings.runner.batch_size
+        while remaining is None or remaining > 0:
+            size = batch if remaining is None else min(batch, remaining)
+            page = await helpdesk.list_changed(cursor, size)
+            tickets = list({t.id: t for t in page.items}.values())
+            done = store.handled_among(FLOW, [t.id for t in tickets])
+            todo = [t for t in tickets if t.id not in done]
+            self.summary.skipped += len(tickets) - len(todo)
+            if todo:
+                ok = await self._page(todo)
+                cursor_clean = cursor_clean and ok
+                if remaining is not None:
+                    remaining -= len(todo)
+            cursor = page.cursor
+            # The cursor only moves past pages whose every ticket completed, so a failed
+            # write-back is fetched again on the next run instead of being lost.
+            if cursor_clean and not self.dry_run and cursor != saved:
+                store.set_cursor(self.s.cursor_key, cursor)
+                saved = cursor
+            if not page.has_more or not page.items:
+                break
+        self.summary.elapsed = time.perf_counter() - started
+        self.reporter.finish(self.summary)
+        return self.summary
+
+    async def _classify(self, tickets: Sequence[Ticket]) -> list[Triage]:
+        try:
+            return await self.s.classifier.classify(tickets)
+        except Exception as error:  # a classifier bug must not stop triage: fall back to rules
+            fallback = await self._rules.classify(tickets)
+            reason = f"classifier {self.s.classifier.name} failed ({_describe(error)}); used keyword rules"
+            return [t.with_changes(flags=(*t.flags, "classifier_failed"), reasons=(*t.reasons, reason))
+                    for t in fallback]
+
+    async def _page(self, tickets: list[Ticket]) -> bool:
+        """Triage one page of tickets; True when every ticket completed."""
+        triages = await self._classify(tickets)
+        outcomes = [self._route(t, tr) for t, tr in zip(tickets, triages, strict=True)]
+        await asyncio.gather(*(self._search(o) for o in outcomes))
+        if self.dry_run:
+            for outcome in outcomes:
+                self._count(outcome)
+            return True
+        await self._alerts(outcomes)
+        await self._write_backs(outcomes)
+        completed = [o for o in outcomes if o.completed]
+        self.s.store.complete([self._decision(o) for o in completed])
+        for outcome in outcomes:
+            self._count(outcome)
+        return len(completed) == len(outcomes)
+
+    def _route(self, ticket: Ticket, triage: Triage) -> TicketOutcome:
+        review = "abstained" in triage.flags
+        channel = self.settings.routing.fallback if review else self.settings.channel_for(triage.category)
+        return TicketOutcome(ticket=ticket, triage=triage, channel=channel, review=review)
+
+    async def _search(self, outcome: TicketOutcome) -> None:
+        routing = self.settings.routing
+        if outcome.review or outcome.triage.category not in routing.kb_categories:
+            return
+        query = outcome.triage.summary or outcome.ticket.subject
+        async with self._slots:
+            try:
+                outcome.articles = await self.s.kb.search(query, routing.kb_results)
+            except Exception as error:
+                outcome.problems.append(f"KB search failed: {_describe(error)}")
+
+    # -- alerts --------------------------------------------------------------------------------
+    async def _alerts(self, outcomes: list[TicketOutcome]) -> None:
+        keys = {o.ticket.id: effect_key(FLOW, o.ticket.id, "alert", TRIAGE_VERSION) for o in outcomes}
+        ledger = self.s.store.effects_by_key(keys.values())
+        self.s.store.plan([Effect(keys[o.ticket.id], FLOW, o.ticket.id, "alert", o.channel) for o in outcomes])
+        results = await asyncio.gather(*(self._alert(o, keys[o.ticket.id], ledger.get(keys[o.ticket.id]))
+                                         for o in outcomes))
+        self.s.store.finish([r for r in results if r is not None])
+
+    async def _alert(self, outcome: TicketOutcome, key: str, known: Effect | None) -> Effect | None:
+        if known is not None and known.status is EffectStatus.DONE:
+            outcome.alert_ref = known.remote_ref
+            return None
+        chat = self.s.chat
+        async with self._slots:
+            if known is not None:  # planned before a crash: was it posted after all?
+                try:
+                    ref = await chat.find_posted(key)
+                except Exception as error:
+                    outcome.problems.append(f"could not check for an earlier alert: {_describe(error)}")
+                    ref = None
+                if ref:
+                    outcome.alert_ref = ref
+                    return Effect(key, FLOW, outcome.ticket.id, "alert", outcome.channel, EffectStatus.DONE, ref)
+            try:
+                message = self.s.renderer.alert(outcome.ticket, outcome.triage, outcome.articles,
+                                                review=outcome.review)
+            except FrontlineError as error:
+                outcome.problems.append(f"alert not rendered: {error}")
+                return Effect(key, FLOW, outcome.ticket.id, "alert", outcome.channel, EffectStatus.FAILED,
+                              error=str(error))
+            channels = [outcome.channel]
+            if outcome.channel != self.settings.routing.fallback:
+                channels.append(self.settings.routing.fallback)
+            for channel in channels:
+                try:
+                    ref = await chat.post(channel, message, key)
+                except ChannelRefusedError as error:
+                    outcome.problems.append(f"alert refused in {channel} ({error.reason})")
+                    continue
+                except Exception as error:
+                    outcome.problems.append(f"alert to {channel} failed: {_describe(error)}")
+                    continue
+                outcome.alert_ref = ref
+                outcome.channel = channel
+                return Effect(key, FLOW, outcome.ticket.id, "alert", channel, EffectStatus.DONE, ref)
+        return Effect(key, FLOW, outcome.ticket.id, "alert", outcome.channel, EffectStatus.FAILED,
+                      error="; ".join(outcome.problems[-2:]))
+
+    # -- write-back (last, always) ---------------------------------------------------------------
+    def _tags(self, triage: Triage, review: bool) -> tuple[str, ...]:
+        settings = self.settings
+        tags = []
+        for pattern in settings.writeback.tags:
+            if review and ("{category}" in pattern or "{severity}" in pattern):
+                continue  # an abstained guess must not trip routing triggers built on these tags
+            tags.append(pattern.format(category=triage.category, severity=triage.severity))
+        if review:
+            tags.append(settings.writeback.review_tag)
+        return tuple(tags)
+
+    def _update(self, outcome: TicketOutcome, key: str) -> WriteBack:
+        triage = outcome.triage
+        try:
+            note = self.s.renderer.note(outcome.ticket, triage, outcome.articles, review=outcome.review,
+                                        marker=key, problems=outcome.problems)
+        except FrontlineError as error:
+            # The write-back always runs: fall back to a plain note rather than skip it.
+            note = (f"frontline triage: {triage.category} {triage.severity} ({triage.confidence:.2f}). "
+                    f"Note template failed: {error}\n[{key}]\n")
+        fields = {name: value.format(category=triage.category, severity=triage.severity)
+                  for name, value in self.settings.writeback.custom_fields.items()}
+        return WriteBack(
+            ticket_id=outcome.ticket.id,
+            add_tags=self._tags(triage, outcome.review),
+            priority=None if outcome.review else self.settings.priority_for(triage.severity),
+            note=note,
+            marker=key,
+            custom_fields=fields,
+        )
+
+    async def _write_backs(self, outcomes: list[TicketOutcome]) -> None:
+        store, helpdesk = self.s.store, self.s.helpdesk
+        keys = {o.ticket.id: effect_key(FLOW, o.ticket.id, "writeback", TRIAGE_VERSION) for o in outcomes}
+        ledger = store.effects_by_key(keys.values())
+        pending: list[TicketOutcome] = []
+        for outcome in outcomes:
+            known = ledger.get(keys[outcome.ticket.id])
+            if known is not None and known.status is EffectStatus.DONE:
+                outcome.writeback_ref = known.remote_ref
+                outcome.completed = True
+            elif known is not None:
+                ref = None
+                try:
+                    ref = await helpdesk.find_marker(outcome.ticket.id, keys[outcome.ticket.id])
+                except Exception as error:
+                    outcome.problems.append(f"could not check for an earlier write-back: {_describe(error)}")
+                if ref:
+                    outcome.writeback_ref = ref
+                    outcome.completed = True
+                    store.finish([Effect(known.key, FLOW, outcome.ticket.id, "writeback", known.target,
+                                         EffectStatus.DONE, ref)])
+                else:
+                    pending.append(outcome)
+            else:
+                pending.append(outcome)
+        if not pending:
+            return
+        updates = [self._update(o, keys[o.ticket.id]) for o in pending]
+        store.plan([Effect(u.marker, FLOW, u.ticket_id, "writeback", helpdesk.name) for u in updates])
+        try:
+            results = await helpdesk.write_back(updates)
+        except Exception as error:
+            message = _describe(error)
+            store.finish([Effect(u.marker, FLOW, u.ticket_id, "writeback", helpdesk.name, EffectStatus.FAILED,
+                                 error=message) for u in updates])
+            for outcome in pending:
+                outcome.problems.append(f"write-back failed: {message}")
+            return
+        finished = []
+        for outcome, update, result in zip(pending, updates, results, strict=True):
+            if result.error is None:
+                outcome.writeback_ref = result.remote_ref
+                outcome.completed = True
+                finished.append(Effect(update.marker, FLOW, update.ticket_id, "writeback", helpdesk.name,
+                                       EffectStatus.DONE, result.remote_ref))
+            else:
+                message = _describe(result.error)
+                outcome.problems.append(f"write-back failed: {message}")
+                finished.append(Effect(update.marker, FLOW, update.ticket_id, "writeback", helpdesk.name,
+                                       EffectStatus.FAILED, error=message))
+        store.finish(finished)
+
+    # -- bookkeeping -------------------------------------------------------------------------------
+    def _decision(self, outcome: TicketOutcome) -> Decision:
+        triage = outcome.triage
+        return Decision(
+            flow=FLOW, item_id=outcome.ticket.id, version=outcome.ticket.version,
+            inputs_hash=outcome.ticket.inputs_hash(), classifier=triage.classifier,
+            confidence=triage.confidence, category=triage.category, severity=triage.severity,
+            fields={
+                "summary": triage.summary, "suggested_reply": triage.suggested_reply,
+                "flags": list(triage.flags), "reasons": list(triage.reasons), "channel": outcome.channel,
+                "review": outcome.review, "articles": [{"title": a.title, "url": a.url} for a in outcome.articles],
+                "alert_ref": outcome.alert_ref, "writeback_ref": outcome.writeback_ref,
+                "problems": outcome.problems,
+            },
+        )
+
+    def _count(self, outcome: TicketOutcome) -> None:
+        summary = self.summary
+        if outcome.completed or self.dry_run:
+            summary.handled += 1
+            summary.by_category[outcome.triage.category] += 1
+            summary.by_severity[outcome.triage.severity] += 1
+            summary.review += outcome.review
+            summary.problems += bool(outcome.problems)
+        else:
+            summary.failures.append((outcome.ticket.id, "; ".join(outcome.problems) or "not completed"))
+        self.reporter.ticket(outcome)
+
+
+async def run_triage(services: TriageServices, *, dry_run: bool = False, limit: int | None = None,
+                     reporter: Reporter | None = None) -> RunSummary:
+    """Run the triage flow once."""
+    return await TriageRun(services, dry_run=dry_run, limit=limit, reporter=reporter).run()

@@ -1,0 +1,184 @@
+"""Domain types: what flows pass around, independent of any vendor."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+def normalise_id(value: object) -> str:
+    """Return a ticket id as a canonical string: ``4``, ``4.0`` and ``" 4 "`` are all ``"4"``."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a ticket id")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isfinite(value) and value.is_integer():
+            return str(int(value))
+        raise ValueError(f"{value!r} is not a ticket id")
+    text = str(value).strip()
+    if not text:
+        raise ValueError("empty ticket id")
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    if math.isfinite(number) and number.is_integer() and "e" not in text.lower():
+        return str(int(number))
+    return text
+
+
+class Author(str, enum.Enum):
+    """Who wrote a message on a ticket."""
+
+    CUSTOMER = "customer"
+    AGENT = "agent"
+    BOT = "bot"
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One message in a ticket's thread."""
+
+    author: Author
+    body: str
+    created_at: datetime | None = None
+    public: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Company:
+    """The customer's organisation, with what it is worth."""
+
+    name: str
+    plan: str | None = None
+    mrr: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Requester:
+    """The person who opened the ticket."""
+
+    name: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """A helpdesk ticket with its thread and customer context."""
+
+    id: str
+    subject: str
+    description: str
+    requester: Requester = field(default_factory=Requester)
+    company: Company | None = None
+    messages: tuple[Message, ...] = ()
+    tags: tuple[str, ...] = ()
+    priority: str | None = None
+    status: str = "new"
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    source: str = "local"
+
+    @property
+    def text(self) -> str:
+        """Subject and description, the text a classifier reads."""
+        if self.subject:
+            return f"{self.subject}\n{self.description}"
+        return self.description
+
+    @property
+    def version(self) -> str:
+        """A stable token for this ticket's state, used in idempotency keys."""
+        return self.updated_at.isoformat() if self.updated_at else "0"
+
+    def inputs_hash(self) -> str:
+        """Hash of what the decision depends on (text and customer value)."""
+        digest = hashlib.sha256()
+        digest.update(self.text.encode("utf-8", "replace"))
+        if self.company:
+            digest.update(f"|{self.company.plan}|{self.company.mrr}".encode())
+        return digest.hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class Triage:
+    """A classification decision for one ticket."""
+
+    category: str
+    severity: str
+    summary: str
+    suggested_reply: str
+    confidence: float
+    classifier: str
+    flags: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()
+
+    def with_changes(self, **changes: Any) -> Triage:
+        """Return a copy with some fields replaced."""
+        values = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        values.update(changes)
+        return Triage(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """A knowledge-base article found for a ticket."""
+
+    title: str
+    url: str
+    snippet: str = ""
+    score: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    """A chat alert: plain-text fallback plus Slack Block Kit blocks."""
+
+    text: str
+    blocks: tuple[Mapping[str, Any], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class WriteBack:
+    """What frontline writes to a ticket: tags added, priority, a private note."""
+
+    ticket_id: str
+    add_tags: tuple[str, ...]
+    priority: str | None
+    note: str
+    marker: str
+    custom_fields: Mapping[str, Any] = field(default_factory=dict)
+
+
+class EffectStatus(str, enum.Enum):
+    """Lifecycle of a side effect in the ledger."""
+
+    PLANNED = "planned"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """One external side effect with its idempotency key."""
+
+    key: str
+    flow: str
+    item_id: str
+    kind: str
+    target: str
+    status: EffectStatus = EffectStatus.PLANNED
+    remote_ref: str | None = None
+    error: str | None = None
+
+
+def effect_key(flow: str, item_id: str, kind: str, version: str) -> str:
+    """Idempotency key derived from (flow, item, effect, item version)."""
+    raw = f"{flow}|{item_id}|{kind}|{version}"
+    return f"fl-{hashlib.sha256(raw.encode()).hexdigest()[:20]}"

@@ -1,0 +1,103 @@
+"""The small interfaces flows depend on. Adapters in ``connectors/`` implement them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from frontline.model import Article, ChatMessage, Ticket, Triage, WriteBack
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of changed items and the cursor to resume after it."""
+
+    items: Sequence[Ticket]
+    cursor: str | None
+    has_more: bool
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """Outcome of one write-back: the remote reference, or the error that stopped it."""
+
+    ticket_id: str
+    remote_ref: str | None = None
+    error: Exception | None = None
+
+
+@runtime_checkable
+class Helpdesk(Protocol):
+    """Where tickets come from and decisions are written back to."""
+
+    name: str
+
+    async def list_changed(self, cursor: str | None, limit: int) -> Page:
+        """New and open tickets changed after ``cursor``, oldest first."""
+        ...
+
+    async def get(self, ticket_id: str) -> Ticket:
+        """One ticket with its thread and customer context."""
+        ...
+
+    async def write_back(self, updates: Sequence[WriteBack]) -> list[WriteResult]:
+        """Add tags, set priority and add a private note; one result per update, in order."""
+        ...
+
+    async def find_marker(self, ticket_id: str, marker: str) -> str | None:
+        """The reference of a note already carrying ``marker``, if one exists (crash recovery)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections and files."""
+        ...
+
+
+@runtime_checkable
+class KnowledgeBase(Protocol):
+    """Help articles searchable by free text."""
+
+    name: str
+
+    async def search(self, query: str, k: int = 3) -> list[Article]:
+        """The ``k`` best articles for ``query``, best first."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections and files."""
+        ...
+
+
+@runtime_checkable
+class Chat(Protocol):
+    """Team chat where alerts are posted."""
+
+    name: str
+
+    async def post(self, channel: str, message: ChatMessage, key: str) -> str:
+        """Post ``message`` to ``channel`` and return a message reference.
+
+        Raises ``ChannelRefusedError`` when the channel cannot be posted to.
+        ``key`` is the idempotency key, carried with the message so a crash can be reconciled.
+        """
+        ...
+
+    async def find_posted(self, key: str) -> str | None:
+        """The reference of a message already posted with ``key``, if any (crash recovery)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections and files."""
+        ...
+
+
+@runtime_checkable
+class Classifier(Protocol):
+    """Decides category, severity, summary and reply for a batch of tickets."""
+
+    name: str
+
+    async def classify(self, tickets: Sequence[Ticket]) -> list[Triage]:
+        """One triage per ticket, in order. Never raises for a single bad ticket."""
+        ...

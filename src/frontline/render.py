@@ -1,0 +1,100 @@
+"""Renders every message a human reads from Jinja2 templates a user can override by file."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined, TemplateError
+
+from frontline.config import Settings
+from frontline.errors import ConfigError
+from frontline.model import Article, ChatMessage, Ticket, Triage
+
+SEVERITY_EMOJI = {"P0": ":rotating_light:", "P1": ":red_circle:", "P2": ":large_orange_circle:", "P3": ":white_circle:"}
+
+
+def slack_escape(value: object) -> str:
+    """Escape text for Slack mrkdwn so ticket text cannot ping @channel or inject links."""
+    text = "" if value is None else str(value)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class Renderer:
+    """Loads templates from the user's folder first, then frontline's built-ins."""
+
+    def __init__(self, settings: Settings) -> None:
+        loaders: list[Any] = []
+        if settings.templates_dir:
+            folder = Path(settings.templates_dir)
+            if not folder.is_dir():
+                raise ConfigError(settings.source, "templates_dir", f"points at {folder}, which is not a folder")
+            loaders.append(FileSystemLoader(str(folder)))
+        loaders.append(PackageLoader("frontline", "templates"))
+        self._env = Environment(
+            loader=ChoiceLoader(loaders), autoescape=False, undefined=StrictUndefined,
+            keep_trailing_newline=False, trim_blocks=True, lstrip_blocks=True,
+        )
+        self._env.filters["slack"] = slack_escape
+        self._settings = settings
+        self._cache: dict[str, Any] = {}
+
+    def _template(self, name: str) -> Any:
+        if name not in self._cache:
+            try:
+                self._cache[name] = self._env.get_template(name)
+            except TemplateError as exc:
+                raise ConfigError(f"template {name}", "(template)", f"cannot be loaded: {exc}") from None
+        return self._cache[name]
+
+    def render(self, name: str, **context: Any) -> str:
+        """Render one template by name."""
+        try:
+            return str(self._template(name).render(**context))
+        except TemplateError as exc:
+            raise ConfigError(f"template {name}", "(template)", f"failed to render: {exc}") from None
+
+    def _context(self, ticket: Ticket, triage: Triage, articles: Sequence[Article], review: bool,
+                 ticket_url: str | None) -> dict[str, Any]:
+        company = ticket.company
+        if company:
+            parts = [company.name or "unknown company"]
+            if company.plan:
+                parts.append(company.plan)
+            if company.mrr is not None:
+                parts.append(f"${company.mrr:,.0f}/mo")
+            company_line = " · ".join(parts)
+        else:
+            company_line = ticket.requester.email or "unknown"
+        articles_mrkdwn = "\n".join(
+            f"• <{a.url.replace('>', '%3E')}|{slack_escape(a.title).replace('|', '¦')}>" for a in articles
+        )
+        return {
+            "ticket": ticket, "triage": triage, "articles": list(articles), "review": review,
+            "ticket_url": ticket_url, "company_line": company_line, "articles_mrkdwn": articles_mrkdwn,
+            "severity_emoji": SEVERITY_EMOJI.get(triage.severity, ""),
+            "priority": self._settings.priority_for(triage.severity),
+        }
+
+    def alert(self, ticket: Ticket, triage: Triage, articles: Sequence[Article], *, review: bool,
+              ticket_url: str | None = None) -> ChatMessage:
+        """A Block Kit alert with its plain-text fallback."""
+        context = self._context(ticket, triage, articles, review, ticket_url)
+        text = self.render("alert_text.j2", **context).strip()
+        raw = self.render("alert_blocks.json.j2", **context)
+        try:
+            blocks = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ConfigError("template alert_blocks.json.j2", "(template)",
+                              f"did not produce valid JSON ({exc.msg} at line {exc.lineno})") from None
+        if not isinstance(blocks, list):
+            raise ConfigError("template alert_blocks.json.j2", "(template)", "must produce a JSON list of blocks")
+        return ChatMessage(text=text, blocks=tuple(blocks))
+
+    def note(self, ticket: Ticket, triage: Triage, articles: Sequence[Article], *, review: bool,
+             marker: str, problems: Sequence[str] = ()) -> str:
+        """The private note written back to the ticket."""
+        context = self._context(ticket, triage, articles, review, None)
+        return self.render("note.md.j2", marker=marker, problems=list(problems), **context).strip() + "\n"

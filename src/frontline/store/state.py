@@ -1,0 +1,260 @@
+"""The state store: cursors, handled items, decisions and the effects ledger."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from frontline.errors import StateError
+from frontline.model import Effect, EffectStatus
+from frontline.store.schema import cursors, decisions, effects, handled
+
+MIGRATIONS = str(Path(__file__).with_name("migrations"))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A decision to record for an item (triage or escalation)."""
+
+    flow: str
+    item_id: str
+    version: str
+    inputs_hash: str
+    classifier: str
+    confidence: float
+    category: str | None
+    severity: str | None
+    fields: dict[str, Any]
+
+
+def _prepare_sqlite_file(url: str) -> None:
+    """Create the SQLite file and its folder readable by the owner only."""
+    parsed = make_url(url)
+    database = parsed.database
+    if not database or database == ":memory:":
+        return
+    path = Path(database)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+        os.close(fd)
+
+
+def create_state_engine(url: str) -> Engine:
+    """An engine tuned for the backend: WAL and a busy timeout on SQLite."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    if url.startswith("sqlite"):
+        _prepare_sqlite_file(url)
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    try:
+        return create_engine(url, pool_pre_ping=True)
+    except ModuleNotFoundError as exc:
+        from frontline.errors import ExtraMissingError
+
+        raise ExtraMissingError("postgres", exc.name or "a database driver") from None
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest migration (no-op when current)."""
+    config = Config()
+    config.set_main_option("script_location", MIGRATIONS)
+    head = ScriptDirectory.from_config(config).get_current_head()
+    try:
+        with engine.begin() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+            if current == head:
+                return
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    except OperationalError as exc:
+        raise StateError(f"Cannot open the state store at {engine.url!r}: {exc.orig}. "
+                         "Check FRONTLINE_DATABASE_URL or the workspace folder's permissions.") from None
+
+
+class StateStore:
+    """Everything frontline remembers between runs."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str) -> StateStore:
+        """Open (and migrate) the store at ``url``."""
+        engine = create_state_engine(url)
+        migrate(engine)
+        return cls(engine)
+
+    def close(self) -> None:
+        """Release connections."""
+        self.engine.dispose()
+
+    # -- cursors -----------------------------------------------------------------------------
+    def get_cursor(self, source: str) -> str | None:
+        """The saved position of ``source``."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(cursors.c.value).where(cursors.c.source == source)).scalar()
+
+    def set_cursor(self, source: str, value: str | None) -> None:
+        """Save the position of ``source``."""
+        with self.engine.begin() as conn:
+            changed = conn.execute(
+                update(cursors).where(cursors.c.source == source).values(value=value, updated_at=_now())
+            ).rowcount
+            if not changed:
+                conn.execute(insert(cursors).values(source=source, value=value, updated_at=_now()))
+
+    # -- handled items -------------------------------------------------------------------------
+    def handled_among(self, flow: str, item_ids: Sequence[str]) -> set[str]:
+        """Which of ``item_ids`` this flow has already handled."""
+        found: set[str] = set()
+        with self.engine.connect() as conn:
+            for start in range(0, len(item_ids), 500):
+                chunk = list(item_ids[start:start + 500])
+                rows = conn.execute(
+                    select(handled.c.item_id).where(handled.c.flow == flow, handled.c.item_id.in_(chunk))
+                )
+                found.update(row[0] for row in rows)
+        return found
+
+    def complete(self, items: Sequence[Decision]) -> None:
+        """Record decisions and mark their items handled, atomically."""
+        if not items:
+            return
+        now = _now()
+        with self.engine.begin() as conn:
+            for item in items:
+                decision_id = conn.execute(
+                    insert(decisions).values(
+                        flow=item.flow, item_id=item.item_id, inputs_hash=item.inputs_hash,
+                        classifier=item.classifier, confidence=item.confidence, category=item.category,
+                        severity=item.severity, fields=item.fields, created_at=now,
+                    )
+                ).inserted_primary_key
+                conn.execute(
+                    delete(handled).where(handled.c.flow == item.flow, handled.c.item_id == item.item_id)
+                )
+                conn.execute(
+                    insert(handled).values(
+                        flow=item.flow, item_id=item.item_id, version=item.version,
+                        decision_id=decision_id[0] if decision_id else None, handled_at=now,
+                    )
+                )
+
+    # -- effects ledger ------------------------------------------------------------------------
+    def effects_by_key(self, keys: Iterable[str]) -> dict[str, Effect]:
+        """Ledger entries for ``keys`` that exist."""
+        wanted = list(keys)
+        found: dict[str, Effect] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), 500):
+                rows = conn.execute(select(effects).where(effects.c.key.in_(wanted[start:start + 500])))
+                for row in rows.mappings():
+                    found[row["key"]] = _effect(row)
+        return found
+
+    def plan(self, planned: Sequence[Effect]) -> None:
+        """Record effects as planned before they are attempted (existing keys are left alone)."""
+        if not planned:
+            return
+        existing = self.effects_by_key(e.key for e in planned)
+        now = _now()
+        fresh = [
+            {"key": e.key, "flow": e.flow, "item_id": e.item_id, "kind": e.kind, "target": e.target,
+             "status": EffectStatus.PLANNED.value, "attempts": 0, "created_at": now, "updated_at": now}
+            for e in planned if e.key not in existing
+        ]
+        attempted = [e.key for e in planned if e.key in existing]
+        with self.engine.begin() as conn:
+            if fresh:
+                conn.execute(insert(effects), fresh)
+            for key in attempted:
+                conn.execute(
+                    update(effects).where(effects.c.key == key)
+                    .values(attempts=effects.c.attempts + 1, updated_at=now)
+                )
+
+    def finish(self, outcomes: Sequence[Effect]) -> None:
+        """Record effects as done (with their remote reference) or failed (with the error)."""
+        if not outcomes:
+            return
+        now = _now()
+        with self.engine.begin() as conn:
+            for effect in outcomes:
+                conn.execute(
+                    update(effects).where(effects.c.key == effect.key).values(
+                        status=effect.status.value, remote_ref=effect.remote_ref, error=effect.error,
+                        target=effect.target, updated_at=now,
+                    )
+                )
+
+    # -- inspection ----------------------------------------------------------------------------
+    def item_state(self, item_id: str) -> dict[str, Any]:
+        """Everything stored about one item, for `frontline state show`."""
+        with self.engine.connect() as conn:
+            handled_rows = [dict(r) for r in conn.execute(
+                select(handled).where(handled.c.item_id == item_id)).mappings()]
+            decision_rows = [dict(r) for r in conn.execute(
+                select(decisions).where(decisions.c.item_id == item_id).order_by(decisions.c.id)).mappings()]
+            effect_rows = [dict(r) for r in conn.execute(
+                select(effects).where(effects.c.item_id == item_id).order_by(effects.c.created_at)).mappings()]
+        return {"item_id": item_id, "handled": handled_rows, "decisions": decision_rows, "effects": effect_rows}
+
+    def forget(self, item_id: str, flow: str | None = None) -> int:
+        """Forget that an item was handled so the next run handles it again; decisions stay as history."""
+        with self.engine.begin() as conn:
+            h = delete(handled).where(handled.c.item_id == item_id)
+            e = delete(effects).where(effects.c.item_id == item_id)
+            if flow:
+                h = h.where(handled.c.flow == flow)
+                e = e.where(effects.c.flow == flow)
+            removed = conn.execute(h).rowcount
+            conn.execute(e)
+        return int(removed or 0)
+
+    def counts(self, flow: str) -> dict[str, int]:
+        """How many items are handled and effects are in each state."""
+        with self.engine.connect() as conn:
+            total = conn.execute(select(func.count()).select_from(handled).where(handled.c.flow == flow)).scalar()
+            by_status = dict(
+                conn.execute(
+                    select(effects.c.status, func.count()).where(effects.c.flow == flow).group_by(effects.c.status)
+                ).tuples().all()
+            )
+        return {"handled": int(total or 0), **{str(k): int(v) for k, v in by_status.items()}}
+
+
+def _effect(row: Any) -> Effect:
+    return Effect(
+        key=row["key"], flow=row["flow"], item_id=row["item_id"], kind=row["kind"], target=row["target"],
+        status=EffectStatus(row["status"]), remote_ref=row["remote_ref"], error=row["error"],
+    )
+
+
+__all__ = ["Decision", "SQLAlchemyError", "StateStore", "create_state_engine", "migrate"]
