@@ -192,6 +192,8 @@ class LocalSettings(_Strict):
     kb_dir: str = "kb"
     outbox: str = "outbox.jsonl"
     echo: bool = True
+    # Channels the outbox "bot" is a member of; others are refused like Slack's not_in_channel.
+    channels: tuple[str, ...] | None = None
 
 
 class RunnerSettings(_Strict):

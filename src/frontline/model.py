@@ -33,7 +33,7 @@ def normalise_id(value: object) -> str:
     return text
 
 
-class Author(str, enum.Enum):
+class Author(enum.StrEnum):
     """Who wrote a message on a ticket."""
 
     CUSTOMER = "customer"
@@ -156,7 +156,7 @@ class WriteBack:
     custom_fields: Mapping[str, Any] = field(default_factory=dict)
 
 
-class EffectStatus(str, enum.Enum):
+class EffectStatus(enum.StrEnum):
     """Lifecycle of a side effect in the ledger."""
 
     PLANNED = "planned"

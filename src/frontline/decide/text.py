@@ -11,7 +11,7 @@ _BLOCK_TAGS = frozenset(
      "blockquote", "pre", "hr", "section", "article", "header", "footer"}
 )
 _SKIP_TAGS = frozenset({"script", "style", "head", "title"})
-_HTML_HINT = re.compile(r"<\s*(?:p|div|br|span|html|body|li|ul|ol|table|a|b|i|strong|em|h\d)\b[^>]*>", re.I)
+_HTML_HINT = re.compile(r"<(?:p|div|br|span|html|body|li|ul|ol|table|a|b|i|strong|em|h\d)\b[^>]*>", re.I)
 _SPACES = re.compile(r"[ \t\f\v\u00a0]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from frontline.config import Settings
 from frontline.errors import ConnectorError, NotFoundError
-from frontline.model import Author, Company, Message, Requester, Ticket, WriteBack
+from frontline.model import Author, Company, Message, Requester, Ticket, WriteBack, normalise_id
 from frontline.ports import Page, WriteResult
 
 from .sqlite import connect, migrate
@@ -157,7 +157,8 @@ class LocalHelpdesk:
         db.execute("BEGIN IMMEDIATE")
         try:
             seq = int(db.execute("SELECT COALESCE(MAX(seq), 0) FROM tickets").fetchone()[0])
-            for record in records:
+            for raw in records:
+                record = {**raw, "id": normalise_id(raw["id"])}
                 seq += 1
                 values = {field: record.get(field) for field in TICKET_FIELDS}
                 values["tags"] = json.dumps(list(record.get("tags") or []))

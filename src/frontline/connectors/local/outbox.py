@@ -45,7 +45,7 @@ class OutboxChat:
                       **_: Any) -> OutboxChat:
         """The outbox file in the workspace; echo to the console when configured."""
         printer = echo if echo is not None else (_console if settings.local.echo else None)
-        return cls(settings.path(settings.local.outbox), echo=printer)
+        return cls(settings.path(settings.local.outbox), echo=printer, channels=settings.local.channels)
 
     def _load(self) -> dict[str, str]:
         if self._posted is None:
@@ -81,7 +81,10 @@ class OutboxChat:
             "ts": ts,
         }
         if self._file is None:
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                os.write(fd, b"\n")  # close a line torn by a crash so the next entry stays parseable
             self._file = os.fdopen(fd, "a", encoding="utf-8")
         self._file.write(json.dumps(entry, ensure_ascii=False) + "\n")
         self._file.flush()

@@ -25,13 +25,9 @@ def migrate(connection: sqlite3.Connection, steps: list[str]) -> None:
     for number, script in enumerate(steps, start=1):
         if number <= current:
             continue
-        connection.execute("BEGIN")
         try:
-            for statement in script.split(";\n"):
-                if statement.strip():
-                    connection.execute(statement)
-            connection.execute(f"PRAGMA user_version = {number}")
-            connection.execute("COMMIT")
+            connection.executescript(f"BEGIN;\n{script};\nPRAGMA user_version = {number};\nCOMMIT;")
         except BaseException:
-            connection.execute("ROLLBACK")
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
             raise

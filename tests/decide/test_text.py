@@ -1,0 +1,35 @@
+"""Text helpers: HTML reduction, keyword matching on word boundaries, summaries."""
+
+from __future__ import annotations
+
+from frontline.decide.text import KeywordMatcher, html_to_text, looks_like_html, summarise
+
+
+def test_html_bodies_are_reduced_to_text_with_paragraphs() -> None:
+    html = "<p>Hi,</p><p>The export &amp; import <b>crash</b><br>every time.</p><script>alert(1)</script>"
+    assert html_to_text(html) == "Hi,\n\nThe export & import crash\nevery time."
+
+
+def test_plain_text_with_angle_brackets_is_left_alone() -> None:
+    text = "if a < b and c > d the total is wrong"
+    assert not looks_like_html(text)
+    assert html_to_text(text) == text
+
+
+def test_keywords_match_on_word_boundaries_only() -> None:
+    matcher = KeywordMatcher(["error", "log in", "2fa"])
+    assert matcher.find("Login page shows an Error; can't log   in; 2FA broken") == {"error", "log in", "2fa"}
+    assert matcher.find("errors in the terrorist report; catalogue; blog in") == set()
+
+
+def test_summary_skips_greeting_and_joins_subject() -> None:
+    summary = summarise("Invoice is wrong", "Hello team,\nWe were charged twice for March. Please fix it.")
+    assert summary == "Invoice is wrong: We were charged twice for March."
+
+
+def test_summary_of_empty_ticket_is_explicit() -> None:
+    assert summarise("", "   ") == "(empty ticket: no subject or description)"
+
+
+def test_summary_is_bounded_for_huge_bodies() -> None:
+    assert len(summarise("", "word " * 200_000)) <= 200

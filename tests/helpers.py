@@ -1,0 +1,29 @@
+"""Helpers for tests: running coroutines, building settings for a workspace."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+from frontline.config import Settings, load_settings
+
+T = TypeVar("T")
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion (no pytest-asyncio needed)."""
+    return asyncio.run(coro)
+
+
+def make_settings(workspace: Path, toml: str = "", **overrides: Any) -> Settings:
+    """Settings for a test workspace, optionally with extra TOML."""
+    config = workspace / "frontline.toml"
+    kb = (workspace.parent / "kb").as_posix()
+    local = f'[local]\nworkspace = "{workspace.as_posix()}"\nkb_dir = "{kb}"\necho = false\n'
+    config.write_text(local + toml, encoding="utf-8")
+    return load_settings(config, dotenv=None, environ={}, overrides=overrides)
+
+

@@ -1,0 +1,105 @@
+"""Configuration: defaults, precedence, and clear errors for unknown keys and bad values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from frontline.config import load_settings
+from frontline.errors import ConfigError
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "frontline.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_match_the_taxonomy_support_teams_use(tmp_path: Path) -> None:
+    settings = load_settings(None, environ={}, dotenv=None)
+    assert list(settings.categories) == ["bug", "billing", "how_to", "account_issue", "feature_request"]
+    assert [settings.priority_for(s) for s in ("P0", "P1", "P2", "P3")] == ["urgent", "high", "normal", "low"]
+    assert settings.channel_for("bug") == "#engineering"
+    assert settings.channel_for("billing") == "#billing"
+    assert settings.channel_for("feature_request") == "#product-feedback"
+    assert settings.channel_for("how_to") == "#support-triage"
+    assert settings.routing.kb_categories == ("bug", "how_to", "account_issue")
+    assert settings.writeback.tags == ("auto_category:{category}", "auto_severity:{severity}", "triaged_by_agent")
+
+
+def test_unknown_key_names_file_key_and_allowed_keys(tmp_path: Path) -> None:
+    path = write(tmp_path, "[routing]\nchanels = {}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, environ={}, dotenv=None)
+    message = str(caught.value)
+    assert str(path) in message and "routing.chanels" in message and "channels" in message
+
+
+def test_bad_value_says_what_is_allowed(tmp_path: Path) -> None:
+    path = write(tmp_path, '[severities.P0]\npriority = "now"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, environ={}, dotenv=None)
+    assert "severities.P0.priority" in str(caught.value) and "'urgent'" in str(caught.value)
+
+
+def test_channel_for_unknown_category_is_rejected(tmp_path: Path) -> None:
+    path = write(tmp_path, '[routing.channels]\nbugs = "#eng"\n')
+    with pytest.raises(ConfigError, match="unknown category 'bugs'"):
+        load_settings(path, environ={}, dotenv=None)
+
+
+def test_invalid_toml_is_reported_with_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "[routing\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(path, environ={}, dotenv=None)
+
+
+def test_missing_explicit_config_fails(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "nope.toml", environ={}, dotenv=None)
+
+
+def test_custom_taxonomy_replaces_categories(tmp_path: Path) -> None:
+    path = write(tmp_path, '[categories.outage]\ndescription = "down"\nkeywords = ["down"]\n'
+                           '[categories.question]\ndescription = "q"\n'
+                           '[routing]\nchannels = {outage = "#ops"}\nkb_categories = ["question"]\n')
+    settings = load_settings(path, environ={}, dotenv=None)
+    assert list(settings.categories) == ["outage", "question"]
+    assert settings.channel_for("outage") == "#ops"
+
+
+def test_one_severity_can_be_tuned_without_restating_the_others(tmp_path: Path) -> None:
+    path = write(tmp_path, '[severities.P1]\nkeywords = ["blocker"]\n')
+    settings = load_settings(path, environ={}, dotenv=None)
+    assert settings.severities["P1"].keywords == ("blocker",)
+    assert settings.severities["P1"].priority == "high"
+    assert settings.severities["P0"].priority == "urgent"
+
+
+def test_precedence_flag_over_environment_over_file(tmp_path: Path) -> None:
+    path = write(tmp_path, '[classifier]\nkind = "model"\n')
+    assert load_settings(path, environ={}, dotenv=None).classifier.kind == "model"
+    env = {"FRONTLINE_CLASSIFIER": "rules"}
+    assert load_settings(path, environ=env, dotenv=None).classifier.kind == "rules"
+    flagged = load_settings(path, environ=env, dotenv=None, overrides={("classifier", "kind"): "llm"})
+    assert flagged.classifier.kind == "llm"
+
+
+def test_bad_environment_value_is_reported(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"classifier\.kind"):
+        load_settings(None, environ={"FRONTLINE_CLASSIFIER": "magic"}, dotenv=None)
+
+
+def test_dotenv_supplies_secrets_without_overriding_the_environment(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("OPENROUTER_API_KEY=from-file\nFRONTLINE_LLM_MODEL=file/model\n", encoding="utf-8")
+    settings = load_settings(None, environ={"FRONTLINE_LLM_MODEL": "env/model"}, dotenv=dotenv)
+    assert settings.llm.model == "env/model"
+    assert settings.env["OPENROUTER_API_KEY"] == "from-file"
+
+
+def test_abstain_above_confidence_is_rejected(tmp_path: Path) -> None:
+    path = write(tmp_path, "[thresholds]\nconfidence = 0.4\nabstain = 0.5\n")
+    with pytest.raises(ConfigError, match="abstain"):
+        load_settings(path, environ={}, dotenv=None)
