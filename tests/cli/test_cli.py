@@ -1,0 +1,86 @@
+"""The command line: the contract integrators script against."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from frontline.cli import cli, main  # noqa: F401  (main registers the command modules)
+from frontline.cli import demo, kb, model, run, state, tickets  # noqa: F401
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder with a frontline.toml using the rules classifier, as the current directory."""
+    kb_dir = tmp_path / "kb"
+    kb_dir.mkdir()
+    (kb_dir / "reset.md").write_text("---\ntitle: Reset your password\nurl: https://h/reset\n---\n"
+                                     "Forgot your password? Use the reset link.\n", encoding="utf-8")
+    (tmp_path / "frontline.toml").write_text(
+        f'[local]\nworkspace = "{(tmp_path / "ws").as_posix()}"\nkb_dir = "{kb_dir.as_posix()}"\necho = false\n'
+        '[classifier]\nkind = "rules"\n', encoding="utf-8")
+    (tmp_path / "tickets.jsonl").write_text(
+        '{"id": 1, "subject": "Locked out", "description": "I forgot my password"}\n'
+        '{"id": 2, "subject": "Invoice", "description": "Refund the double charge on my invoice"}\n'
+        "not json\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_import_run_and_state(project: Path) -> None:
+    imported = invoke("import", "tickets", "tickets.jsonl")
+    assert imported.exit_code == 0
+    assert "tickets.jsonl:3: skipped" in imported.output and "Imported 2 new" in imported.output
+    first = invoke("run", "triage")
+    assert first.exit_code == 0, first.output
+    assert "#1 account_issue" in first.output and "2 handled" in first.output
+    assert "0 handled" in invoke("run", "triage").output
+    shown = invoke("state", "show", "1.0")
+    assert json.loads(shown.output)["decisions"][0]["category"] == "account_issue"
+    assert "Forgot 1" in invoke("state", "forget", "1").output
+    again = invoke("run", "triage", "--quiet")
+    assert "0 handled" in again.output  # forgotten, but its ticket is behind the cursor until it changes
+
+
+def test_dry_run_flag_writes_nothing(project: Path) -> None:
+    invoke("import", "tickets", "tickets.jsonl")
+    result = invoke("run", "triage", "--dry-run")
+    assert "dry run" in result.output
+    assert not (project / "ws" / "outbox.jsonl").exists()
+
+
+def test_unknown_config_key_is_one_sentence_without_traceback(project: Path) -> None:
+    (project / "frontline.toml").write_text("[routing]\nfallbak = '#x'\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["run", "triage"])
+    assert result.exit_code == 2
+    assert "routing.fallbak" in result.output and "Traceback" not in result.output
+
+
+def test_missing_model_is_explained(project: Path) -> None:
+    invoke("import", "tickets", "tickets.jsonl")
+    result = CliRunner().invoke(cli, ["run", "triage", "--classifier", "model"])
+    assert result.exit_code == 1
+    assert "No trained model" in result.output and "frontline train" in result.output
+
+
+def test_missing_import_file_is_explained(project: Path) -> None:
+    result = CliRunner().invoke(cli, ["import", "tickets", "nope.csv"])
+    assert result.exit_code == 2 and "does not exist" in result.output
+
+
+def test_kb_search_finds_indexed_articles(project: Path) -> None:
+    assert "1 added" in invoke("kb", "index", "kb").output
+    result = invoke("kb", "search", "forgot", "password")
+    assert "Reset your password" in result.output and "https://h/reset" in result.output
+
+
+def test_state_show_unknown_item(project: Path) -> None:
+    result = CliRunner().invoke(cli, ["state", "show", "999"])
+    assert result.exit_code == 1 and "not been handled" in result.output
