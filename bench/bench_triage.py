@@ -1,0 +1,100 @@
+"""Local triage throughput: 10,000 generated tickets end to end on the embedded default.
+
+Run:  .venv/bin/python bench/bench_triage.py [--tickets 10000] [--repeat 3]
+
+Setup (not timed): a workspace with the demo KB, a model trained on generated history and
+N generated tickets imported into the SQLite helpdesk. Timed: `frontline run triage` in a
+fresh subprocess per repetition (fetch → skip handled → classify → KB search → route → alert
+to the outbox → write-back → ledger), on a fresh copy of the workspace. Reported: median
+tickets/s over the repetitions and the peak RSS of the triage process.
+Targets: ≥ 1,000 tickets/s on 2 cores, peak RSS < 300 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def prepare(folder: Path, tickets: int) -> None:
+    """Build the workspace once: KB, model, imported tickets."""
+    from frontline.connectors.local.helpdesk import LocalHelpdesk
+    from frontline.connectors.local.importer import read_tickets
+    from frontline.demo.generator import generate_tickets, write_jsonl
+    from frontline.demo.workspace import build_demo
+
+    workspace = build_demo(folder, tickets=1)
+    LocalHelpdesk.from_settings(workspace.settings).upsert([])
+    records = generate_tickets(tickets, seed=99)
+    for index, record in enumerate(records):
+        record["id"] = str(100_000 + index)
+    write_jsonl(records, folder / "bench-tickets.jsonl")
+    report = read_tickets(folder / "bench-tickets.jsonl")
+    helpdesk = LocalHelpdesk.from_settings(workspace.settings)
+    helpdesk._db.execute("DELETE FROM tickets")
+    helpdesk.upsert(report.records)
+
+
+def triage_only(config: Path) -> None:
+    """The timed part, run in its own process so its RSS is its own."""
+    from frontline.app import triage_services
+    from frontline.config import load_settings
+    from frontline.flows.triage import run_triage
+
+    settings = load_settings(config, dotenv=None, overrides={("local", "echo"): False})
+
+    async def go() -> tuple[int, float]:
+        async with triage_services(settings) as services:
+            started = time.perf_counter()
+            summary = await run_triage(services)
+            return summary.handled, time.perf_counter() - started
+
+    handled, elapsed = asyncio.run(go())
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"handled": handled, "seconds": elapsed, "peak_rss_mb": peak_kb / 1024}))
+
+
+def main() -> None:
+    """Prepare once, then time triage on fresh copies."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tickets", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--run-only", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.run_only:
+        triage_only(args.run_only)
+        return
+    with tempfile.TemporaryDirectory(prefix="frontline-bench-") as tmp:
+        base = Path(tmp) / "base"
+        started = time.perf_counter()
+        prepare(base, args.tickets)
+        print(f"prepared {args.tickets} tickets in {time.perf_counter() - started:.1f}s")
+        rates, peaks = [], []
+        for attempt in range(args.repeat):
+            copy = Path(tmp) / f"run{attempt}"
+            shutil.copytree(base, copy)
+            config = copy / "frontline.toml"
+            config.write_text(config.read_text().replace(str(base), str(copy)))
+            out = subprocess.run([sys.executable, __file__, "--run-only", str(config)], check=True,
+                                 capture_output=True, text=True).stdout
+            result = json.loads(out.strip().splitlines()[-1])
+            assert result["handled"] == args.tickets, result
+            rates.append(result["handled"] / result["seconds"])
+            peaks.append(result["peak_rss_mb"])
+            print(f"run {attempt + 1}: {result['handled']} tickets in {result['seconds']:.2f}s "
+                  f"= {rates[-1]:,.0f} tickets/s, peak RSS {result['peak_rss_mb']:.0f} MB")
+        print(f"median: {statistics.median(rates):,.0f} tickets/s (target ≥ 1,000); "
+              f"peak RSS max {max(peaks):.0f} MB (target < 300 MB)")
+
+
+if __name__ == "__main__":
+    main()
