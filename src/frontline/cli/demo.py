@@ -25,7 +25,7 @@ def demo(folder: Path, tickets: int, quiet: bool) -> None:
     started = time.perf_counter()
     console.print(f"Building the demo workspace in {folder} …")
     workspace = build_demo(folder, tickets=tickets)
-    accuracy = f" (held-out accuracy {workspace.model_accuracy:.0%})" if workspace.model_accuracy else ""
+    accuracy = f" (cross-validated accuracy {workspace.model_accuracy:.0%})" if workspace.model_accuracy else ""
     console.print(f"  {workspace.articles} KB articles indexed, model trained on {workspace.history} past "
                   f"tickets{accuracy}, {workspace.tickets} new tickets imported.\n")
     summary = asyncio.run(triage_once(workspace.settings, dry_run=False, limit=None, quiet=quiet))

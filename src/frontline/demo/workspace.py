@@ -66,11 +66,7 @@ def build_demo(folder: Path, *, tickets: int = 120, history: int = 3000, seed: i
     labels = [str(r["category"]) for r in past]
     model = TrainedModel.train(texts, labels, source="demo history")
     model.save(settings.model_file)
-    accuracy = None
-    scores = model.metadata.get("scores") if isinstance(getattr(model, "metadata", None), dict) else None
-    if isinstance(scores, dict):
-        value = scores.get("holdout_accuracy", scores.get("accuracy"))
-        accuracy = float(value) if isinstance(value, int | float) else None
+    accuracy = model.meta.scores.get("cv_accuracy")
 
     live = generate_tickets(tickets, seed=seed)
     write_jsonl(live, folder / "tickets.jsonl")

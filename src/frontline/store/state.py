@@ -242,7 +242,7 @@ class StateStore:
         """How many items are handled and effects are in each state."""
         with self.engine.connect() as conn:
             total = conn.execute(select(func.count()).select_from(handled).where(handled.c.flow == flow)).scalar()
-            by_status = dict(
+            by_status: dict[str, int] = dict(
                 conn.execute(
                     select(effects.c.status, func.count()).where(effects.c.flow == flow).group_by(effects.c.status)
                 ).tuples().all()
