@@ -23,7 +23,7 @@ def make_settings(workspace: Path, toml: str = "", **overrides: Any) -> Settings
     config = workspace / "frontline.toml"
     kb = (workspace.parent / "kb").as_posix()
     local = f'[local]\nworkspace = "{workspace.as_posix()}"\nkb_dir = "{kb}"\necho = false\n'
-    config.write_text(local + toml, encoding="utf-8")
+    config.write_text(toml + "\n" + local, encoding="utf-8")
     return load_settings(config, dotenv=None, environ={}, overrides=overrides)
 
 

@@ -84,3 +84,14 @@ def test_kb_search_finds_indexed_articles(project: Path) -> None:
 def test_state_show_unknown_item(project: Path) -> None:
     result = CliRunner().invoke(cli, ["state", "show", "999"])
     assert result.exit_code == 1 and "not been handled" in result.output
+
+
+def test_poll_runs_cycles_and_survives_a_failing_one(project: Path) -> None:
+    invoke("import", "tickets", "tickets.jsonl")
+    result = invoke("poll", "--cycles", "2", "--interval", "0.05", "--quiet")
+    assert result.exit_code == 0
+    assert "Cycle 1" in result.output and "2 handled" in result.output and "Cycle 2: nothing new." in result.output
+    (project / "frontline.toml").write_text(
+        (project / "frontline.toml").read_text() + '[connectors]\nhelpdesk = "nowhere"\n', encoding="utf-8")
+    broken = CliRunner().invoke(cli, ["poll", "--cycles", "1", "--interval", "0.05"])
+    assert "names unknown connector 'nowhere'" in broken.output

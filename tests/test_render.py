@@ -1,0 +1,63 @@
+"""Templates: Block Kit alerts, private notes, user overrides and escaping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from frontline.config import Settings
+from frontline.errors import ConfigError
+from frontline.model import Article, Company, Ticket, Triage
+from frontline.render import Renderer, slack_escape
+from tests.helpers import make_settings
+
+TICKET = Ticket("42", "Export <!channel> & crash", "The export crashes", company=Company("Acme", "pro", 250.0))
+TRIAGE = Triage("bug", "P1", "Export crashes <@U123>", "Hi, we're on it.", 0.87, "model", reasons=("why",))
+ARTICLES = [Article("Export your data", "https://help.example/export", "snippet", 3.2)]
+
+
+def test_alert_is_block_kit_with_escaped_ticket_text(settings: Settings) -> None:
+    message = Renderer(settings).alert(TICKET, TRIAGE, ARTICLES, review=False)
+    assert "<!channel>" not in message.text and "&lt;!channel&gt; &amp; crash" in message.text
+    types = [block["type"] for block in message.blocks]
+    assert types[0] == "header" and "section" in types
+    flat = str(message.blocks)
+    assert "<@U123>" not in flat and "&lt;@U123&gt;" in flat
+    assert "<https://help.example/export|Export your data>" in flat
+    assert "Acme · pro · $250/mo" in flat and "87%" in flat
+
+
+def test_note_carries_decision_articles_reply_and_marker(settings: Settings) -> None:
+    note = Renderer(settings).note(TICKET, TRIAGE, ARTICLES, review=False, marker="fl-123", problems=["x failed"])
+    for expected in ("Category: bug", "Severity: P1 (priority high)", "Export your data: https://help.example/export",
+                     "Hi, we're on it.", "[fl-123]", "x failed"):
+        assert expected in note
+
+
+def test_user_templates_override_the_built_ins(workspace: Path) -> None:
+    folder = workspace / "tpl"
+    folder.mkdir()
+    (folder / "note.md.j2").write_text("Custom {{ triage.category }} [{{ marker }}]", encoding="utf-8")
+    settings = make_settings(workspace, f'templates_dir = "{folder.as_posix()}"\n')
+    assert Renderer(settings).note(TICKET, TRIAGE, [], review=False, marker="m").strip() == "Custom bug [m]"
+
+
+def test_a_template_producing_invalid_json_is_named(workspace: Path) -> None:
+    folder = workspace / "tpl"
+    folder.mkdir()
+    (folder / "alert_blocks.json.j2").write_text("[{broken", encoding="utf-8")
+    settings = make_settings(workspace, f'templates_dir = "{folder.as_posix()}"\n')
+    with pytest.raises(ConfigError, match="alert_blocks.json.j2"):
+        Renderer(settings).alert(TICKET, TRIAGE, [], review=False)
+
+
+def test_missing_templates_dir_is_a_config_error(workspace: Path) -> None:
+    settings = make_settings(workspace, 'templates_dir = "/nonexistent/templates"\n')
+    with pytest.raises(ConfigError, match="templates_dir"):
+        Renderer(settings)
+
+
+def test_slack_escape_handles_the_three_control_characters() -> None:
+    assert slack_escape("<a> & <b>") == "&lt;a&gt; &amp; &lt;b&gt;"
+    assert slack_escape(None) == ""
