@@ -1,0 +1,1 @@
+"""Offline demo workspace: seeded Beacon tickets and help-centre articles."""
