@@ -11,7 +11,7 @@ import httpx
 from frontline.config import LLMSettings, Settings
 from frontline.connectors.registry import connector_class
 from frontline.decide.cascade import CascadeClassifier
-from frontline.decide.triage import ModelClassifier, RulesClassifier
+from frontline.decide.triage import ModelClassifier, RulesClassifier, severity_model_path
 from frontline.errors import ConfigError, ModelFormatError, ModelNotFoundError
 from frontline.flows.triage import TriageServices
 from frontline.ports import Classifier
@@ -36,7 +36,14 @@ def load_model(settings: Settings) -> ModelClassifier:
             f"it predicts labels that are not configured categories ({', '.join(unknown[:5])}); "
             "retrain on your taxonomy or add those categories to frontline.toml",
         )
-    return ModelClassifier(settings, model)
+    severity = None
+    severity_path = severity_model_path(path)
+    if severity_path.exists():
+        severity = TrainedModel.load(severity_path)
+        levels = set(severity.labels) - set(settings.severities)
+        if levels:
+            raise ModelFormatError(str(severity_path), f"it predicts unknown severities {', '.join(sorted(levels))}")
+    return ModelClassifier(settings, model, severity)
 
 
 def llm_configured(settings: Settings) -> bool:

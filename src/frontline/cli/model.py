@@ -20,15 +20,28 @@ def _load(data: Path, text_columns: tuple[str, ...], label_column: str) -> tuple
     return list(loaded.texts), list(loaded.labels), len(loaded.skipped)
 
 
+def _train_severity(texts: list[str], levels: list[str], out: Path, source: str) -> None:
+    from frontline.decide.trained import TrainedModel
+    from frontline.decide.triage import severity_model_path
+
+    model = TrainedModel.train(texts, levels, source=source)
+    target = severity_model_path(out)
+    model.save(target)
+    accuracy = model.meta.scores.get("cv_accuracy")
+    shown = f", cross-validated accuracy {accuracy:.1%}" if accuracy is not None else ""
+    console.print(f"Trained the severity model on {len(texts)} examples{shown}. Saved to {target}.")
+
+
 @cli.command("train")
 @click.option("--data", type=click.Path(path_type=Path), help="Labelled CSV file.")
 @click.option("--text-column", "text_columns", multiple=True, help="Text column (repeat for title and body).")
 @click.option("--label-column", help="Label column.")
+@click.option("--severity-column", help="Also train a severity model (P0–P3) from this column.")
 @click.option("--from-helpdesk", is_flag=True, help="Train on the embedded helpdesk's labelled past tickets.")
 @click.option("--out", type=click.Path(path_type=Path), help="Where to save the model (default: configured path).")
 @click.pass_context
 def train(ctx: click.Context, data: Path | None, text_columns: tuple[str, ...], label_column: str | None,
-          from_helpdesk: bool, out: Path | None) -> None:
+          severity_column: str | None, from_helpdesk: bool, out: Path | None) -> None:
     """Train the local classifier from labelled history (a CSV, or the helpdesk's own tickets)."""
     from frontline.decide.trained import TrainedModel
 
@@ -36,8 +49,9 @@ def train(ctx: click.Context, data: Path | None, text_columns: tuple[str, ...], 
     if from_helpdesk:
         from frontline.connectors.local.helpdesk import LocalHelpdesk
 
-        pairs = LocalHelpdesk.from_settings(settings).labelled()
-        texts, labels, skipped = [p[0] for p in pairs], [p[1] for p in pairs], 0
+        rows = LocalHelpdesk.from_settings(settings).labelled()
+        texts, labels, skipped = [r[0] for r in rows], [r[1] for r in rows], 0
+        severity_rows = [(r[0], r[2]) for r in rows if r[2]]
         source = "helpdesk history"
         if not texts:
             raise TrainingDataError("the helpdesk holds no tickets with a category label; import history "
@@ -47,12 +61,18 @@ def train(ctx: click.Context, data: Path | None, text_columns: tuple[str, ...], 
             raise click.UsageError("Pass --data FILE.csv --text-column COL --label-column COL, or --from-helpdesk.")
         texts, labels, skipped = _load(data, text_columns, label_column)
         source = str(data)
+        severity_rows = []
+        if severity_column:
+            severity_texts, severity_labels, _ = _load(data, text_columns, severity_column)
+            severity_rows = list(zip(severity_texts, severity_labels, strict=True))
     started = time.perf_counter()
     model = TrainedModel.train(texts, labels, source=source)
     elapsed = time.perf_counter() - started
     target = out or settings.model_file
     target.parent.mkdir(parents=True, exist_ok=True)
     model.save(target)
+    if severity_rows:
+        _train_severity([r[0] for r in severity_rows], [r[1].upper() for r in severity_rows], target, source)
     labels_known = sorted(set(model.labels))
     console.print(f"Trained on {len(texts)} examples ({skipped} rows skipped) in {elapsed:.1f}s: "
                   f"{len(labels_known)} labels. Saved to {target}.")

@@ -4,6 +4,7 @@ classifier's answer gets (severity from business impact, abstention)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from frontline.config import Settings
@@ -19,6 +20,11 @@ if TYPE_CHECKING:
 MODEL_TEXT_LIMIT = 6000
 
 
+def severity_model_path(model_path: Path) -> Path:
+    """Where the optional severity model lives, next to the category model."""
+    return model_path.with_name(f"{model_path.stem}.severity{model_path.suffix}")
+
+
 class TriageBuilder:
     """Turns (category, confidence) into a full triage: severity, summary, suggested reply."""
 
@@ -27,15 +33,15 @@ class TriageBuilder:
         self._severity = SeverityRules(settings)
 
     def build(self, ticket: Ticket, category: str, confidence: float, classifier: str,
-              *, reasons: Sequence[str] = ()) -> Triage:
-        """A triage for ``ticket`` decided locally."""
-        severity, why = self._severity.decide(ticket.text, category)
+              *, reasons: Sequence[str] = (), severity: tuple[str, str] | None = None) -> Triage:
+        """A triage for ``ticket`` decided locally (``severity`` = (level, reason) when already known)."""
+        severity_level, why = severity or self._severity.decide(ticket.text, category)
         reply = self._settings.categories[category].reply
         first_name = ticket.requester.name.split()[0] if ticket.requester.name.strip() else ""
         greeting = f"Hi {first_name}," if first_name else "Hi,"
         return Triage(
             category=category,
-            severity=severity,
+            severity=severity_level,
             summary=summarise(ticket.subject, ticket.description),
             suggested_reply=f"{greeting}\n\n{reply}".strip(),
             confidence=round(float(confidence), 4),
@@ -103,20 +109,26 @@ class ModelClassifier:
 
     name = "model"
 
-    def __init__(self, settings: Settings, model: TrainedModel) -> None:
+    def __init__(self, settings: Settings, model: TrainedModel, severity: TrainedModel | None = None) -> None:
         self._settings = settings
         self._model = model
+        self._severity = severity
         self._builder = TriageBuilder(settings)
 
     def decide(self, tickets: Sequence[Ticket]) -> list[Triage]:
-        """Classify a batch in one vectorised call."""
+        """Classify a batch in one vectorised call (category, and severity when a severity model exists)."""
         if not tickets:
             return []
-        predictions = self._model.predict([t.text[:MODEL_TEXT_LIMIT] for t in tickets])
+        texts = [t.text[:MODEL_TEXT_LIMIT] for t in tickets]
+        predictions = self._model.predict(texts)
+        levels: list[tuple[str, str] | None] = [None] * len(tickets)
+        if self._severity is not None:
+            levels = [(level, f"{level}: severity model probability {p:.2f}")
+                      for level, p in self._severity.predict(texts)]
         return [
-            self._builder.build(ticket, label, confidence, self.name,
+            self._builder.build(ticket, label, confidence, self.name, severity=level,
                                 reasons=(f"{label}: model probability {confidence:.2f}",))
-            for ticket, (label, confidence) in zip(tickets, predictions, strict=True)
+            for ticket, (label, confidence), level in zip(tickets, predictions, levels, strict=True)
         ]
 
     async def classify(self, tickets: Sequence[Ticket]) -> list[Triage]:

@@ -40,6 +40,7 @@ def build_demo(folder: Path, *, tickets: int = 120, history: int = 3000, seed: i
     from frontline.connectors.local.importer import read_tickets
     from frontline.connectors.local.kb import LocalKnowledgeBase
     from frontline.decide.trained import TrainedModel
+    from frontline.decide.triage import severity_model_path
     from frontline.demo.generator import generate_history, generate_tickets, write_csv, write_jsonl
 
     folder = folder.resolve()
@@ -66,6 +67,8 @@ def build_demo(folder: Path, *, tickets: int = 120, history: int = 3000, seed: i
     labels = [str(r["category"]) for r in past]
     model = TrainedModel.train(texts, labels, source="demo history")
     model.save(settings.model_file)
+    severity = TrainedModel.train(texts, [str(r["severity"]) for r in past], source="demo history")
+    severity.save(severity_model_path(settings.model_file))
     accuracy = model.meta.scores.get("cv_accuracy")
 
     live = generate_tickets(tickets, seed=seed)

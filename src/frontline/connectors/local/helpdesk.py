@@ -142,12 +142,13 @@ class LocalHelpdesk:
         )
         return [dict(r) for r in rows]
 
-    def labelled(self) -> list[tuple[str, str]]:
-        """(text, category) of every ticket carrying a category label, for training."""
+    def labelled(self) -> list[tuple[str, str, str | None]]:
+        """(text, category, severity) of every ticket carrying a category label, for training."""
         rows = self._db.execute(
-            "SELECT subject, description, category FROM tickets WHERE category IS NOT NULL AND category != ''"
+            "SELECT subject, description, category, severity FROM tickets "
+            "WHERE category IS NOT NULL AND category != ''"
         )
-        return [(f"{r['subject']}\n{r['description']}", r["category"]) for r in rows]
+        return [(f"{r['subject']}\n{r['description']}", r["category"], r["severity"] or None) for r in rows]
 
     # -- writing -------------------------------------------------------------------------------
     def upsert(self, records: Iterable[dict[str, Any]]) -> tuple[int, int]:
