@@ -48,7 +48,7 @@ def test_a_template_producing_invalid_json_is_named(workspace: Path) -> None:
     folder.mkdir()
     (folder / "alert_blocks.json.j2").write_text("[{broken", encoding="utf-8")
     settings = make_settings(workspace, f'templates_dir = "{folder.as_posix()}"\n')
-    with pytest.raises(ConfigError, match="alert_blocks.json.j2"):
+    with pytest.raises(ConfigError, match=r"alert_blocks\.json\.j2"):
         Renderer(settings).alert(TICKET, TRIAGE, [], review=False)
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from frontline.cli import cli, main  # noqa: F401  (main registers the command modules)
-from frontline.cli import demo, kb, model, run, state, tickets  # noqa: F401
+# Importing the command modules registers their commands on `cli`.
+from frontline.cli import cli, demo, kb, main, model, run, state, tickets  # noqa: F401
 
 
 @pytest.fixture
