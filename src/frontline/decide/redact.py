@@ -1,0 +1,118 @@
+"""Personal data and secrets removed from text before it leaves the machine (e.g. to an LLM).
+
+Each kind is replaced by a bracketed placeholder (``[email]``, ``[phone]``, ``[card]``,
+``[iban]``, ``[secret]``) so the model still sees that something was there. Card numbers are
+only redacted when they pass the Luhn check and IBANs when they pass the mod-97 check, so order
+numbers and invoice ids survive; phone numbers need 7–15 digits in a phone-like shape.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+_SECRET = re.compile(
+    r"""
+    \b(?:
+        sk-(?:or-v1-|proj-|ant-)?[A-Za-z0-9_\-]{16,}       # OpenAI / OpenRouter / Anthropic keys
+      | xox[abposr]-[A-Za-z0-9\-]{10,}                    # Slack tokens
+      | gh[pousr]_[A-Za-z0-9]{30,}                        # GitHub tokens
+      | github_pat_[A-Za-z0-9_]{30,}
+      | lin_(?:api|oauth)_[A-Za-z0-9]{20,}                # Linear keys
+      | secret_[A-Za-z0-9]{30,} | ntn_[A-Za-z0-9]{30,}    # Notion integration tokens
+      | AKIA[0-9A-Z]{16}                                  # AWS access key ids
+      | AIza[0-9A-Za-z_\-]{35}                            # Google API keys
+      | eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}   # JWTs
+    )
+    | (?<=[Bb]earer\s)[A-Za-z0-9._~+/\-]{20,}=*                         # bearer tokens
+    | (?<![A-Za-z0-9])(?=[A-Za-z0-9]*\d)(?=[A-Za-z0-9]*[a-z])(?=[A-Za-z0-9]*[A-Z])[A-Za-z0-9]{32,}(?![A-Za-z0-9])
+    """,
+    re.VERBOSE,
+)
+_EMAIL = re.compile(r"\b[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}\b")
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?\b")
+_CARD = re.compile(r"(?<![\d-])\d(?:[ \-]?\d){12,18}(?![\d-])")
+_PHONE = re.compile(
+    r"(?<![\w+\-/#])(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{1,4}\)[\s.\-]?)?\d{2,4}(?:[\s.\-]\d{2,5}){1,4}(?![\w])"
+    r"|(?<![\w+])\+\d{7,15}(?!\w)"
+)
+
+
+def luhn_valid(digits: str) -> bool:
+    """True when the digit string passes the Luhn checksum used by payment cards."""
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        value = int(char)
+        if position % 2 == 1:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return total % 10 == 0
+
+
+def iban_valid(candidate: str) -> bool:
+    """True when ``candidate`` passes the ISO 13616 mod-97 check."""
+    compact = candidate.replace(" ", "")
+    if not 15 <= len(compact) <= 34:
+        return False
+    rearranged = compact[4:] + compact[:4]
+    number = "".join(str(int(char, 36)) for char in rearranged)
+    return int(number) % 97 == 1
+
+
+@dataclass(frozen=True)
+class Redacted:
+    """Text with personal data replaced, and how many of each kind were found."""
+
+    text: str
+    found: Counter[str]
+
+
+def redact(text: str) -> Redacted:
+    """Replace secrets, emails, IBANs, card numbers and phone numbers with placeholders."""
+    found: Counter[str] = Counter()
+
+    def secret(match: re.Match[str]) -> str:
+        found["secret"] += 1
+        return "[secret]"
+
+    def email(match: re.Match[str]) -> str:
+        found["email"] += 1
+        return "[email]"
+
+    def iban(match: re.Match[str]) -> str:
+        if not iban_valid(match.group(0)):
+            return match.group(0)
+        found["iban"] += 1
+        return "[iban]"
+
+    def card(match: re.Match[str]) -> str:
+        digits = re.sub(r"\D", "", match.group(0))
+        if not (13 <= len(digits) <= 19 and luhn_valid(digits)):
+            return match.group(0)
+        found["card"] += 1
+        return "[card]"
+
+    def phone(match: re.Match[str]) -> str:
+        value = match.group(0)
+        digits = re.sub(r"\D", "", value)
+        if not 7 <= len(digits) <= 15 or _looks_like_date_or_version(value):
+            return value
+        found["phone"] += 1
+        return "[phone]"
+
+    text = _SECRET.sub(secret, text)
+    text = _EMAIL.sub(email, text)
+    text = _IBAN.sub(iban, text)
+    text = _CARD.sub(card, text)
+    text = _PHONE.sub(phone, text)
+    return Redacted(text, found)
+
+
+_DATE = re.compile(r"^\d{4}[-./]\d{1,2}[-./]\d{1,2}$|^\d{1,2}[-./]\d{1,2}[-./]\d{2,4}$|^\d+(?:\.\d+){2,3}$")
+
+
+def _looks_like_date_or_version(value: str) -> bool:
+    return bool(_DATE.match(value.strip()))
