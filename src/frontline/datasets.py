@@ -1,0 +1,74 @@
+"""Labelled CSV files for `frontline train` and `frontline eval`."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from frontline.connectors.local.importer import decode
+from frontline.decide.text import html_to_text
+from frontline.errors import DataFileError
+
+# Issue bodies with pasted logs exceed csv's 128 KiB default field limit.
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+
+
+@dataclass(frozen=True)
+class LabelledData:
+    """Texts with their labels, and the rows left out (line number, reason)."""
+
+    texts: Sequence[str]
+    labels: Sequence[str]
+    skipped: Sequence[tuple[int, str]] = field(default_factory=tuple)
+    encoding: str = "utf-8"
+
+
+def load_labelled_csv(path: Path, text_columns: Sequence[str], label_column: str) -> LabelledData:
+    """Read ``path``; each text is its text columns joined by a newline (e.g. title and body).
+
+    Rows with no text or no label are skipped and reported by line; a missing column or an
+    unreadable file raises DataFileError naming the columns that exist.
+    """
+    if not text_columns:
+        raise DataFileError(str(path), "no --text-column given; name at least one text column")
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise DataFileError(str(path), "the file does not exist") from None
+    except OSError as exc:
+        raise DataFileError(str(path), f"it cannot be read ({exc.strerror})") from None
+    content, encoding = decode(raw)
+    reader = csv.DictReader(io.StringIO(content, newline=""))
+    header = reader.fieldnames or []
+    if not header:
+        raise DataFileError(str(path), "it is empty; a CSV with a header row is expected")
+    wanted = [*text_columns, label_column]
+    missing = [column for column in wanted if column not in header]
+    if missing:
+        raise DataFileError(
+            str(path),
+            f"it has no column {', '.join(repr(m) for m in missing)} (columns: {', '.join(header[:20])})",
+        )
+    texts: list[str] = []
+    labels: list[str] = []
+    skipped: list[tuple[int, str]] = []
+    try:
+        for row in reader:
+            line = reader.line_num
+            parts = [html_to_text(row.get(column) or "") for column in text_columns]
+            text = "\n".join(part for part in parts if part)
+            label = (row.get(label_column) or "").strip()
+            if not text:
+                skipped.append((line, "no text"))
+            elif not label:
+                skipped.append((line, "no label"))
+            else:
+                texts.append(text)
+                labels.append(label)
+    except csv.Error as exc:
+        raise DataFileError(str(path), f"line {reader.line_num} is not valid CSV ({exc})") from None
+    return LabelledData(texts=texts, labels=labels, skipped=tuple(skipped), encoding=encoding)
