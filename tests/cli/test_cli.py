@@ -46,7 +46,9 @@ def test_import_run_and_state(project: Path) -> None:
     assert json.loads(shown.output)["decisions"][0]["category"] == "account_issue"
     assert "Forgot 1" in invoke("state", "forget", "1").output
     again = invoke("run", "triage", "--quiet")
-    assert "0 handled" in again.output  # forgotten, but its ticket is behind the cursor until it changes
+    assert "1 handled" in again.output  # forgotten tickets are fetched again even behind the cursor
+    assert "0 handled" in invoke("run", "triage").output
+    assert len(json.loads(invoke("state", "show", "1").output)["decisions"]) == 2
 
 
 def test_dry_run_flag_writes_nothing(project: Path) -> None:
@@ -73,6 +75,17 @@ def test_missing_model_is_explained(project: Path) -> None:
 def test_missing_import_file_is_explained(project: Path) -> None:
     result = CliRunner().invoke(cli, ["import", "tickets", "nope.csv"])
     assert result.exit_code == 2 and "does not exist" in result.output
+
+
+def test_an_unreachable_llm_keeps_local_answers_and_says_so(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    invoke("import", "tickets", "tickets.jsonl")
+    monkeypatch.setenv("FRONTLINE_LLM_BASE_URL", "http://127.0.0.1:9/v1")  # nothing listens on the discard port
+    (project / "frontline.toml").write_text(
+        (project / "frontline.toml").read_text().replace('kind = "rules"', 'kind = "cascade"')
+        + "[llm]\nmax_retries = 0\n", encoding="utf-8")
+    result = invoke("run", "triage")
+    assert result.exit_code == 0, result.output
+    assert "2 handled" in result.output and "LLM unavailable for 1" in result.output  # only the unsure ticket asks
 
 
 def test_kb_search_finds_indexed_articles(project: Path) -> None:

@@ -72,3 +72,13 @@ def test_forget_makes_the_item_unhandled_but_keeps_history(tmp_path: Path) -> No
     assert store.effects_by_key(["k1"]) == {}
     assert len(store.item_state("4")["decisions"]) == 1
     assert store.forget("4") == 0
+
+
+def test_forget_queues_the_item_until_it_is_handled_again(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    store.complete([decision("4"), decision("5")])
+    store.forget("5")
+    store.forget("4")
+    assert store.requeued("triage") == ["5", "4"]
+    store.dequeue("triage", ["5"])
+    assert store.requeued("triage") == ["4"]

@@ -83,6 +83,11 @@ def print_summary(summary: RunSummary, *, title: str = "Triage") -> None:
         console.print(f"  sent for human review: {summary.review}")
     if summary.problems:
         console.print(f"  handled with problems (see notes): {summary.problems}")
+    if summary.flags.get("llm_failed"):
+        console.print(f"  [yellow]LLM unavailable[/] for {summary.flags['llm_failed']}: kept the local answer, "
+                      "flagged llm_failed (`frontline state show ID` has the reason)")
+    if summary.flags.get("classifier_failed"):
+        console.print(f"  [yellow]classifier failed[/] for {summary.flags['classifier_failed']}: keyword rules used")
     for ticket_id, problem in summary.failures[:10]:
         console.print(f"  [red]failed[/] #{ticket_id}: {problem}")
     if len(summary.failures) > 10:

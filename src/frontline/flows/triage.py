@@ -11,7 +11,7 @@ from typing import Protocol
 
 from frontline.config import Settings
 from frontline.decide.triage import RulesClassifier
-from frontline.errors import ChannelRefusedError, FrontlineError
+from frontline.errors import ChannelRefusedError, FrontlineError, NotFoundError
 from frontline.model import Article, Effect, EffectStatus, Ticket, Triage, WriteBack, effect_key
 from frontline.ports import Chat, Classifier, Helpdesk, KnowledgeBase
 from frontline.render import Renderer
@@ -49,6 +49,7 @@ class RunSummary:
     review: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
     problems: int = 0
+    flags: Counter[str] = field(default_factory=Counter)
     elapsed: float = 0.0
     dry_run: bool = False
 
@@ -128,6 +129,7 @@ class TriageRun:
         if total is not None and self.limit is not None:
             total = min(total, self.limit)
         self.reporter.start(total)
+        await self._requeued()
         cursor = saved
         cursor_clean = True
         remaining = self.limit
@@ -155,6 +157,28 @@ class TriageRun:
         self.summary.elapsed = time.perf_counter() - started
         self.reporter.finish(self.summary)
         return self.summary
+
+    async def _requeued(self) -> None:
+        """Handle items a person asked to redo (`frontline state forget`), even behind the cursor."""
+        store = self.s.store
+        wanted = store.requeued(FLOW)
+        if not wanted or self.dry_run:
+            return
+        tickets: list[Ticket] = []
+        gone: list[str] = []
+        for item_id in wanted[: self.limit] if self.limit else wanted:
+            try:
+                tickets.append(await self.s.helpdesk.get(item_id))
+            except NotFoundError:
+                gone.append(item_id)
+            except Exception as error:  # the source is down: keep it queued for the next run
+                self.summary.failures.append((item_id, f"could not fetch it again: {_describe(error)}"))
+        store.dequeue(FLOW, gone)
+        if tickets:
+            await self._page(tickets)
+            store.dequeue(FLOW, sorted(store.handled_among(FLOW, [t.id for t in tickets])))
+        if self.limit is not None:
+            self.limit = max(0, self.limit - len(tickets))
 
     async def _classify(self, tickets: Sequence[Ticket]) -> list[Triage]:
         try:
@@ -355,6 +379,7 @@ class TriageRun:
             summary.by_severity[outcome.triage.severity] += 1
             summary.review += outcome.review
             summary.problems += bool(outcome.problems)
+            summary.flags.update(outcome.triage.flags)
         else:
             summary.failures.append((outcome.ticket.id, "; ".join(outcome.problems) or "not completed"))
         self.reporter.ticket(outcome)

@@ -68,3 +68,11 @@ effects = Table(
     Index("ix_effects_item", "flow", "item_id"),
     Index("ix_effects_status", "status"),
 )
+
+requeued = Table(
+    "requeued",
+    metadata,
+    Column("flow", String(40), primary_key=True),
+    Column("item_id", String(200), primary_key=True),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+)

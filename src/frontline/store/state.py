@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from frontline.errors import StateError
 from frontline.model import Effect, EffectStatus
-from frontline.store.schema import cursors, decisions, effects, handled
+from frontline.store.schema import cursors, decisions, effects, handled, requeued
 
 MIGRATIONS = str(Path(__file__).with_name("migrations"))
 
@@ -227,16 +227,42 @@ class StateStore:
         return {"item_id": item_id, "handled": handled_rows, "decisions": decision_rows, "effects": effect_rows}
 
     def forget(self, item_id: str, flow: str | None = None) -> int:
-        """Forget that an item was handled so the next run handles it again; decisions stay as history."""
+        """Forget that an item was handled and queue it, so the next run handles it again.
+
+        Decisions stay as history. Returns how many flows had handled the item.
+        """
+        now = _now()
         with self.engine.begin() as conn:
+            query = select(handled.c.flow).where(handled.c.item_id == item_id)
+            if flow:
+                query = query.where(handled.c.flow == flow)
+            flows = [row[0] for row in conn.execute(query)]
             h = delete(handled).where(handled.c.item_id == item_id)
             e = delete(effects).where(effects.c.item_id == item_id)
             if flow:
                 h = h.where(handled.c.flow == flow)
                 e = e.where(effects.c.flow == flow)
-            removed = conn.execute(h).rowcount
+            conn.execute(h)
             conn.execute(e)
-        return int(removed or 0)
+            for name in flows:
+                conn.execute(delete(requeued).where(requeued.c.flow == name, requeued.c.item_id == item_id))
+                conn.execute(insert(requeued).values(flow=name, item_id=item_id, requested_at=now))
+        return len(flows)
+
+    def requeued(self, flow: str) -> list[str]:
+        """Items queued by `forget` for ``flow``, oldest request first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(requeued.c.item_id).where(requeued.c.flow == flow).order_by(requeued.c.requested_at)
+            )
+            return [row[0] for row in rows]
+
+    def dequeue(self, flow: str, item_ids: Sequence[str]) -> None:
+        """Drop items from the requeue once handled (or gone from the source)."""
+        if not item_ids:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(delete(requeued).where(requeued.c.flow == flow, requeued.c.item_id.in_(list(item_ids))))
 
     def counts(self, flow: str) -> dict[str, int]:
         """How many items are handled and effects are in each state."""
