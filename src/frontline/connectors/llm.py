@@ -113,10 +113,12 @@ class LLMClassifier:
         llm = settings.llm
         self.endpoint = llm.base_url.rstrip("/")
         self.model = llm.model
+        # OpenRouter attributes traffic by these headers; other servers ignore them.
+        headers = {"HTTP-Referer": "https://github.com/frontline-support/frontline", "X-Title": "frontline"}
         # Keyless local servers (Ollama, vLLM) accept any bearer; the SDK insists on one.
         self._client = openai.AsyncOpenAI(
             api_key=api_key or "not-needed", base_url=self.endpoint, http_client=http_client,
-            timeout=llm.timeout, max_retries=llm.max_retries,
+            timeout=llm.timeout, max_retries=llm.max_retries, default_headers=headers,
         )
         self._schema = triage_schema(settings)
         self._system = system_prompt(settings)
