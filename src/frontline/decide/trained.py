@@ -48,6 +48,8 @@ MAX_WORD_FEATURES = 60_000
 MAX_CHAR_FEATURES = 120_000
 # Below this many rows every n-gram is kept; above it, character n-grams seen once are noise.
 CHAR_MIN_DF_ROWS = 500
+# Distinct words whose character n-gram columns are remembered between calls (about 40 MB at most).
+WORD_CACHE_SIZE = 200_000
 
 
 @dataclass(frozen=True)
@@ -161,19 +163,49 @@ class TrainedModel:
         decision = self._decision(_clip(texts, self.meta.max_chars))
         return self.labels, _softmax(self._beta * _logits(decision))
 
-    def _decision(self, texts: list[str]) -> np.ndarray:
+    def _decision(self, texts: list[str], features: list[sparse.csr_matrix] | None = None) -> np.ndarray:
+        matrices = features if features is not None else self.features(texts)
         decision = np.zeros((len(texts), self._coef.shape[1]), dtype=np.float32)
-        for block in self._blocks:
-            matrix = block.transform(texts)
+        for block, matrix in zip(self._blocks, matrices, strict=True):
             decision += matrix @ self._coef[block.start:block.stop]
         result: np.ndarray = (decision + self._intercept).astype(np.float64)
         return result
 
+    def features(self, texts: Sequence[str]) -> list[sparse.csr_matrix]:
+        """The TF-IDF rows of each feature block (clipped like predictions are)."""
+        clipped = _clip(texts, self.meta.max_chars)
+        return [block.transform(clipped) for block in self._blocks]
+
+    def shares_features_with(self, other: TrainedModel) -> bool:
+        """True when ``other`` turns text into exactly the same features (same vocabularies and weights).
+
+        The category and severity models trained on the same history do, and then one
+        featurisation serves both.
+        """
+        if self.meta.max_chars != other.meta.max_chars or len(self._blocks) != len(other._blocks):
+            return False
+        return all(
+            a.signature == b.signature and np.array_equal(a.idf, b.idf) and a.vocabulary == b.vocabulary
+            for a, b in zip(self._blocks, other._blocks, strict=True)
+        )
+
+    def predict_features(self, features: list[sparse.csr_matrix]) -> list[tuple[str, float]]:
+        """Predictions from :meth:`features` of a model that :meth:`shares_features_with` this one."""
+        rows = features[0].shape[0]
+        if rows == 0:
+            return []
+        probabilities = _softmax(self._beta * _logits(self._decision([""] * rows, features)))
+        return self._best(probabilities)
+
     def predict(self, texts: Sequence[str]) -> list[tuple[str, float]]:
         """The most probable label of each text with its probability."""
-        labels, probabilities = self.predict_proba(texts)
+        _, probabilities = self.predict_proba(texts)
         if probabilities.shape[0] == 0:
             return []
+        return self._best(probabilities)
+
+    def _best(self, probabilities: np.ndarray) -> list[tuple[str, float]]:
+        labels = self._labels
         best = probabilities.argmax(axis=1)
         confidence = probabilities[np.arange(len(best)), best]
         return [(labels[i], float(p)) for i, p in zip(best.tolist(), confidence.tolist(), strict=True)]
@@ -257,26 +289,70 @@ class _Block:
 
     ``TfidfVectorizer.transform`` spends about 0.5 ms per call on input checks, which dominates
     single-ticket latency; this does the same arithmetic (count, 1 + log tf, idf, l2) directly and
-    is checked against scikit-learn in the tests.
+    is checked against scikit-learn in the tests. Character n-grams never cross a word (``char_wb``),
+    so each distinct word's vocabulary columns are computed once and remembered: ticket text is
+    Zipfian, and most words of a new ticket were seen in earlier ones.
     """
 
     def __init__(self, vectorizer: TfidfVectorizer, start: int) -> None:
         if not (vectorizer.sublinear_tf and vectorizer.use_idf and vectorizer.norm == "l2" and not vectorizer.binary):
             raise ValueError("unsupported vectorizer settings")
         self.analyze = vectorizer.build_analyzer()
+        self.signature: tuple[Any, ...] = (vectorizer.analyzer, vectorizer.ngram_range, vectorizer.lowercase,
+                                           vectorizer.token_pattern, vectorizer.strip_accents)
         self.vocabulary: dict[str, int] = vectorizer.vocabulary_
         self.idf = np.asarray(vectorizer.idf_, dtype=np.float32)
         self.start = start
         self.stop = start + len(self.idf)
+        self._by_word = (
+            vectorizer.analyzer == "char_wb" and vectorizer.lowercase and vectorizer.strip_accents is None
+            and vectorizer.preprocessor is None
+        )
+        self._ngram_range: tuple[int, int] = vectorizer.ngram_range
+        self._word_columns: dict[str, tuple[int, ...]] = {}
+
+    def _columns_of(self, word: str) -> tuple[int, ...]:
+        """The vocabulary columns of one word's ``char_wb`` n-grams, as scikit-learn generates them."""
+        found = self._word_columns.get(word)
+        if found is not None:
+            return found
+        lookup = self.vocabulary.get
+        padded = f" {word} "
+        length = len(padded)
+        columns: list[int] = []
+        for n in range(self._ngram_range[0], self._ngram_range[1] + 1):
+            if n >= length:  # a short word counts once, whole, as in scikit-learn
+                column = lookup(padded)
+                if column is not None:
+                    columns.append(column)
+                break
+            for i in range(length - n + 1):
+                column = lookup(padded[i:i + n])
+                if column is not None:
+                    columns.append(column)
+        result = tuple(columns)
+        if len(self._word_columns) >= WORD_CACHE_SIZE:
+            self._word_columns.clear()  # bounded memory; the frequent words come back at once
+        self._word_columns[word] = result
+        return result
+
+    def _counts(self, text: str) -> Counter[int]:
+        if self._by_word:
+            columns: list[int] = []
+            for word in text.lower().split():
+                columns.extend(self._columns_of(word))
+            return Counter(columns)
+        lookup = self.vocabulary.get
+        grams = Counter(self.analyze(text))
+        return Counter({column: count for gram, count in grams.items() if (column := lookup(gram)) is not None})
 
     def transform(self, texts: list[str]) -> sparse.csr_matrix:
         """The l2-normalised sublinear TF-IDF rows of ``texts``."""
-        lookup = self.vocabulary.get
         indices: list[int] = []
         counts: list[int] = []
         indptr = [0]
         for text in texts:
-            found = Counter(i for i in map(lookup, self.analyze(text)) if i is not None)
+            found = self._counts(text)
             indices.extend(found.keys())
             counts.extend(found.values())
             indptr.append(len(indices))
@@ -287,6 +363,7 @@ class _Block:
         lengths = bounds[1:] - bounds[:-1]
         rows = np.repeat(np.arange(len(texts)), lengths)
         norms = np.sqrt(np.bincount(rows, weights=data * data, minlength=len(texts))).astype(np.float32)
+        norms[norms == 0] = 1.0  # a text with no known n-gram stays an all-zero row
         data /= norms[rows]
         return sparse.csr_matrix((data, columns, indptr), shape=(len(texts), len(self.idf)))
 

@@ -114,17 +114,24 @@ class ModelClassifier:
         self._model = model
         self._severity = severity
         self._builder = TriageBuilder(settings)
+        # Trained on the same history, the two models featurise text identically: do it once.
+        self._shared = severity is not None and model.shares_features_with(severity)
 
     def decide(self, tickets: Sequence[Ticket]) -> list[Triage]:
         """Classify a batch in one vectorised call (category, and severity when a severity model exists)."""
         if not tickets:
             return []
         texts = [t.text[:MODEL_TEXT_LIMIT] for t in tickets]
-        predictions = self._model.predict(texts)
         levels: list[tuple[str, str] | None] = [None] * len(tickets)
+        if self._severity is not None and self._shared:
+            features = self._model.features(texts)
+            predictions = self._model.predict_features(features)
+            severities = self._severity.predict_features(features)
+        else:
+            predictions = self._model.predict(texts)
+            severities = self._severity.predict(texts) if self._severity is not None else []
         if self._severity is not None:
-            levels = [(level, f"{level}: severity model probability {p:.2f}")
-                      for level, p in self._severity.predict(texts)]
+            levels = [(level, f"{level}: severity model probability {p:.2f}") for level, p in severities]
         return [
             self._builder.build(ticket, label, confidence, self.name, severity=level,
                                 reasons=(f"{label}: model probability {confidence:.2f}",))

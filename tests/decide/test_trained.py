@@ -1,0 +1,109 @@
+"""The trained model: calibrated probabilities, a fast path equal to scikit-learn, safe files, clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pytest
+
+from frontline.decide.trained import TrainedModel
+from frontline.errors import ModelFormatError, ModelNotFoundError, TrainingDataError
+
+EXAMPLES = {
+    "billing": ["I was charged twice this month", "Refund the duplicate charge on my invoice",
+                "Why is my invoice higher than last month", "Update the credit card on file",
+                "The payment failed but my card is fine", "Can I get a receipt for March",
+                "Cancel my subscription and refund me", "VAT is missing from the invoice",
+                "We were overcharged for seats", "Change billing email for invoices"],
+    "account_issue": ["I forgot my password and cannot log in", "Locked out after too many attempts",
+                      "Two-factor codes are not accepted", "How do I transfer account ownership",
+                      "SSO login fails with an error from Okta", "Reset link expired before I used it",
+                      "Add a new admin to our workspace", "Remove a user who left the company",
+                      "My email changed, update my login", "Verification email never arrived"],
+    "bug": ["The export crashes with an error", "Dashboard shows a blank page in Safari",
+            "Sync is stuck at 50 percent", "The app freezes when I open a project",
+            "Search returns a 500 error", "Attachments fail to upload since yesterday",
+            "Notifications arrive twice for every comment", "The timer resets itself randomly",
+            "Charts render with wrong dates", "Mobile app crashes on launch"],
+}
+TEXTS = [text for texts in EXAMPLES.values() for text in texts]
+LABELS = [label for label, texts in EXAMPLES.items() for _ in texts]
+
+
+@pytest.fixture(scope="module")
+def model() -> TrainedModel:
+    """A model trained on the small examples above."""
+    return TrainedModel.train(TEXTS, LABELS, source="tests")
+
+
+def test_predictions_are_calibrated_probabilities(model: TrainedModel) -> None:
+    labels, probabilities = model.predict_proba(["refund my double charge", "cannot log in, password reset"])
+    assert sorted(labels) == sorted(EXAMPLES)
+    assert np.allclose(probabilities.sum(axis=1), 1.0)
+    predicted = model.predict(["refund my double charge", "cannot log in, password reset", "app crashes"])
+    assert [label for label, _ in predicted] == ["billing", "account_issue", "bug"]
+    assert all(0.0 < p <= 1.0 for _, p in predicted)
+
+
+def test_metadata_records_labels_size_and_scores(model: TrainedModel) -> None:
+    assert model.meta.training_size == len(TEXTS)
+    assert set(model.meta.labels) == set(EXAMPLES)
+    assert 0.0 <= model.meta.scores["cv_accuracy"] <= 1.0
+    assert model.meta.source == "tests" and model.meta.trained_at
+
+
+@pytest.mark.parametrize("texts", [
+    TEXTS,
+    ["", "   ", "a", "Ünïcödé  TEXT\twith\ttabs\u00a0and nbsp", "x" * 60, "İstanbul ǅ straße", "!!! ???"],
+])
+def test_fast_features_equal_scikit_learn(model: TrainedModel, texts: list[str]) -> None:
+    union = model._pipeline.named_steps["features"]
+    for (_, vectorizer), block in zip(union.transformer_list, model._blocks, strict=True):
+        expected = vectorizer.transform(texts).toarray()
+        for _ in range(2):  # the second pass reads the word cache
+            assert np.allclose(block.transform(texts).toarray(), expected, atol=1e-5)
+
+
+def test_a_model_trained_on_the_same_texts_shares_features(model: TrainedModel) -> None:
+    severity = TrainedModel.train(TEXTS, ["P1" if i % 2 else "P2" for i in range(len(TEXTS))])
+    assert model.shares_features_with(severity)
+    other = TrainedModel.train(TEXTS[:20], LABELS[:20])
+    assert not model.shares_features_with(other)
+    texts = ["refund please", "the app crashes"]
+    assert severity.predict_features(model.features(texts)) == severity.predict(texts)
+
+
+def test_save_and_load_round_trip(model: TrainedModel, tmp_path: Path) -> None:
+    path = tmp_path / "models" / "m.joblib"
+    model.save(path)
+    loaded = TrainedModel.load(path)
+    texts = ["refund the charge", "locked out", "blank page"]
+    assert loaded.predict(texts) == model.predict(texts)
+    assert loaded.meta == model.meta
+    assert not list(path.parent.glob(".*.tmp"))
+
+
+def test_missing_and_corrupt_files_are_explained(tmp_path: Path) -> None:
+    with pytest.raises(ModelNotFoundError, match="frontline train"):
+        TrainedModel.load(tmp_path / "nope.joblib")
+    garbage = tmp_path / "garbage.joblib"
+    garbage.write_bytes(b"not a pickle at all")
+    with pytest.raises(ModelFormatError, match="not a frontline model"):
+        TrainedModel.load(garbage)
+    wrong = tmp_path / "wrong.joblib"
+    joblib.dump({"format": "frontline.trained-model", "format_version": 99}, wrong)
+    with pytest.raises(ModelFormatError, match="format 99"):
+        TrainedModel.load(wrong)
+
+
+@pytest.mark.parametrize(("texts", "labels", "message"), [
+    (["a b", "c d"], ["x", "x"], "at least 2 distinct labels"),
+    (["a b", "c d", "e f"], ["x", "x", "y"], "only 1"),
+    (["a b", "c d"], ["x"], "give one label per text"),
+    (["a b", "c d", "e f", "g h"], ["x", "x", "", "y"], "empty label"),
+])
+def test_unusable_training_data_is_explained(texts: list[str], labels: list[str], message: str) -> None:
+    with pytest.raises(TrainingDataError, match=message):
+        TrainedModel.train(texts, labels)
