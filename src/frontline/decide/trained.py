@@ -27,10 +27,11 @@ from typing import Any
 import joblib
 import numpy as np
 import sklearn
+from joblib import Parallel, delayed
 from scipy import sparse
 from scipy.optimize import minimize_scalar
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
@@ -126,10 +127,8 @@ class TrainedModel:
             matrix = features.fit_transform(texts_list)
         except ValueError as exc:  # sklearn: "empty vocabulary; perhaps the documents only contain stop words"
             raise TrainingDataError(f"the texts hold no usable words or characters ({exc})") from None
-        splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
-        oof = cross_val_predict(LinearSVC(C=SVM_C), matrix, y, cv=splitter, method="decision_function")
         classifier: LinearSVC = pipeline.named_steps["classifier"]
-        classifier.fit(matrix, y)
+        oof = _fit_with_out_of_fold(classifier, matrix, y, folds)
         classes = [str(label) for label in classifier.classes_]
         index = {label: i for i, label in enumerate(classes)}
         gold = np.fromiter((index[label] for label in y), dtype=np.intp, count=len(y))
@@ -278,6 +277,29 @@ class TrainedModel:
         if list(meta.labels) != model.labels:
             raise ModelFormatError(path, "its metadata labels do not match the classifier")
         return model
+
+
+def _fit_with_out_of_fold(classifier: LinearSVC, matrix: sparse.csr_matrix, y: np.ndarray, folds: int) -> np.ndarray:
+    """Fit ``classifier`` on everything and, alongside, k fold models for out-of-fold decision values.
+
+    liblinear releases the GIL, so the k + 1 fits run on threads, one per core.
+    """
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
+    splits = list(splitter.split(np.zeros(len(y)), y))
+
+    def fold(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        model = LinearSVC(C=SVM_C).fit(matrix[train], y[train])
+        if list(model.classes_) != sorted(set(y.tolist())):
+            raise TrainingDataError("a calibration fold lacks a label; add examples to the rarest labels")
+        return test, np.asarray(model.decision_function(matrix[test]), dtype=np.float64)
+
+    jobs = [delayed(classifier.fit)(matrix, y)] + [delayed(fold)(train, test) for train, test in splits]
+    results = Parallel(n_jobs=min(len(jobs), os.cpu_count() or 1), prefer="threads")(jobs)
+    first = results[1][1]
+    oof = np.zeros((len(y), *first.shape[1:]), dtype=np.float64)
+    for test, values in results[1:]:
+        oof[test] = values
+    return oof
 
 
 def _clip(texts: Sequence[str], max_chars: int) -> list[str]:
