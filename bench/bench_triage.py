@@ -59,8 +59,22 @@ def triage_only(config: Path) -> None:
             return summary.handled, time.perf_counter() - started
 
     handled, elapsed = asyncio.run(go())
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"handled": handled, "seconds": elapsed, "peak_rss_mb": peak_kb / 1024}))
+    print(json.dumps({"handled": handled, "seconds": elapsed, "peak_rss_mb": peak_rss_mb()}))
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory.
+
+    Linux keeps ``ru_maxrss`` across exec, so a child of the (large) preparing parent would report
+    the parent's peak; ``VmHWM`` belongs to the current address space only.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main() -> None:
