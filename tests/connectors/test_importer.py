@@ -72,6 +72,21 @@ def test_huge_body_is_truncated_not_rejected(tmp_path: Path) -> None:
     assert report.truncated == 1 and len(report.records[0]["description"]) == 1_000_000
 
 
+def test_huge_csv_body_is_truncated_and_lines_count_from_the_row_start(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text(
+        'id,subject,description\n'
+        '1,"two\nlines",x\n'
+        f'2,log,"{"y" * 1_200_000}"\n'
+        ',no id,z\n',
+        encoding="utf-8",
+    )
+    report = read_tickets(path)
+    assert [r["id"] for r in report.records] == ["1", "2"]
+    assert report.truncated == 1 and len(report.records[1]["description"]) == 1_000_000
+    assert [line for line, _ in report.errors] == [5]
+
+
 def test_missing_and_empty_files_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(DataFileError, match="does not exist"):
         read_tickets(tmp_path / "nope.csv")

@@ -17,6 +17,11 @@ console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False)
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 row``, ``2 rows``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def settings_from(ctx: click.Context, overrides: Mapping[tuple[str, ...], Any] | None = None) -> Settings:
     """Load settings with the global --config and command-line overrides."""
     root = ctx.find_root()

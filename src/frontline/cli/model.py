@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from frontline.cli import cli
-from frontline.cli.common import console, settings_from
+from frontline.cli.common import console, plural, settings_from
 from frontline.errors import TrainingDataError
 
 
@@ -74,7 +74,7 @@ def train(ctx: click.Context, data: Path | None, text_columns: tuple[str, ...], 
     if severity_rows:
         _train_severity([r[0] for r in severity_rows], [r[1].upper() for r in severity_rows], target, source)
     labels_known = sorted(set(model.labels))
-    console.print(f"Trained on {len(texts)} examples ({skipped} rows skipped) in {elapsed:.1f}s: "
+    console.print(f"Trained on {len(texts)} examples ({plural(skipped, 'row')} skipped) in {elapsed:.1f}s: "
                   f"{len(labels_known)} labels. Saved to {target}.")
     outside = sorted(set(labels_known) - set(settings.categories))
     if outside:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from frontline.cli import cli
-from frontline.cli.common import console, settings_from
+from frontline.cli.common import console, plural, settings_from
 from frontline.connectors.local.helpdesk import LocalHelpdesk
 from frontline.connectors.local.importer import read_tickets
 
@@ -32,8 +32,8 @@ def import_tickets(ctx: click.Context, file: Path) -> None:
     created, updated = helpdesk.upsert(report.records)
     note = f" (decoded as {report.encoding})" if report.encoding not in ("utf-8", "utf-8-sig") else ""
     console.print(f"Imported {created} new and {updated} updated tickets from {file}{note} into "
-                  f"{helpdesk.path}; {len(report.errors)} rows skipped.")
+                  f"{helpdesk.path}; {plural(len(report.errors), 'row')} skipped.")
     if report.truncated:
-        console.print(f"{report.truncated} descriptions longer than 1 MB were truncated.")
+        console.print(f"{plural(report.truncated, 'description')} longer than 1 MB truncated to 1 MB.")
     if report.errors and not report.records:
         ctx.exit(1)

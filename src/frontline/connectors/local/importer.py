@@ -30,6 +30,7 @@ KNOWN = {
 PRIORITIES = {"urgent", "high", "normal", "low"}
 STATUSES = {"new", "open", "pending", "hold", "solved", "closed"}
 MAX_BODY = 1_000_000
+CSV_FIELD_LIMIT = 16 * MAX_BODY
 
 
 @dataclass
@@ -152,18 +153,22 @@ def _jsonl_rows(text: str) -> Iterator[tuple[int, Any]]:
 
 
 def _csv_rows(text: str) -> Iterator[tuple[int, Any]]:
+    # The csv module refuses fields over 128 KiB by default; a long body is clipped later instead.
+    csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
     reader = csv.DictReader(io.StringIO(text, newline=""))
     if not reader.fieldnames:
         return
     while True:
+        # A quoted field can span lines: report the line the row starts on, as an editor shows it.
+        start = reader.line_num + 1
         try:
             row = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
-            yield reader.line_num, ValueError(f"is not valid CSV ({exc})")
+            yield start, ValueError(f"is not valid CSV ({exc})")
             continue
-        yield reader.line_num, row
+        yield start, row
 
 
 def read_tickets(path: Path) -> ImportReport:
