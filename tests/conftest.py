@@ -7,9 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import stamina
 
 from frontline.config import Settings
 from tests.helpers import make_settings
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _instant_retries() -> None:
+    """Retries back off instantly in tests (stamina's testing mode keeps the attempt count)."""
+    stamina.set_testing(True, attempts=10, cap=True)
 
 
 @pytest.fixture(autouse=True)

@@ -10,6 +10,7 @@ import httpx
 
 from frontline.config import LLMSettings, Settings
 from frontline.connectors.registry import connector_class
+from frontline.credentials import open_credentials
 from frontline.decide.cascade import CascadeClassifier
 from frontline.decide.triage import ModelClassifier, RulesClassifier, severity_model_path
 from frontline.errors import ConfigError, ModelFormatError, ModelNotFoundError
@@ -96,7 +97,11 @@ class _AlwaysAsk:
 
 
 def open_connector(port: str, settings: Settings, **kwargs: Any) -> Any:
-    """Instantiate the configured adapter for ``port``."""
+    """Instantiate the configured adapter for ``port``.
+
+    Every adapter's ``from_settings`` takes the settings and keyword arguments: ``http`` (the
+    shared ``httpx.AsyncClient``), ``credentials`` (the token provider) and, for chats, ``echo``.
+    """
     name = getattr(settings.connectors, port)
     cls = connector_class(port, name, settings.source)
     return cls.from_settings(settings, **kwargs)
@@ -113,12 +118,13 @@ async def triage_services(
     own_store = store is None
     state = store or StateStore.open(settings.state_url)
     opened: list[Any] = []
+    credentials = open_credentials(settings)
     try:
-        helpdesk = open_connector("helpdesk", settings, http=client)
+        helpdesk = open_connector("helpdesk", settings, http=client, credentials=credentials)
         opened.append(helpdesk)
-        kb = open_connector("kb", settings, http=client)
+        kb = open_connector("kb", settings, http=client, credentials=credentials)
         opened.append(kb)
-        chat = open_connector("chat", settings, http=client, echo=echo)
+        chat = open_connector("chat", settings, http=client, credentials=credentials, echo=echo)
         opened.append(chat)
         classifier = build_classifier(settings, client)
         yield TriageServices(settings=settings, store=state, helpdesk=helpdesk, kb=kb, chat=chat,

@@ -27,6 +27,25 @@ class WriteResult:
     error: Exception | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One line of `frontline doctor`: a connector is usable, or what is wrong and how to fix it."""
+
+    connector: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+@runtime_checkable
+class Diagnosable(Protocol):
+    """A connector that can check its own setup with cheap authenticated calls."""
+
+    async def diagnose(self) -> list[Check]:
+        """One or more checks; never raises for a setup problem (it becomes a failed check)."""
+        ...
+
+
 @runtime_checkable
 class Helpdesk(Protocol):
     """Where tickets come from and decisions are written back to."""

@@ -3,126 +3,32 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 from dotenv import dotenv_values
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
+from frontline.config.base import Strict
+from frontline.config.taxonomy import Category, Severity, default_categories, default_severities
+from frontline.config.vendors import (
+    CredentialsSettings,
+    NotionSettings,
+    ScalekitSettings,
+    SlackSettings,
+    ZendeskSettings,
+)
 from frontline.errors import ConfigError
 
 SEVERITIES = ("P0", "P1", "P2", "P3")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Category(_Strict):
-    """One triage category: what it means and the words that suggest it."""
-
-    description: str = ""
-    keywords: tuple[str, ...] = ()
-    default_severity: Literal["P0", "P1", "P2", "P3"] = "P2"
-    reply: str = ""
-
-
-class Severity(_Strict):
-    """One severity level and the helpdesk priority it maps to."""
-
-    priority: Literal["urgent", "high", "normal", "low"]
-    description: str = ""
-    keywords: tuple[str, ...] = ()
-
-
-def _default_categories() -> dict[str, Category]:
-    return {
-        "bug": Category(
-            description="Something in the product is broken, erroring or behaving wrongly.",
-            keywords=(
-                "error", "bug", "crash", "crashes", "crashing", "broken", "not working",
-                "doesn't work", "does not work", "fails", "failing", "failed to load", "500",
-                "exception", "glitch", "blank page", "stuck", "freezes", "sync issue",
-            ),
-            default_severity="P2",
-            reply=(
-                "Thanks for reporting this. We're looking into it and will update you as soon as we "
-                "know more. In the meantime, the articles below may help work around it."
-            ),
-        ),
-        "billing": Category(
-            description="Invoices, charges, refunds, payment methods, plans and pricing.",
-            keywords=(
-                "invoice", "invoices", "charge", "charged", "refund", "billing", "payment",
-                "credit card", "receipt", "subscription", "pricing", "overcharged", "vat",
-                "proration", "downgrade", "upgrade",
-            ),
-            default_severity="P2",
-            reply=(
-                "Thanks for getting in touch about billing. Our billing team will review your "
-                "account and follow up shortly."
-            ),
-        ),
-        "how_to": Category(
-            description="Questions on how to use a feature or configure the product.",
-            keywords=(
-                "how do i", "how to", "how can i", "where can i", "is it possible", "can i",
-                "where do i", "set up", "configure", "instructions", "tutorial",
-            ),
-            default_severity="P3",
-            reply="Good question! The articles below walk through it step by step.",
-        ),
-        "account_issue": Category(
-            description="Login, password, 2FA, SSO, users, permissions, account ownership.",
-            keywords=(
-                "password", "login", "log in", "locked out", "2fa", "two-factor", "sso",
-                "sign in", "reset", "account", "permissions", "invite", "owner", "verification",
-            ),
-            default_severity="P2",
-            reply="Thanks for reaching out about your account. The steps below usually resolve this.",
-        ),
-        "feature_request": Category(
-            description="Ideas and requests for new functionality.",
-            keywords=(
-                "feature request", "would be great", "would be nice", "please add", "suggestion",
-                "wish", "could you add", "roadmap", "it would help", "support for",
-            ),
-            default_severity="P3",
-            reply=(
-                "Thanks for the suggestion! We've shared it with our product team, who review "
-                "requests like this every week."
-            ),
-        ),
-    }
-
-
-def _default_severities() -> dict[str, Severity]:
-    return {
-        "P0": Severity(
-            priority="urgent",
-            description="Outage, data loss or security issue; many users blocked.",
-            keywords=(
-                "outage", "production down", "site is down", "data loss", "lost all",
-                "security breach", "everyone is locked out", "all users", "entire team",
-                "nobody can", "down for everyone",
-            ),
-        ),
-        "P1": Severity(
-            priority="high",
-            description="A key workflow broken for a user or team; a payment failed.",
-            keywords=(
-                "urgent", "asap", "blocked", "cannot log in", "can't log in", "locked out",
-                "payment failed", "charged twice", "critical", "immediately",
-            ),
-        ),
-        "P2": Severity(priority="normal", description="Normal issue with a workaround."),
-        "P3": Severity(priority="low", description="Question or request, not time-sensitive."),
-    }
-
-
-class Routing(_Strict):
+class Routing(Strict):
     """Which chat channel each category goes to, and the fallback."""
 
     channels: dict[str, str] = Field(
@@ -137,7 +43,7 @@ class Routing(_Strict):
     kb_results: int = Field(default=3, ge=1, le=10)
 
 
-class WriteBackSettings(_Strict):
+class WriteBackSettings(Strict):
     """What is written back to the helpdesk."""
 
     tags: tuple[str, ...] = ("auto_category:{category}", "auto_severity:{severity}", "triaged_by_agent")
@@ -145,7 +51,7 @@ class WriteBackSettings(_Strict):
     custom_fields: dict[str, str] = Field(default_factory=dict)
 
 
-class Thresholds(_Strict):
+class Thresholds(Strict):
     """Confidence and business-impact thresholds."""
 
     confidence: float = Field(default=0.6, ge=0.0, le=1.0)
@@ -160,14 +66,14 @@ class Thresholds(_Strict):
         return self
 
 
-class ClassifierSettings(_Strict):
+class ClassifierSettings(Strict):
     """Which classifier decides, and where its model lives."""
 
     kind: Literal["cascade", "model", "rules", "llm"] = "cascade"
     model_path: str = "model.joblib"
 
 
-class LLMSettings(_Strict):
+class LLMSettings(Strict):
     """An OpenAI-compatible chat endpoint (OpenRouter by default)."""
 
     base_url: str = "https://openrouter.ai/api/v1"
@@ -177,15 +83,16 @@ class LLMSettings(_Strict):
     api_key_env: str = "OPENROUTER_API_KEY"
 
 
-class Connectors(_Strict):
+class Connectors(Strict):
     """Which adapter serves each port."""
 
     helpdesk: str = "local"
     kb: str = "local"
     chat: str = "outbox"
+    tracker: str = "local"
 
 
-class LocalSettings(_Strict):
+class LocalSettings(Strict):
     """Paths of the embedded default, relative to the workspace."""
 
     workspace: str = ".frontline"
@@ -196,7 +103,7 @@ class LocalSettings(_Strict):
     channels: tuple[str, ...] | None = None
 
 
-class RunnerSettings(_Strict):
+class RunnerSettings(Strict):
     """How the flow runner paces itself."""
 
     concurrency: int = Field(default=8, ge=1, le=256)
@@ -204,11 +111,11 @@ class RunnerSettings(_Strict):
     poll_interval_minutes: float = Field(default=5.0, gt=0)
 
 
-class Settings(_Strict):
+class Settings(Strict):
     """All of frontline's configuration, validated."""
 
-    categories: dict[str, Category] = Field(default_factory=_default_categories)
-    severities: dict[str, Severity] = Field(default_factory=_default_severities)
+    categories: dict[str, Category] = Field(default_factory=default_categories)
+    severities: dict[str, Severity] = Field(default_factory=default_severities)
     routing: Routing = Field(default_factory=Routing)
     writeback: WriteBackSettings = Field(default_factory=WriteBackSettings)
     thresholds: Thresholds = Field(default_factory=Thresholds)
@@ -217,10 +124,19 @@ class Settings(_Strict):
     connectors: Connectors = Field(default_factory=Connectors)
     local: LocalSettings = Field(default_factory=LocalSettings)
     runner: RunnerSettings = Field(default_factory=RunnerSettings)
+    zendesk: ZendeskSettings = Field(default_factory=ZendeskSettings)
+    notion: NotionSettings = Field(default_factory=NotionSettings)
+    slack: SlackSettings = Field(default_factory=SlackSettings)
+    credentials: CredentialsSettings = Field(default_factory=CredentialsSettings)
+    scalekit: ScalekitSettings = Field(default_factory=ScalekitSettings)
+    # Several teams in one file: each [teams.NAME] overrides keys of the top-level sections.
+    teams: dict[str, dict[str, Any]] = Field(default_factory=dict)
     templates_dir: str | None = None
     database_url: str | None = None
+    team: str = Field(default="default", exclude=True)
     source: str = Field(default="built-in defaults", exclude=True)
     env: dict[str, str] = Field(default_factory=dict, exclude=True, repr=False)
+    _teams: dict[str, Settings] = PrivateAttr(default_factory=dict)
 
     @field_validator("categories")
     @classmethod
@@ -237,7 +153,7 @@ class Settings(_Strict):
     def _severities_merged(cls, value: Any) -> Any:
         # severities are fixed levels: a file that tunes one level keeps the others' defaults
         if isinstance(value, dict):
-            defaults = {name: level.model_dump() for name, level in _default_severities().items()}
+            defaults = {name: level.model_dump() for name, level in default_severities().items()}
             for name, level in value.items():
                 if name in defaults and isinstance(level, dict):
                     defaults[name] = {**defaults[name], **level}
@@ -298,8 +214,24 @@ class Settings(_Strict):
         return self.severities[severity].priority
 
     def secret(self, name: str) -> str | None:
-        """An environment secret (process environment first, then .env)."""
-        return os.environ.get(name) or self.env.get(name) or None
+        """An environment secret (the environment at load time, then .env)."""
+        return self.env.get(name) or None
+
+    # -- teams -----------------------------------------------------------------------------------
+    @property
+    def team_names(self) -> list[str]:
+        """The teams this file defines (``["default"]`` when it defines none)."""
+        return list(self._teams) or ["default"]
+
+    def for_team(self, name: str) -> Settings:
+        """This team's settings: the top-level sections with the team's keys over them."""
+        if name == self.team and not self._teams:
+            return self
+        try:
+            return self._teams[name]
+        except KeyError:
+            known = ", ".join(self.team_names)
+            raise ConfigError(self.source, "--team", f"names unknown team {name!r} (known: {known})") from None
 
 
 ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
@@ -312,7 +244,18 @@ ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
     "FRONTLINE_HELPDESK": ("connectors", "helpdesk"),
     "FRONTLINE_KB": ("connectors", "kb"),
     "FRONTLINE_CHAT": ("connectors", "chat"),
+    "FRONTLINE_TRACKER": ("connectors", "tracker"),
+    "FRONTLINE_CREDENTIALS": ("credentials", "provider"),
+    "ZENDESK_SUBDOMAIN": ("zendesk", "subdomain"),
+    "ZENDESK_BASE_URL": ("zendesk", "base_url"),
+    "NOTION_DB_ID": ("notion", "database_id"),
+    "NOTION_BASE_URL": ("notion", "base_url"),
+    "SLACK_BASE_URL": ("slack", "base_url"),
+    "SCALEKIT_ENV_URL": ("scalekit", "environment_url"),
 }
+TEAM_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,30}$")
+# Sections whose value is one whole map: a team's map replaces the top-level one instead of merging.
+WHOLE = {"categories", "teams"}
 
 
 def _set(tree: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
@@ -324,9 +267,9 @@ def _set(tree: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
     node[path[-1]] = value
 
 
-def _describe(error: ValidationError, source: str) -> ConfigError:
+def _describe(error: ValidationError, source: str, prefix: str = "") -> ConfigError:
     first = error.errors()[0]
-    key = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    key = prefix + (".".join(str(part) for part in first["loc"]) or "(top level)")
     kind = first["type"]
     if kind == "extra_forbidden":
         parent = first["loc"][:-1]
@@ -339,6 +282,7 @@ def _describe(error: ValidationError, source: str) -> ConfigError:
     if not first["loc"]:
         # model-level checks start their message with the key they are about
         key, _, message = message.partition(" ")
+        key = prefix + key
     got = first.get("input")
     shown = f" (got {got!r})" if isinstance(got, str | int | float | bool) else ""
     return ConfigError(source, key, f"is invalid: {message}{shown}")
@@ -401,7 +345,7 @@ def load_settings(
         raise ConfigError(str(candidate), "(file)", "does not exist; pass an existing --config file")
 
     try:
-        Settings.model_validate(tree)
+        _with_teams(Settings.model_validate(tree), tree, source)
     except ValidationError as exc:
         raise _describe(exc, source) from None
 
@@ -411,9 +355,34 @@ def load_settings(
     for target, value in (overrides or {}).items():
         if value is not None:
             _set(tree, target, value)
-    tree["env"] = env_file
+    tree["env"] = merged_env
     tree["source"] = source
     try:
-        return Settings.model_validate(tree)
+        settings = Settings.model_validate(tree)
     except ValidationError as exc:
         raise _describe(exc, "environment or command line") from None
+    return _with_teams(settings, tree, "environment or command line")
+
+
+def _with_teams(settings: Settings, tree: dict[str, Any], source: str) -> Settings:
+    """Validate each [teams.NAME] as the top-level settings with the team's keys over them."""
+    for name, overrides in settings.teams.items():
+        if not TEAM_NAME.match(name):
+            raise ConfigError(source, f"teams.{name}", "is not a valid team name (lower-case letters, digits, _ "
+                                                       "and -, at most 31 characters)")
+        merged = {key: value for key, value in tree.items() if key != "teams"}
+        for section, value in overrides.items():
+            if section in ("team", "source", "env", "teams"):
+                raise ConfigError(source, f"teams.{name}.{section}", "cannot be set per team")
+            base = merged.get(section)
+            if isinstance(value, dict) and isinstance(base, dict) and section not in WHOLE:
+                merged[section] = {**base, **value}
+            else:
+                merged[section] = value
+        merged["team"] = name
+        try:
+            team = Settings.model_validate(merged)
+        except ValidationError as exc:
+            raise _describe(exc, source, prefix=f"teams.{name}.") from None
+        settings._teams[name] = team
+    return settings

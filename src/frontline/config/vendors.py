@@ -1,0 +1,114 @@
+"""Settings of the vendor connectors and of the credentials provider. Secrets never live here."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from frontline.config.base import Strict
+
+SUBDOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+def _base_url(value: str) -> str:
+    value = value.strip().rstrip("/")
+    if value and not re.match(r"^https?://[^/\s]+", value):
+        raise ValueError(f"must be an http(s) URL such as https://example.com (got {value!r})")
+    return value
+
+
+class ZendeskSettings(Strict):
+    """Zendesk Support: which account, which tickets, where plan and MRR live."""
+
+    subdomain: str = ""
+    base_url: str = ""
+    statuses: tuple[Literal["new", "open", "pending", "hold"], ...] = ("new", "open")
+    # organization_fields keys holding the customer's plan and monthly revenue.
+    plan_field: str = "plan"
+    mrr_field: str = "mrr"
+    # Ticket custom fields written back: field id → template ({category}, {severity}).
+    custom_fields: dict[int, str] = Field(default_factory=dict)
+    # Backlogs of at least this many tickets are written with tickets/update_many (100 per job).
+    bulk_threshold: int = Field(default=10, ge=2, le=100)
+    # Account-wide request budget per minute; depends on the Zendesk plan (Team 200 … Enterprise Plus 2500).
+    requests_per_minute: int = Field(default=400, ge=10, le=10_000)
+
+    @field_validator("subdomain")
+    @classmethod
+    def _subdomain(cls, value: str) -> str:
+        value = value.strip().lower().removesuffix(".zendesk.com").removeprefix("https://")
+        if value and not SUBDOMAIN.match(value):
+            raise ValueError(f"must be the account's subdomain, as in acme for acme.zendesk.com (got {value!r})")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _base_url(value)
+
+    @property
+    def api_root(self) -> str:
+        """``https://SUBDOMAIN.zendesk.com`` or the base-URL override; empty when neither is set."""
+        if self.base_url:
+            return self.base_url
+        return f"https://{self.subdomain}.zendesk.com" if self.subdomain else ""
+
+
+class NotionSettings(Strict):
+    """Notion as the knowledge base: a database of help articles, or the whole workspace."""
+
+    database_id: str = ""
+    base_url: str = "https://api.notion.com"
+    # The page property searched and shown as the title; empty: the database's title property.
+    title_property: str = ""
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _base_url(value) or "https://api.notion.com"
+
+    @field_validator("database_id")
+    @classmethod
+    def _database(cls, value: str) -> str:
+        value = value.strip()
+        # A pasted database URL works too: the id is its last 32 hex digits.
+        found = re.findall(r"[0-9a-fA-F]{32}|[0-9a-fA-F-]{36}", value)
+        return found[-1] if found else value
+
+
+class SlackSettings(Strict):
+    """Slack as the chat: where the Web API is and how fast one channel may be posted to."""
+
+    base_url: str = "https://slack.com/api/"
+    # Slack allows about one message per second per channel.
+    channel_interval_seconds: float = Field(default=1.0, ge=0.0, le=60.0)
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return (_base_url(value) or "https://slack.com/api") + "/"
+
+
+class ScalekitSettings(Strict):
+    """Scalekit Agent Auth: which connection serves each connector, for which user."""
+
+    environment_url: str = ""
+    # The connected-account identifier (a user or workspace id in your Scalekit environment).
+    identifier: str = ""
+    connections: dict[str, str] = Field(
+        default_factory=lambda: {"zendesk": "zendesk", "notion": "notion", "slack": "slack",
+                                 "intercom": "intercom", "linear": "linear"}
+    )
+
+    @field_validator("environment_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _base_url(value)
+
+
+class CredentialsSettings(Strict):
+    """Which provider supplies connector tokens."""
+
+    provider: Literal["env", "scalekit"] = "env"
