@@ -103,3 +103,49 @@ def test_abstain_above_confidence_is_rejected(tmp_path: Path) -> None:
     path = write(tmp_path, "[thresholds]\nconfidence = 0.4\nabstain = 0.5\n")
     with pytest.raises(ConfigError, match="abstain"):
         load_settings(path, environ={}, dotenv=None)
+
+
+def test_vendor_settings_come_from_the_file_and_the_environment(tmp_path: Path) -> None:
+    path = write(tmp_path, '[zendesk]\nsubdomain = "acme"\nplan_field = "tier"\n')
+    settings = load_settings(path, environ={"NOTION_DB_ID": "https://www.notion.so/Help-0123456789abcdef0123456789abcdef",
+                                            "SLACK_BASE_URL": "http://127.0.0.1:9/api"}, dotenv=None)
+    assert settings.zendesk.api_root == "https://acme.zendesk.com" and settings.zendesk.plan_field == "tier"
+    assert settings.notion.database_id == "0123456789abcdef0123456789abcdef"
+    assert settings.slack.base_url == "http://127.0.0.1:9/api/"
+    eu = load_settings(path, environ={"ZENDESK_BASE_URL": "https://acme.zendesk.eu.example/"}, dotenv=None)
+    assert eu.zendesk.api_root == "https://acme.zendesk.eu.example"
+
+
+def test_a_bad_subdomain_is_explained(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"zendesk.subdomain.*acme for acme.zendesk.com"):
+        load_settings(write(tmp_path, '[zendesk]\nsubdomain = "acme corp"\n'), environ={}, dotenv=None)
+
+
+def test_teams_override_sections_and_keep_the_rest(tmp_path: Path) -> None:
+    path = write(tmp_path, (
+        '[routing]\nfallback = "#triage"\n'
+        '[teams.payments]\nconnectors = { helpdesk = "zendesk" }\nzendesk = { subdomain = "pay" }\n'
+        'routing = { channels = { billing = "#payments-oncall" } }\n'
+        '[teams.mobile.routing]\nfallback = "#mobile-triage"\n'
+    ))
+    settings = load_settings(path, environ={}, dotenv=None, overrides={("connectors", "chat"): "slack"})
+    assert settings.team_names == ["payments", "mobile"]
+    payments, mobile = settings.for_team("payments"), settings.for_team("mobile")
+    assert payments.team == "payments" and payments.connectors.helpdesk == "zendesk"
+    assert payments.channel_for("billing") == "#payments-oncall" and payments.routing.fallback == "#triage"
+    assert payments.channel_for("bug") == "#triage"  # the team's channel map replaced the top-level one
+    assert mobile.routing.fallback == "#mobile-triage" and mobile.channel_for("bug") == "#engineering"
+    assert payments.connectors.chat == mobile.connectors.chat == "slack"  # a flag wins over every team
+    with pytest.raises(ConfigError, match="unknown team 'web'"):
+        settings.for_team("web")
+
+
+def test_a_teams_bad_key_names_the_team(tmp_path: Path) -> None:
+    path = write(tmp_path, '[teams.payments.routing]\nchanels = { bug = "#x" }\n')
+    with pytest.raises(ConfigError, match=r"`teams.payments.routing.chanels` is not a known setting"):
+        load_settings(path, environ={}, dotenv=None)
+
+
+def test_without_teams_there_is_one_default_team(tmp_path: Path) -> None:
+    settings = load_settings(None, environ={}, dotenv=None)
+    assert settings.team_names == ["default"] and settings.for_team("default") is settings

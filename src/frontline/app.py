@@ -128,7 +128,7 @@ async def triage_services(
         opened.append(chat)
         classifier = build_classifier(settings, client)
         yield TriageServices(settings=settings, store=state, helpdesk=helpdesk, kb=kb, chat=chat,
-                             classifier=classifier, renderer=Renderer(settings))
+                             classifier=classifier, renderer=Renderer(settings), team=settings.team)
     finally:
         for connector in reversed(opened):
             await connector.aclose()

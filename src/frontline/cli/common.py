@@ -22,6 +22,30 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
+def connector_options(func: Any) -> Any:
+    """Flags that pick the team and override the configured connectors for one run."""
+    func = click.option("--classifier", type=click.Choice(["cascade", "model", "rules", "llm"]),
+                        help="Override classifier.kind.")(func)
+    func = click.option("--chat", help="Chat connector (outbox, slack, …).")(func)
+    func = click.option("--kb", help="Knowledge-base connector (local, notion, …).")(func)
+    func = click.option("--helpdesk", help="Helpdesk connector (local, zendesk, …).")(func)
+    func = click.option("--team", help="Only this team of the configuration (default: every team).")(func)
+    return func
+
+
+def overrides(*, helpdesk: str | None = None, kb: str | None = None, chat: str | None = None,
+              classifier: str | None = None) -> dict[tuple[str, ...], Any]:
+    """The settings the connector flags override."""
+    return {("connectors", "helpdesk"): helpdesk, ("connectors", "kb"): kb, ("connectors", "chat"): chat,
+            ("classifier", "kind"): classifier}
+
+
+def selected_teams(settings: Settings, team: str | None) -> list[tuple[str, Settings]]:
+    """(name, settings) of the team asked for, or of every team in the configuration."""
+    names = [team] if team else settings.team_names
+    return [(name, settings.for_team(name)) for name in names]
+
+
 def settings_from(ctx: click.Context, overrides: Mapping[tuple[str, ...], Any] | None = None) -> Settings:
     """Load settings with the global --config and command-line overrides."""
     root = ctx.find_root()

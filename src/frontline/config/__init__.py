@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import tomllib
@@ -361,17 +362,22 @@ def load_settings(
         settings = Settings.model_validate(tree)
     except ValidationError as exc:
         raise _describe(exc, "environment or command line") from None
-    return _with_teams(settings, tree, "environment or command line")
+    return _with_teams(settings, tree, "environment or command line", overrides)
 
 
-def _with_teams(settings: Settings, tree: dict[str, Any], source: str) -> Settings:
-    """Validate each [teams.NAME] as the top-level settings with the team's keys over them."""
-    for name, overrides in settings.teams.items():
+def _with_teams(settings: Settings, tree: dict[str, Any], source: str,
+                overrides: Mapping[tuple[str, ...], Any] | None = None) -> Settings:
+    """Validate each [teams.NAME] as the top-level settings with the team's keys over them.
+
+    A team's own keys win over the environment (which sets the top-level values); command-line
+    flags win over both.
+    """
+    for name, team_tree in settings.teams.items():
         if not TEAM_NAME.match(name):
             raise ConfigError(source, f"teams.{name}", "is not a valid team name (lower-case letters, digits, _ "
                                                        "and -, at most 31 characters)")
-        merged = {key: value for key, value in tree.items() if key != "teams"}
-        for section, value in overrides.items():
+        merged = copy.deepcopy({key: value for key, value in tree.items() if key != "teams"})
+        for section, value in team_tree.items():
             if section in ("team", "source", "env", "teams"):
                 raise ConfigError(source, f"teams.{name}.{section}", "cannot be set per team")
             base = merged.get(section)
@@ -379,6 +385,9 @@ def _with_teams(settings: Settings, tree: dict[str, Any], source: str) -> Settin
                 merged[section] = {**base, **value}
             else:
                 merged[section] = value
+        for target, flag in (overrides or {}).items():
+            if flag is not None:
+                _set(merged, target, flag)
         merged["team"] = name
         try:
             team = Settings.model_validate(merged)

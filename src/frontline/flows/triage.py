@@ -98,6 +98,11 @@ class TriageServices:
         """Where this team's helpdesk position is saved."""
         return f"{FLOW}:{self.team}:{self.helpdesk.name}"
 
+    @property
+    def flow(self) -> str:
+        """The name handled items, decisions and effects are stored under: one per team."""
+        return FLOW if self.team == "default" else f"{FLOW}@{self.team}"
+
 
 def _describe(error: BaseException) -> str:
     if isinstance(error, FrontlineError):
@@ -111,6 +116,7 @@ class TriageRun:
     def __init__(self, services: TriageServices, *, dry_run: bool = False, limit: int | None = None,
                  reporter: Reporter | None = None) -> None:
         self.s = services
+        self.flow = services.flow
         self.settings = services.settings
         self.dry_run = dry_run
         self.limit = limit
@@ -138,7 +144,7 @@ class TriageRun:
             size = batch if remaining is None else min(batch, remaining)
             page = await helpdesk.list_changed(cursor, size)
             tickets = list({t.id: t for t in page.items}.values())
-            done = store.handled_among(FLOW, [t.id for t in tickets])
+            done = store.handled_among(self.flow, [t.id for t in tickets])
             todo = [t for t in tickets if t.id not in done]
             self.summary.skipped += len(tickets) - len(todo)
             if todo:
@@ -161,7 +167,7 @@ class TriageRun:
     async def _requeued(self) -> None:
         """Handle items a person asked to redo (`frontline state forget`), even behind the cursor."""
         store = self.s.store
-        wanted = store.requeued(FLOW)
+        wanted = store.requeued(self.flow)
         if not wanted or self.dry_run:
             return
         tickets: list[Ticket] = []
@@ -173,10 +179,10 @@ class TriageRun:
                 gone.append(item_id)
             except Exception as error:  # the source is down: keep it queued for the next run
                 self.summary.failures.append((item_id, f"could not fetch it again: {_describe(error)}"))
-        store.dequeue(FLOW, gone)
+        store.dequeue(self.flow, gone)
         if tickets:
             await self._page(tickets)
-            store.dequeue(FLOW, sorted(store.handled_among(FLOW, [t.id for t in tickets])))
+            store.dequeue(self.flow, sorted(store.handled_among(self.flow, [t.id for t in tickets])))
         if self.limit is not None:
             self.limit = max(0, self.limit - len(tickets))
 
@@ -224,9 +230,9 @@ class TriageRun:
 
     # -- alerts --------------------------------------------------------------------------------
     async def _alerts(self, outcomes: list[TicketOutcome]) -> None:
-        keys = {o.ticket.id: effect_key(FLOW, o.ticket.id, "alert", TRIAGE_VERSION) for o in outcomes}
+        keys = {o.ticket.id: effect_key(self.flow, o.ticket.id, "alert", TRIAGE_VERSION) for o in outcomes}
         ledger = self.s.store.effects_by_key(keys.values())
-        self.s.store.plan([Effect(keys[o.ticket.id], FLOW, o.ticket.id, "alert", o.channel) for o in outcomes])
+        self.s.store.plan([Effect(keys[o.ticket.id], self.flow, o.ticket.id, "alert", o.channel) for o in outcomes])
         results = await asyncio.gather(*(self._alert(o, keys[o.ticket.id], ledger.get(keys[o.ticket.id]))
                                          for o in outcomes))
         self.s.store.finish([r for r in results if r is not None])
@@ -245,13 +251,13 @@ class TriageRun:
                     ref = None
                 if ref:
                     outcome.alert_ref = ref
-                    return Effect(key, FLOW, outcome.ticket.id, "alert", outcome.channel, EffectStatus.DONE, ref)
+                    return Effect(key, self.flow, outcome.ticket.id, "alert", outcome.channel, EffectStatus.DONE, ref)
             try:
                 message = self.s.renderer.alert(outcome.ticket, outcome.triage, outcome.articles,
                                                 review=outcome.review)
             except FrontlineError as error:
                 outcome.problems.append(f"alert not rendered: {error}")
-                return Effect(key, FLOW, outcome.ticket.id, "alert", outcome.channel, EffectStatus.FAILED,
+                return Effect(key, self.flow, outcome.ticket.id, "alert", outcome.channel, EffectStatus.FAILED,
                               error=str(error))
             channels = [outcome.channel]
             if outcome.channel != self.settings.routing.fallback:
@@ -267,8 +273,8 @@ class TriageRun:
                     continue
                 outcome.alert_ref = ref
                 outcome.channel = channel
-                return Effect(key, FLOW, outcome.ticket.id, "alert", channel, EffectStatus.DONE, ref)
-        return Effect(key, FLOW, outcome.ticket.id, "alert", outcome.channel, EffectStatus.FAILED,
+                return Effect(key, self.flow, outcome.ticket.id, "alert", channel, EffectStatus.DONE, ref)
+        return Effect(key, self.flow, outcome.ticket.id, "alert", outcome.channel, EffectStatus.FAILED,
                       error="; ".join(outcome.problems[-2:]))
 
     # -- write-back (last, always) ---------------------------------------------------------------
@@ -305,7 +311,7 @@ class TriageRun:
 
     async def _write_backs(self, outcomes: list[TicketOutcome]) -> None:
         store, helpdesk = self.s.store, self.s.helpdesk
-        keys = {o.ticket.id: effect_key(FLOW, o.ticket.id, "writeback", TRIAGE_VERSION) for o in outcomes}
+        keys = {o.ticket.id: effect_key(self.flow, o.ticket.id, "writeback", TRIAGE_VERSION) for o in outcomes}
         ledger = store.effects_by_key(keys.values())
         pending: list[TicketOutcome] = []
         for outcome in outcomes:
@@ -322,7 +328,7 @@ class TriageRun:
                 if ref:
                     outcome.writeback_ref = ref
                     outcome.completed = True
-                    store.finish([Effect(known.key, FLOW, outcome.ticket.id, "writeback", known.target,
+                    store.finish([Effect(known.key, self.flow, outcome.ticket.id, "writeback", known.target,
                                          EffectStatus.DONE, ref)])
                 else:
                     pending.append(outcome)
@@ -331,12 +337,12 @@ class TriageRun:
         if not pending:
             return
         updates = [self._update(o, keys[o.ticket.id]) for o in pending]
-        store.plan([Effect(u.marker, FLOW, u.ticket_id, "writeback", helpdesk.name) for u in updates])
+        store.plan([Effect(u.marker, self.flow, u.ticket_id, "writeback", helpdesk.name) for u in updates])
         try:
             results = await helpdesk.write_back(updates)
         except Exception as error:
             message = _describe(error)
-            store.finish([Effect(u.marker, FLOW, u.ticket_id, "writeback", helpdesk.name, EffectStatus.FAILED,
+            store.finish([Effect(u.marker, self.flow, u.ticket_id, "writeback", helpdesk.name, EffectStatus.FAILED,
                                  error=message) for u in updates])
             for outcome in pending:
                 outcome.problems.append(f"write-back failed: {message}")
@@ -346,12 +352,12 @@ class TriageRun:
             if result.error is None:
                 outcome.writeback_ref = result.remote_ref
                 outcome.completed = True
-                finished.append(Effect(update.marker, FLOW, update.ticket_id, "writeback", helpdesk.name,
+                finished.append(Effect(update.marker, self.flow, update.ticket_id, "writeback", helpdesk.name,
                                        EffectStatus.DONE, result.remote_ref))
             else:
                 message = _describe(result.error)
                 outcome.problems.append(f"write-back failed: {message}")
-                finished.append(Effect(update.marker, FLOW, update.ticket_id, "writeback", helpdesk.name,
+                finished.append(Effect(update.marker, self.flow, update.ticket_id, "writeback", helpdesk.name,
                                        EffectStatus.FAILED, error=message))
         store.finish(finished)
 
@@ -359,7 +365,7 @@ class TriageRun:
     def _decision(self, outcome: TicketOutcome) -> Decision:
         triage = outcome.triage
         return Decision(
-            flow=FLOW, item_id=outcome.ticket.id, version=outcome.ticket.version,
+            flow=self.flow, item_id=outcome.ticket.id, version=outcome.ticket.version,
             inputs_hash=outcome.ticket.inputs_hash(), classifier=triage.classifier,
             confidence=triage.confidence, category=triage.category, severity=triage.severity,
             fields={
