@@ -20,6 +20,7 @@ from frontline.config import Settings
 from frontline.decide.redact import redact
 from frontline.errors import LLMError
 from frontline.model import Ticket, Triage
+from frontline.ports import Check
 
 # The model reads the start of long tickets only; the intent is stated early and tokens cost money.
 PROMPT_TEXT_LIMIT = 6000
@@ -123,6 +124,26 @@ class LLMClassifier:
         self._schema = triage_schema(settings)
         self._system = system_prompt(settings)
         self._structured = True
+
+    async def diagnose(self) -> list[Check]:
+        """The endpoint answers, the key is accepted and the model exists (one `GET /models`)."""
+        name = f"llm {self.endpoint}"
+        try:
+            models = [model.id async for model in self._client.models.list()]
+        except openai.AuthenticationError:
+            return [Check(name, False, "the API key was rejected (401)",
+                          "Set OPENROUTER_API_KEY, or FRONTLINE_LLM_API_KEY for another endpoint")]
+        except openai.NotFoundError:
+            return [Check(name, True, f"reachable; it does not list models, so {self.model!r} is not checked")]
+        except (openai.APIConnectionError, openai.APITimeoutError) as error:
+            return [Check(name, False, f"unreachable ({_detail(error)})", "Check FRONTLINE_LLM_BASE_URL")]
+        except openai.APIError as error:
+            return [Check(name, False, f"refused the check ({_detail(error)})", "Check FRONTLINE_LLM_BASE_URL")]
+        if models and self.model not in models:
+            close = [m for m in models if self.model.split("/")[-1] in m][:3]
+            also = f" (similar: {', '.join(close)})" if close else ""
+            return [Check(name, False, f"model {self.model!r} was not found{also}", "Set FRONTLINE_LLM_MODEL")]
+        return [Check(name, True, f"ACTIVE: model {self.model}")]
 
     async def classify_one(self, ticket: Ticket) -> Triage:
         """Classify one ticket; one retry when the answer is invalid."""

@@ -117,6 +117,11 @@ class ModelClassifier:
         # Trained on the same history, the two models featurise text identically: do it once.
         self._shared = severity is not None and model.shares_features_with(severity)
 
+    @property
+    def scores(self) -> dict[str, float]:
+        """The category model's training scores (cross-validated accuracy and log loss)."""
+        return dict(self._model.meta.scores)
+
     def decide(self, tickets: Sequence[Ticket]) -> list[Triage]:
         """Classify a batch in one vectorised call (category, and severity when a severity model exists)."""
         if not tickets:

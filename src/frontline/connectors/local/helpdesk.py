@@ -12,7 +12,7 @@ from typing import Any
 from frontline.config import Settings
 from frontline.errors import ConnectorError, NotFoundError
 from frontline.model import Author, Company, Message, Requester, Ticket, WriteBack, normalise_id
-from frontline.ports import Page, WriteResult
+from frontline.ports import Check, Page, WriteResult
 
 from .sqlite import connect, migrate
 
@@ -119,6 +119,15 @@ class LocalHelpdesk:
             top = self._db.execute("SELECT MAX(seq) FROM tickets").fetchone()[0]
             next_cursor = str(max(int(next_cursor or 0), int(top or 0)))
         return Page(items=[self._ticket(r) for r in rows], cursor=next_cursor, has_more=more)
+
+    async def diagnose(self) -> list[Check]:
+        """How many tickets the embedded helpdesk holds and how many are waiting."""
+        total = int(self._db.execute("SELECT COUNT(*) FROM tickets").fetchone()[0])
+        waiting = self.count_changed(None)
+        if not total:
+            return [Check("helpdesk local", True, f"{self.path} holds no tickets yet",
+                          "Import some with `frontline import tickets FILE`")]
+        return [Check("helpdesk local", True, f"ACTIVE: {total} tickets in {self.path}, {waiting} new or open")]
 
     def count_changed(self, cursor: str | None) -> int:
         """How many open tickets are after ``cursor`` (for progress bars)."""

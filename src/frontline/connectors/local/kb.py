@@ -11,6 +11,7 @@ from typing import Any
 from frontline.config import Settings
 from frontline.errors import ConnectorError
 from frontline.model import Article
+from frontline.ports import Check
 
 from .sqlite import connect, migrate
 
@@ -175,6 +176,15 @@ class LocalKnowledgeBase:
             self._db.execute("INSERT INTO articles_fts(articles_fts) VALUES ('optimize')")
         total = self._db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
         return IndexReport(added, updated, len(gone), int(total))
+
+    async def diagnose(self) -> list[Check]:
+        """Whether there are articles to find."""
+        total = self.count()
+        if not total:
+            where = f" from {self.folder}" if self.folder is not None else ""
+            return [Check("kb local", False, f"no articles are indexed{where}",
+                          "Put .md files in the kb folder or run `frontline kb index DIR`")]
+        return [Check("kb local", True, f"ACTIVE: {total} articles indexed in {self.index_path}")]
 
     def count(self) -> int:
         """Number of indexed articles."""

@@ -18,6 +18,7 @@ from typing import Any, TextIO
 from frontline.config import Settings
 from frontline.errors import ChannelRefusedError
 from frontline.model import ChatMessage
+from frontline.ports import Check
 
 SERVICE = "Outbox"
 # Slack channel names: lower-case letters, digits, hyphens, underscores; at most 80 characters.
@@ -92,6 +93,14 @@ class OutboxChat:
         if self._echo is not None:
             self._echo(f"{channel}  {message.text.splitlines()[0] if message.text else ''}")
         return ts
+
+    async def diagnose(self) -> list[Check]:
+        """Whether the outbox file can be written."""
+        folder = self.path.parent
+        if not os.access(folder, os.W_OK) or (self.path.exists() and not os.access(self.path, os.W_OK)):
+            return [Check("chat outbox", False, f"{self.path} is not writable", "Fix the workspace's permissions")]
+        limited = f"; posting only to {', '.join(sorted(self._channels))}" if self._channels is not None else ""
+        return [Check("chat outbox", True, f"ACTIVE: alerts go to the console and {self.path}{limited}")]
 
     async def find_posted(self, key: str) -> str | None:
         """The ts of an alert already written with ``key``."""

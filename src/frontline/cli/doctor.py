@@ -1,0 +1,34 @@
+"""`frontline doctor`: checks every configured connector and says how to fix what is wrong."""
+
+from __future__ import annotations
+
+import asyncio
+
+import click
+from rich.markup import escape
+
+from frontline.cli import cli
+from frontline.cli.common import connector_options, console, overrides, selected_teams, settings_from
+from frontline.doctor import diagnose
+
+
+@cli.command("doctor")
+@connector_options
+@click.pass_context
+def doctor_command(ctx: click.Context, /, team: str | None, **connectors: str | None) -> None:
+    """Check each configured connector with one cheap call: ACTIVE, or what is wrong and how to fix it."""
+    teams = selected_teams(settings_from(ctx, overrides(**connectors)), team)
+    failed = 0
+    for name, settings in teams:
+        if name != "default":
+            console.print(f"[bold]team {escape(name)}[/] ({escape(settings.source)})")
+        for check in asyncio.run(diagnose(settings)):
+            mark = "[green]✓[/]" if check.ok else "[red]✗[/]"
+            console.print(f"{mark} {escape(check.connector):<28} {escape(check.detail)}")
+            if check.fix:
+                console.print(f"  {'':<28} [dim]→ {escape(check.fix)}[/]")
+            failed += not check.ok
+    if failed:
+        console.print(f"\n{failed} problem{'s' * (failed != 1)} found.")
+        ctx.exit(1)
+    console.print("\nEverything is ready.")

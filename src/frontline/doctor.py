@@ -1,0 +1,125 @@
+"""`frontline doctor`: one cheap authenticated call per configured connector, a line each.
+
+Every check turns a setup mistake into what is wrong and how to fix it; nothing here raises for
+one (a connector that cannot even be opened becomes a failed line).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from frontline.app import USER_AGENT, llm_configured, open_connector
+from frontline.config import Settings
+from frontline.credentials import Credentials, open_credentials
+from frontline.errors import FrontlineError
+from frontline.ports import Check, Diagnosable
+from frontline.store.state import StateStore
+
+PORTS = ("helpdesk", "kb", "chat")
+LOCAL = {"local", "outbox"}
+
+
+def _failed(name: str, error: BaseException) -> Check:
+    if isinstance(error, FrontlineError):
+        hint = getattr(error, "hint", "")
+        return Check(name, False, str(error).removesuffix(f". {hint}") if hint else str(error), hint)
+    return Check(name, False, f"{type(error).__name__}: {error}")
+
+
+def _state(settings: Settings) -> Check:
+    try:
+        store = StateStore.open(settings.state_url)
+    except Exception as error:
+        return _failed("state", error)
+    try:
+        counts = store.counts("triage")
+    finally:
+        store.close()
+    url = settings.state_url.split("@")[-1]  # never print a password from the URL
+    return Check("state", True, f"ACTIVE: {url} ({counts['handled']} tickets triaged so far)")
+
+
+def _classifier(settings: Settings) -> Check:
+    kind = settings.classifier.kind
+    if kind == "rules":
+        return Check("classifier", True, "keyword rules from the configuration")
+    if kind == "llm":
+        return Check("classifier", True, "the LLM for every ticket")
+    from frontline.app import load_model
+
+    try:
+        model = load_model(settings)
+    except FrontlineError as error:
+        if kind == "cascade" and not settings.model_file.exists():
+            return Check("classifier", True, f"no trained model at {settings.model_file}: keyword rules answer",
+                         "Train one with `frontline train` for better accuracy")
+        return _failed("classifier", error)
+    accuracy = model.scores.get("cv_accuracy")
+    shown = f", cross-validated accuracy {accuracy:.0%}" if accuracy is not None else ""
+    return Check("classifier", True, f"{kind}: model {settings.model_file}{shown}")
+
+
+async def _scalekit(credentials: Credentials, connectors: list[str]) -> list[Check]:
+    status = getattr(credentials, "status", None)
+    if status is None:
+        return []
+    checks = []
+    for connector in connectors:
+        try:
+            account = await status(connector)
+        except Exception as error:
+            checks.append(_failed(f"scalekit {connector}", error))
+            continue
+        if account.active:
+            checks.append(Check(f"scalekit {connector}", True, f"ACTIVE: connection {account.connection}"))
+        else:
+            link = f"open {account.link}" if account.link else "connect it in the Scalekit dashboard"
+            checks.append(Check(f"scalekit {connector}", False,
+                                f"connection {account.connection} is {account.status}", f"Authorize it: {link}"))
+    return checks
+
+
+async def diagnose(settings: Settings, *, http: httpx.AsyncClient | None = None,
+                   connector_kwargs: dict[str, Any] | None = None) -> list[Check]:
+    """Every check for one team's settings, in a stable order."""
+    client = http or httpx.AsyncClient(timeout=15.0, headers={"User-Agent": USER_AGENT})
+    checks = [_state(settings)]
+    try:
+        credentials = open_credentials(settings)
+    except FrontlineError as error:
+        return [*checks, _failed("credentials", error)]
+    try:
+        remote = [getattr(settings.connectors, port) for port in PORTS]
+        checks += await _scalekit(credentials, [name for name in remote if name not in LOCAL])
+        for port in PORTS:
+            checks += await _connector(port, settings, client, credentials, connector_kwargs or {})
+        checks.append(_classifier(settings))
+        if llm_configured(settings):
+            from frontline.connectors.llm import LLMClassifier, llm_api_key
+
+            llm = LLMClassifier(settings, api_key=llm_api_key(settings), http_client=client)
+            checks += await llm.diagnose()
+    finally:
+        if http is None:
+            await client.aclose()
+    return checks
+
+
+async def _connector(port: str, settings: Settings, client: httpx.AsyncClient, credentials: Credentials,
+                     extra: dict[str, Any]) -> list[Check]:
+    name = f"{port} {getattr(settings.connectors, port)}"
+    try:
+        connector = open_connector(port, settings, http=client, credentials=credentials, echo=None, **extra)
+    except Exception as error:
+        return [_failed(name, error)]
+    try:
+        if not isinstance(connector, Diagnosable):
+            return [Check(name, True, "opened; this connector has no self-check")]
+        try:
+            return await connector.diagnose()
+        except Exception as error:  # a diagnose bug must not hide the other lines
+            return [_failed(name, error)]
+    finally:
+        await connector.aclose()
