@@ -272,12 +272,11 @@ class StateStore:
         """How many items are handled and effects are in each state."""
         with self.engine.connect() as conn:
             total = conn.execute(select(func.count()).select_from(handled).where(handled.c.flow == flow)).scalar()
-            by_status: dict[str, int] = dict(
-                conn.execute(
-                    select(effects.c.status, func.count()).where(effects.c.flow == flow).group_by(effects.c.status)
-                ).tuples().all()
-            )
-        return {"handled": int(total or 0), **{str(k): int(v) for k, v in by_status.items()}}
+            rows = conn.execute(
+                select(effects.c.status, func.count()).where(effects.c.flow == flow).group_by(effects.c.status)
+            ).all()
+            by_status = {str(status): int(count) for status, count in rows}
+        return {"handled": int(total or 0), **by_status}
 
 
 def _effect(row: Any) -> Effect:
