@@ -73,8 +73,9 @@ class NotionSettings(Strict):
     @classmethod
     def _database(cls, value: str) -> str:
         value = value.strip()
-        # A pasted database URL works too: the id is its last 32 hex digits.
-        found = re.findall(r"[0-9a-fA-F]{32}|[0-9a-fA-F-]{36}", value)
+        # A pasted database URL works too: the id is the last 32 hex digits of its path
+        # (the query string's ?v= is the view's id, not the database's).
+        found = re.findall(r"[0-9a-fA-F]{32}|[0-9a-fA-F-]{36}", value.split("?", 1)[0].split("#", 1)[0])
         return found[-1] if found else value
 
 
