@@ -298,8 +298,10 @@ class TriageRun:
             # The write-back always runs: fall back to a plain note rather than skip it.
             note = (f"frontline triage: {triage.category} {triage.severity} ({triage.confidence:.2f}). "
                     f"Note template failed: {error}\n[{key}]\n")
+        # A helpdesk may ask for fields of its own (Zendesk: [zendesk.custom_fields], keyed by field id).
+        templates = {**self.settings.writeback.custom_fields, **getattr(self.s.helpdesk, "field_templates", {})}
         fields = {name: value.format(category=triage.category, severity=triage.severity)
-                  for name, value in self.settings.writeback.custom_fields.items()}
+                  for name, value in templates.items()}
         return WriteBack(
             ticket_id=outcome.ticket.id,
             add_tags=self._tags(triage, outcome.review),

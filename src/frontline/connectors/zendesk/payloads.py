@@ -1,0 +1,197 @@
+"""Zendesk JSON ↔ frontline's domain types. Pure: no I/O, so every shape is testable on its own."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from frontline.model import Author, Company, Message, Requester, Ticket, WriteBack, normalise_id
+
+SOURCE = "zendesk"
+MONEY = re.compile(r"[^0-9.\-]")
+
+
+def parse_time(value: object) -> datetime | None:
+    """An ISO 8601 timestamp as Zendesk writes it (``2024-05-01T09:30:00Z``), or None."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def ticket_number(ticket_id: str) -> int | None:
+    """The numeric Zendesk id behind a frontline ticket id (``"42"``, ``"42.0"``), or None."""
+    try:
+        text = normalise_id(ticket_id)
+    except ValueError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def money(value: object) -> float | None:
+    """An MRR organization field as a number: ``1200``, ``"1,200.50"`` and ``"$1200"`` all work."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    cleaned = MONEY.sub("", str(value))
+    try:
+        return float(cleaned) if cleaned else None
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class Sideloads:
+    """Users and organizations returned beside tickets (``include=users,organizations``), by id."""
+
+    users: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)
+    organizations: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, body: Mapping[str, Any]) -> Sideloads:
+        """The sideloads of one response body."""
+        return cls(_by_id(body.get("users")), _by_id(body.get("organizations")))
+
+
+def _by_id(items: object) -> dict[int, Mapping[str, Any]]:
+    if not isinstance(items, list):
+        return {}
+    return {item["id"]: item for item in items if isinstance(item, Mapping) and isinstance(item.get("id"), int)}
+
+
+@dataclass(frozen=True)
+class TicketReader:
+    """Builds :class:`Ticket` objects from Zendesk tickets and their sideloads."""
+
+    plan_field: str = "plan"
+    mrr_field: str = "mrr"
+
+    def ticket(self, raw: Mapping[str, Any], sideloads: Sideloads,
+               comments: Sequence[Mapping[str, Any]] | None = None) -> Ticket:
+        """One ticket; ``comments`` (oldest first) make the thread, else the first comment alone."""
+        requester_id = raw.get("requester_id")
+        user = sideloads.users.get(requester_id, {}) if isinstance(requester_id, int) else {}
+        created = parse_time(raw.get("created_at"))
+        # The ticket's description *is* its first comment, so listing needs no request per ticket.
+        description = str(raw.get("description") or "")
+        if comments:
+            messages = tuple(self._message(c, requester_id) for c in comments)
+        else:
+            messages = (Message(Author.CUSTOMER, description, created),)
+        return Ticket(
+            id=normalise_id(raw["id"]),
+            subject=str(raw.get("subject") or raw.get("raw_subject") or ""),
+            description=description,
+            requester=Requester(name=str(user.get("name") or ""), email=str(user.get("email") or "")),
+            company=self._company(raw, user, sideloads),
+            messages=messages,
+            tags=tuple(str(tag) for tag in raw.get("tags") or ()),
+            priority=raw.get("priority") or None,
+            status=str(raw.get("status") or "new"),
+            created_at=created,
+            updated_at=parse_time(raw.get("updated_at")),
+            source=SOURCE,
+        )
+
+    def _company(self, raw: Mapping[str, Any], user: Mapping[str, Any], sideloads: Sideloads) -> Company | None:
+        org_id = raw.get("organization_id") or user.get("organization_id")
+        org = sideloads.organizations.get(org_id) if isinstance(org_id, int) else None
+        if org is None:
+            return None
+        fields = org.get("organization_fields") or {}
+        plan = fields.get(self.plan_field)
+        return Company(name=str(org.get("name") or ""),
+                       plan=str(plan).strip() if plan not in (None, "") else None,
+                       mrr=money(fields.get(self.mrr_field)))
+
+    @staticmethod
+    def _message(comment: Mapping[str, Any], requester_id: object) -> Message:
+        author = Author.CUSTOMER if comment.get("author_id") == requester_id else Author.AGENT
+        body = comment.get("plain_body") or comment.get("body") or ""
+        return Message(author, str(body), parse_time(comment.get("created_at")), bool(comment.get("public", True)))
+
+
+def ticket_changes(update: WriteBack) -> dict[str, Any]:
+    """The ``ticket`` object of one update: tags added (never replaced), priority, fields, a private note."""
+    changes: dict[str, Any] = {}
+    if update.add_tags:
+        # additional_tags appends; `tags` would replace what agents and triggers already set.
+        changes["additional_tags"] = list(dict.fromkeys(update.add_tags))
+    if update.priority:
+        changes["priority"] = update.priority
+    fields = custom_field_values(update.custom_fields)
+    if fields:
+        changes["custom_fields"] = fields
+    changes["comment"] = {"body": update.note, "public": False}
+    return changes
+
+
+def custom_field_values(values: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Rendered write-back fields as Zendesk's ``[{id, value}]``; only numeric keys are Zendesk field ids."""
+    found = []
+    for key, value in values.items():
+        text = str(key).strip()
+        if text.isdigit():
+            found.append({"id": int(text), "value": "" if value is None else str(value)})
+    return found
+
+
+def note_reference(body: Mapping[str, Any], ticket: int) -> str:
+    """The new private note's reference from an Update Ticket answer (its comment id when shown)."""
+    audit = body.get("audit") or {}
+    for event in audit.get("events") or ():
+        if isinstance(event, Mapping) and event.get("type") == "Comment" and event.get("id") is not None:
+            return f"comment:{event['id']}"
+    if audit.get("id") is not None:
+        return f"audit:{audit['id']}"
+    return f"ticket:{ticket}"
+
+
+def carries_marker(comment: Mapping[str, Any], marker: str) -> bool:
+    """A private note (not a public reply) whose text holds ``marker``."""
+    if comment.get("public", True):
+        return False
+    return any(marker in str(comment.get(key) or "") for key in ("body", "plain_body", "html_body"))
+
+
+def job_outcomes(job: Mapping[str, Any], tickets: Iterable[int]) -> dict[int, tuple[bool, str]]:
+    """Per ticket of a finished job: (updated, why not). A ticket the job does not mention failed."""
+    results = job.get("results")
+    by_id: dict[int, Mapping[str, Any]] = {}
+    if isinstance(results, list):
+        by_id = {r["id"]: r for r in results if isinstance(r, Mapping) and isinstance(r.get("id"), int)}
+    status = job.get("status")
+    outcomes: dict[int, tuple[bool, str]] = {}
+    for ticket in tickets:
+        result = by_id.get(ticket)
+        if result is not None and result.get("success") is True:
+            outcomes[ticket] = (True, "")
+        elif result is not None:
+            words = ": ".join(str(result[k]) for k in ("error", "details") if result.get(k))
+            outcomes[ticket] = (False, words or "the update failed")
+        else:
+            said = f" ({job['message']})" if job.get("message") else ""
+            outcomes[ticket] = (False, f"the job ended {status or 'without a status'}{said} and did not update it")
+    return outcomes
+
+
+def validation_details(body: object) -> str:
+    """Zendesk's per-field reasons for refusing an update (``details``), in one line."""
+    details = body.get("details") if isinstance(body, Mapping) else None
+    if not isinstance(details, Mapping):
+        return ""
+    reasons = []
+    for field_name, problems in details.items():
+        for problem in problems if isinstance(problems, list) else [problems]:
+            text = problem.get("description") if isinstance(problem, Mapping) else problem
+            if text:
+                reasons.append(str(text) if field_name == "base" else f"{field_name}: {text}")
+    return "; ".join(reasons)[:300]
+
