@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -437,3 +438,14 @@ def test_the_contract_refuses_a_wrong_field(fake: FakeZendesk, path: str, body: 
     assert response.status_code == 400
     assert len(fake.violations) == 1 and wrong in fake.violations[0]
     assert fake.private_notes(ticket_id) == [] and fake.tickets[ticket_id]["tags"] == []
+
+
+def test_a_first_run_reads_only_the_lookback_window(fake: FakeZendesk, workspace: Path) -> None:
+    ticket(fake, "Recent crash")
+    recent = open_helpdesk(fake, zendesk_settings(workspace))
+    assert [t.subject for t in run(recent.list_changed(None, 50)).items] == ["Recent crash"]
+    sent = int(fake.sent("GET", r".*/incremental/tickets/cursor")[-1].url.params["start_time"])
+    assert abs(sent - (time.time() - 30 * 86_400)) < 120
+    everything = open_helpdesk(fake, zendesk_settings(workspace, "[zendesk]\nlookback_days = 0\n"))
+    run(everything.list_changed(None, 50))
+    assert fake.sent("GET", r".*/incremental/tickets/cursor")[-1].url.params["start_time"] == "0"

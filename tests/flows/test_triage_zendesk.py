@@ -80,15 +80,18 @@ def test_every_ticket_is_written_back_once_keeping_its_tags_and_a_second_run_wri
     fake = FakeZendesk()
     ids = seed(fake, copies)
     summary = triage(settings, fake)
-    assert summary.handled == len(ids) and not summary.failures
+    assert summary.handled == len(ids) and not summary.failures and summary.review == copies  # "hello ??"
     assert alerts(settings) == len(ids)
     for ticket_id, (_, _, tags) in zip(ids, REQUESTS * copies, strict=True):
         stored = fake.tickets[ticket_id]
         assert len(markers(fake, ticket_id)) == 1, f"ticket {ticket_id} has {fake.private_notes(ticket_id)}"
         assert tuple(stored["tags"][:len(tags)]) == tags and "triaged_by_agent" in stored["tags"]
         category = next((t.split(":", 1)[1] for t in stored["tags"] if t.startswith("auto_category:")), None)
+        fields = {f["id"]: f["value"] for f in stored.get("custom_fields") or ()}
         if category:  # the configured ticket field carries the same category as the tag
-            assert {f["id"]: f["value"] for f in stored["custom_fields"]}[360001] == category
+            assert fields[360001] == category
+        else:  # sent to review: no guessed category in tags or fields
+            assert "frontline-review" in stored["tags"] and fields.get(360001) is None
     assert fake.tickets[ids[0]]["priority"] == "urgent"  # locked out (P1), raised to P0: Acme is enterprise
     assert fake.tickets[ids[1]]["priority"] == "high"  # double charge (P1) for a starter customer
     solved = next(t for t, stored in fake.tickets.items() if stored["status"] == "solved")

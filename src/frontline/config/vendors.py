@@ -25,6 +25,8 @@ class ZendeskSettings(Strict):
     subdomain: str = ""
     base_url: str = ""
     statuses: tuple[Literal["new", "open", "pending", "hold"], ...] = ("new", "open")
+    # The first run reads tickets changed in the last N days (0: the whole history, slow on big accounts).
+    lookback_days: int = Field(default=30, ge=0, le=36_500)
     # organization_fields keys holding the customer's plan and monthly revenue.
     plan_field: str = "plan"
     mrr_field: str = "mrr"
@@ -85,6 +87,9 @@ class SlackSettings(Strict):
     base_url: str = "https://slack.com/api/"
     # Slack allows about one message per second per channel.
     channel_interval_seconds: float = Field(default=1.0, ge=0.0, le=60.0)
+    # Crash recovery looks this far back in each routed channel, at most this many pages of 200 messages.
+    recovery_hours: float = Field(default=72.0, gt=0.0, le=24.0 * 30)
+    recovery_pages: int = Field(default=3, ge=1, le=20)
 
     @field_validator("base_url")
     @classmethod

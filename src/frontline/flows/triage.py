@@ -299,9 +299,12 @@ class TriageRun:
             note = (f"frontline triage: {triage.category} {triage.severity} ({triage.confidence:.2f}). "
                     f"Note template failed: {error}\n[{key}]\n")
         # A helpdesk may ask for fields of its own (Zendesk: [zendesk.custom_fields], keyed by field id).
+        # Like the category tags, they are left alone for an abstained guess sent to review.
         templates = {**self.settings.writeback.custom_fields, **getattr(self.s.helpdesk, "field_templates", {})}
-        fields = {name: value.format(category=triage.category, severity=triage.severity)
-                  for name, value in templates.items()}
+        fields = {} if outcome.review else {
+            name: value.format(category=triage.category, severity=triage.severity)
+            for name, value in templates.items()
+        }
         return WriteBack(
             ticket_id=outcome.ticket.id,
             add_tags=self._tags(triage, outcome.review),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
@@ -158,6 +159,11 @@ class ZendeskHelpdesk:
             return saved  # a bare Zendesk cursor
         return after if account == self._account and after else None
 
+    def _start_time(self) -> int:
+        """Where a first run starts: ``zendesk.lookback_days`` ago (0 days: the beginning)."""
+        days = self.options.lookback_days
+        return 0 if days == 0 else int(time.time()) - days * 86_400
+
     async def list_changed(self, cursor: str | None, limit: int) -> Page:
         """New and open tickets changed after ``cursor``, oldest change first.
 
@@ -171,7 +177,7 @@ class ZendeskHelpdesk:
         more = False
         cursor = self._own(cursor)
         for _ in range(SKIP_PAGES):
-            position = {"cursor": cursor} if cursor else {"start_time": 0}
+            position = {"cursor": cursor} if cursor else {"start_time": self._start_time()}
             body = await self.api.json("GET", EXPORT, params={**params, **position})
             tickets = [t for t in body.get("tickets") or () if isinstance(t, Mapping)]
             wanted = [t for t in tickets if t.get("status") in self.options.statuses and isinstance(t.get("id"), int)]
