@@ -61,3 +61,14 @@ def test_missing_templates_dir_is_a_config_error(workspace: Path) -> None:
 def test_slack_escape_handles_the_three_control_characters() -> None:
     assert slack_escape("<a> & <b>") == "&lt;a&gt; &amp; &lt;b&gt;"
     assert slack_escape(None) == ""
+
+
+def test_ticket_text_reaches_the_alert_escaped_and_verbatim_everywhere_slack_parses(settings: Settings) -> None:
+    hostile = Ticket("<!here>", "@channel <script>", "x", company=Company("<!everyone> & Co"))
+    message = Renderer(settings).alert(hostile, TRIAGE, ARTICLES, review=True)
+    assert message.text.startswith(f"{message.text.split('·')[0]}· #&lt;!here&gt; @channel &lt;script&gt;")
+    objects = [obj for block in message.blocks
+               for obj in (block.get("text"), *block.get("fields", ()), *block.get("elements", ())) if obj]
+    mrkdwn = [obj for obj in objects if obj["type"] == "mrkdwn"]
+    assert len(mrkdwn) == 5 and all(obj["verbatim"] is True for obj in mrkdwn)
+    assert "&lt;!everyone&gt; &amp; Co" in str(message.blocks) and "<!everyone>" not in str(message.blocks)

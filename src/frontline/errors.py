@@ -126,11 +126,11 @@ class RateLimitedError(ConnectorError):
 class ChannelRefusedError(ConnectorError):
     """The chat service refused to post in a channel."""
 
-    def __init__(self, service: str, channel: str, reason: str) -> None:
+    def __init__(self, service: str, channel: str, reason: str, *, hint: str = "") -> None:
         self.channel = channel
         self.reason = reason
         super().__init__(service, f"refused to post in {channel} ({reason})",
-                         hint=f"Invite the bot to {channel} or fix the channel map")
+                         hint=hint or f"Invite the bot to {channel} or fix the channel map")
 
 
 class UnavailableError(ConnectorError):

@@ -1,0 +1,295 @@
+"""Slack as the chat: Block Kit alerts through the official SDK's async client (``slack_sdk``).
+
+- ``post`` sends ``chat.postMessage`` with channel, text (the notification fallback), blocks and
+  metadata carrying the idempotency key: the same arguments the outbox writes. Ticket text is
+  escaped by the renderer (``&``, ``<``, ``>``); on top of that ``link_names`` is off and every
+  mrkdwn text object is ``verbatim``, so a bare ``@channel`` in a ticket stays text.
+- Pacing: Slack takes about one message per second per channel; :class:`ChannelPacer` spaces posts
+  to one channel and lets other channels go at once. A 429 on a channel holds that channel back.
+- A post that failed after it may have been sent (timeout, 5xx) is looked for in the channel
+  before it is sent again, so a retry does not double an alert.
+- ``find_posted`` reads the routed channels' recent history for the key's metadata (bounded: see it).
+- ``diagnose`` checks the token (team, bot, scopes) and the bot's membership of every routed channel.
+
+Calls, retries and the meaning of Slack's error codes live in :mod:`frontline.connectors.slack_api`.
+The SDK runs on aiohttp, so the HTTP client handed in from outside is an ``aiohttp.ClientSession``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+import stamina
+from slack_sdk.web.async_client import AsyncWebClient
+
+from frontline.connectors.local.outbox import METADATA_EVENT
+from frontline.connectors.slack_api import (
+    ATTEMPTS,
+    DEFAULT_BASE_URL,
+    MAX_RETRY_AFTER,
+    RETRY_TIMEOUT,
+    SlackBot,
+    SlackChannel,
+    SlackWebAPI,
+    retry_on,
+)
+from frontline.connectors.slack_pacer import ChannelPacer, Clock, Sleep
+from frontline.errors import FrontlineError, RateLimitedError, UnavailableError
+from frontline.model import ChatMessage
+from frontline.ports import Check
+
+if TYPE_CHECKING:
+    from frontline.config import Settings
+    from frontline.credentials import Credentials
+
+CHECK = "chat slack"
+HISTORY_PAGE = 200
+RESCAN_SECONDS = 30.0  # one history scan of a channel answers every find_posted for this long
+NEEDED_SCOPES = ("chat:write", "channels:read", "channels:history")
+
+
+def reference(channel_id: str, ts: str) -> str:
+    """A posted message's reference: ``CHANNEL_ID:TS``."""
+    return f"{channel_id}:{ts}"
+
+
+def verbatim(node: Any) -> Any:
+    """A copy of Block Kit ``node`` with every mrkdwn text object ``verbatim`` unless it says otherwise.
+
+    Verbatim text keeps Slack from turning a bare ``@channel`` or ``#name`` into a mention or link;
+    escaped text and manual ``<url|label>`` links render as before.
+    """
+    if isinstance(node, Mapping):
+        out = {key: verbatim(value) for key, value in node.items()}
+        if out.get("type") == "mrkdwn" and "text" in out:
+            out.setdefault("verbatim", True)
+        return out
+    if isinstance(node, list | tuple):
+        return [verbatim(item) for item in node]
+    return node
+
+
+def channels_of(settings: Settings) -> tuple[str, ...]:
+    """Every channel triage may post to: the routing map's channels, then the fallback."""
+    return tuple(dict.fromkeys((*settings.routing.channels.values(), settings.routing.fallback)))
+
+
+def _failed(error: BaseException) -> Check:
+    if isinstance(error, FrontlineError):
+        hint = getattr(error, "hint", "")
+        return Check(CHECK, False, str(error).removesuffix(f". {hint}") if hint else str(error), hint)
+    return Check(CHECK, False, f"{type(error).__name__}: {error}")
+
+
+class SlackChat:
+    """Posts alerts to Slack channels with the Web API."""
+
+    name = "slack"
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        channels: Iterable[str] = (),
+        interval: float = 1.0,
+        session: aiohttp.ClientSession | None = None,
+        recovery_hours: float = 72.0,
+        recovery_pages: int = 3,
+        echo: Callable[[str], None] | None = None,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        wall: Clock = time.time,
+    ) -> None:
+        self.api = SlackWebAPI(credentials, base_url=base_url, session=session)
+        self.channels = tuple(dict.fromkeys(channels))  # where find_posted looks and diagnose checks
+        self.pacer = ChannelPacer(interval, clock=clock, sleep=sleep)
+        self._echo = echo
+        self._clock = clock
+        self._wall = wall
+        self._window = recovery_hours * 3600.0
+        self._pages = recovery_pages
+        self._posted: dict[str, str] = {}  # idempotency key → reference: posted here or seen in a scan
+        self._scanned: dict[str, float] = {}  # channel id → clock of its last full scan
+        self._newest: dict[str, float] = {}  # channel id → newest ts a full scan read: where the next starts
+        self._scan_lock = asyncio.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, credentials: Credentials,
+                      session: aiohttp.ClientSession | None = None, echo: Callable[[str], None] | None = None,
+                      **_: Any) -> SlackChat:
+        """The Web API at ``[slack] base_url`` (``SLACK_BASE_URL``) with the ``slack`` token."""
+        slack = settings.slack
+        return cls(credentials, base_url=slack.base_url, channels=channels_of(settings),
+                   interval=slack.channel_interval_seconds, session=session, recovery_hours=slack.recovery_hours,
+                   recovery_pages=slack.recovery_pages, echo=echo)
+
+    # -- posting ---------------------------------------------------------------------------------
+    @staticmethod
+    def payload(channel: str, message: ChatMessage, key: str) -> dict[str, Any]:
+        """The exact ``chat.postMessage`` arguments for one alert."""
+        return {
+            "channel": channel,
+            "text": message.text,
+            "blocks": verbatim(list(message.blocks)),
+            "metadata": {"event_type": METADATA_EVENT, "event_payload": {"idempotency_key": key}},
+            "link_names": False,  # a bare @channel or @name in ticket text must not become a mention
+            "unfurl_links": False,  # links quoted from a ticket are not fetched and previewed
+            "unfurl_media": False,
+        }
+
+    async def post(self, channel: str, message: ChatMessage, key: str) -> str:
+        """Post the alert to ``channel`` and return ``CHANNEL_ID:TS``; ChannelRefusedError when refused."""
+        if key in self._posted:
+            return self._posted[key]
+        send = partial(AsyncWebClient.chat_postMessage, **self.payload(channel, message, key))
+        started = self._wall()
+        may_have_landed = False
+        async for attempt in stamina.retry_context(on=retry_on, attempts=ATTEMPTS, timeout=RETRY_TIMEOUT):
+            with attempt:
+                if may_have_landed:  # the last try failed after sending: was it posted after all?
+                    found = await self._landed(channel, key, started)
+                    if found is not None:
+                        return found
+                await self.pacer.wait(channel)
+                try:
+                    data = await self.api.call("chat.postMessage", send, retry=False, channel=channel)
+                except RateLimitedError as error:
+                    if error.retry_after <= MAX_RETRY_AFTER:  # longer is given up on, not waited for
+                        self.pacer.penalise(channel, error.retry_after)
+                    raise
+                except UnavailableError:
+                    may_have_landed = True
+                    raise
+                ref = reference(str(data.get("channel") or channel), str(data.get("ts") or ""))
+                self._posted[key] = ref
+                if self._echo is not None:
+                    self._echo(f"{channel}  {message.text.splitlines()[0] if message.text else ''}")
+                return ref
+        raise AssertionError("unreachable")  # pragma: no cover - stamina re-raises the last error
+
+    async def _landed(self, channel: str, key: str, since: float) -> str | None:
+        """The post carrying ``key`` in ``channel`` since ``since``, if it landed; None when unsure."""
+        try:
+            found = await self.api.channel(channel)
+            if found is not None:
+                await self._scan(found.id, since - 5.0, pages=1)
+        except FrontlineError:
+            return None  # cannot tell: sending again risks a duplicate rather than losing the alert
+        return self._posted.get(key)
+
+    # -- crash recovery ----------------------------------------------------------------------------
+    async def find_posted(self, key: str) -> str | None:
+        """The reference of an earlier alert carrying ``key``, if any (crash recovery).
+
+        Bounded: the candidates are the routing channels and the fallback the bot is a member of;
+        each is read newest first with ``conversations.history`` (``include_all_metadata``) back to
+        ``[slack] recovery_hours`` ago, at most ``recovery_pages`` pages of 200 messages. Every key
+        seen is remembered, so one scan answers all the keys of a recovering run: at most
+        channels × pages history calls per ``RESCAN_SECONDS``, however many keys are asked, and a
+        later scan reads only what is newer than the last one. Raises when the channels cannot be
+        listed or one cannot be read (the flow then posts again rather than lose the alert).
+
+        Needs ``channels:read`` and ``channels:history`` (``groups:*`` for private channels). Slack
+        caps commercially distributed apps outside the Marketplace at 15 messages per history page,
+        which shrinks the reach of ``recovery_pages`` accordingly.
+        """
+        if key in self._posted:
+            return self._posted[key]
+        async with self._scan_lock:
+            if key in self._posted:
+                return self._posted[key]
+            floor = self._wall() - self._window
+            unread: FrontlineError | None = None
+            for name in self.channels:
+                found = await self.api.channel(name)
+                if found is None or not found.member:
+                    continue  # the bot cannot have posted where it is not
+                last = self._scanned.get(found.id)
+                if last is not None and self._clock() - last < RESCAN_SECONDS:
+                    continue
+                try:
+                    newest = await self._scan(found.id, max(floor, self._newest.get(found.id, floor)),
+                                              pages=self._pages)
+                except FrontlineError as error:
+                    unread = unread or error  # read the other channels; "not posted" would be a guess
+                    continue
+                self._scanned[found.id] = self._clock()
+                self._newest[found.id] = max(self._newest.get(found.id, 0.0), newest)
+                if key in self._posted:
+                    return self._posted[key]
+            if unread is not None:
+                raise unread
+        return self._posted.get(key)
+
+    async def _scan(self, channel_id: str, oldest: float, *, pages: int) -> float:
+        """Remember every frontline alert in ``channel_id`` newer than ``oldest`` (newest first, ``pages`` at most).
+
+        Returns the newest ts read, where an incremental scan may start once this one read back to ``oldest``.
+        """
+        newest = oldest
+        cursor: str | None = None
+        for _ in range(pages):
+            data = await self.api.call("conversations.history", partial(
+                AsyncWebClient.conversations_history, channel=channel_id, oldest=f"{oldest:.6f}",
+                limit=HISTORY_PAGE, include_all_metadata=True, cursor=cursor))
+            for message in data.get("messages") or []:
+                ts = str(message.get("ts") or "")
+                try:
+                    newest = max(newest, float(ts))
+                except ValueError:
+                    continue
+                metadata = message.get("metadata") or {}
+                if metadata.get("event_type") == METADATA_EVENT:
+                    posted = (metadata.get("event_payload") or {}).get("idempotency_key")
+                    if isinstance(posted, str):
+                        self._posted.setdefault(posted, reference(channel_id, ts))
+            cursor = (data.get("response_metadata") or {}).get("next_cursor") or None
+            if not data.get("has_more") or cursor is None:
+                break
+        return newest
+
+    # -- doctor ---------------------------------------------------------------------------------------
+    async def diagnose(self) -> list[Check]:
+        """``auth.test`` (team and bot), the token's scopes, and the bot's membership of every routed channel."""
+        try:
+            bot = await self.api.whoami(strict=True)
+            assert bot is not None
+        except Exception as error:  # a setup problem is a failed line, never a crash
+            return [_failed(error)]
+        checks = [Check(CHECK, True, f"ACTIVE: team {bot.team}, bot @{bot.name} ({bot.user_id})")]
+        if bot.scopes is not None:
+            missing = [scope for scope in NEEDED_SCOPES if scope not in bot.scopes]
+            if missing:
+                checks.append(Check(CHECK, False, f"the token lacks {', '.join(missing)} (chat:write posts alerts; "
+                                    "channels:read and channels:history find them again after a crash)",
+                                    f"Add {', '.join(missing)} under OAuth & Permissions → Bot Token Scopes, then "
+                                    "reinstall the app"))
+        try:
+            await self.api.channels(fresh=True)
+            for name in self.channels:
+                checks.append(_membership(name, await self.api.channel(name), bot))
+        except Exception as error:
+            checks.append(_failed(error))
+        return checks
+
+    async def aclose(self) -> None:
+        """Close the aiohttp session when this adapter opened it."""
+        await self.api.aclose()
+
+
+def _membership(name: str, channel: SlackChannel | None, bot: SlackBot) -> Check:
+    invite = f"/invite @{bot.name} in {name}"
+    if channel is None:
+        return Check(CHECK, False, f"no channel {name} is visible to the bot",
+                     f"Create {name} (a private channel needs {invite}) or fix [routing] channels")
+    if channel.archived:
+        return Check(CHECK, False, f"{name} is archived", f"Unarchive it and {invite}, or fix [routing] channels")
+    if not channel.member:
+        return Check(CHECK, False, f"bot not in {name}", invite)
+    return Check(CHECK, True, f"bot is in {name}")
