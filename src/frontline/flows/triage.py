@@ -266,7 +266,8 @@ class TriageRun:
                 try:
                     ref = await chat.post(channel, message, key)
                 except ChannelRefusedError as error:
-                    outcome.problems.append(f"alert refused in {channel} ({error.reason})")
+                    fix = f": {error.hint}" if error.hint else ""
+                    outcome.problems.append(f"alert refused in {channel} ({error.reason}){fix}")
                     continue
                 except Exception as error:
                     outcome.problems.append(f"alert to {channel} failed: {_describe(error)}")

@@ -326,16 +326,19 @@ class ZendeskHelpdesk:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _finished(self, job_id: str) -> Mapping[str, Any]:
-        """Poll a job with backoff until it is completed or failed."""
-        async for attempt in stamina.retry_context(on=_JobPending, attempts=JOB_POLLS, timeout=JOB_TIMEOUT,
-                                                   wait_initial=1.0, wait_max=10.0):
-            with attempt:
-                body = await self.api.json("GET", f"/api/v2/job_statuses/{job_id}")
-                job = dict(body.get("job_status") or {})
-                if job.get("status") in PENDING:
-                    raise _JobPending(job_id)
+        """Poll a job with a growing pause until it is completed or failed (a plain loop: polling is no error)."""
+        pause = 1.0
+        deadline = time.monotonic() + JOB_TIMEOUT
+        for _ in range(JOB_POLLS):
+            body = await self.api.json("GET", f"/api/v2/job_statuses/{job_id}")
+            job = dict(body.get("job_status") or {})
+            if job.get("status") not in PENDING:
                 return job
-        raise AssertionError("unreachable")  # pragma: no cover
+            if time.monotonic() + pause > deadline:
+                break
+            await asyncio.sleep(0 if stamina.is_testing() else pause)
+            pause = min(pause * 2, 10.0)
+        raise _JobPending(job_id)
 
     # -- setup ---------------------------------------------------------------------------------
     async def diagnose(self) -> list[Check]:
