@@ -90,7 +90,7 @@ def build_stack(tickets: int = 25, *, seed: int = 7, zendesk_host: str | None = 
     notion = FakeNotion()
     database = notion.add_database("Help Centre")
     for path in sorted(DEMO_KB.glob("*.md")):
-        title, url, body = parse_markdown(path, path.read_text(encoding="utf-8"))
+        title, _url, body = parse_markdown(path, path.read_text(encoding="utf-8"))
         paragraphs = [body[i:i + 600] for i in range(0, min(len(body), 1800), 600)]
         notion.add_page(title, *paragraphs, database=database)
     slack = SlackFake(token=SLACK_TOKEN)
