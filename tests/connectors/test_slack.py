@@ -425,3 +425,44 @@ def test_doctor_reaches_the_slack_lines_through_the_registered_connector(fake: S
     assert checks[0].ok and checks[0].detail.startswith("ACTIVE: team Acme Support")
     failed = [(c.detail, c.fix) for c in checks if not c.ok]
     assert failed == [("bot not in #billing", "/invite @frontline in #billing")]
+
+
+# -- Scalekit tools ------------------------------------------------------------------------------------
+def test_a_configured_scalekit_tool_posts_the_same_arguments_and_its_errors_mean_the_same(fake: SlackFake) -> None:
+    ran: list[tuple[str, dict[str, Any]]] = []
+
+    async def tool(name: str, arguments: Any) -> dict[str, Any]:
+        ran.append((name, dict(arguments)))
+        if arguments["channel"] == "#billing":
+            return {"ok": False, "error": "not_in_channel"}
+        return {"ok": True, "channel": "C000000001", "ts": "1700000000.000100"}
+
+    async def scenario(chat: SlackChat) -> tuple[str, BaseException | None]:
+        ref = await chat.post("#engineering", ALERT, KEY)
+        try:
+            await chat.post("#billing", ALERT, "fl-other")
+        except ChannelRefusedError as error:
+            return ref, error
+        return ref, None
+
+    ref, refused = on_slack(fake, scenario, tool=("slack_send_message", tool))
+    assert ref == "C000000001:1700000000.000100" and posts(fake) == 0  # nothing went through the Web API
+    name, arguments = ran[0]
+    assert name == "slack_send_message" and arguments["channel"] == "#engineering"
+    assert f'"idempotency_key": "{KEY}"' in arguments["metadata"] and arguments["text"] == ALERT.text
+    assert isinstance(refused, ChannelRefusedError) and "/invite @frontline" in str(refused)
+
+
+def test_the_tool_is_only_used_when_configured_for_a_scalekit_provider(workspace: Path) -> None:
+    class ScalekitLike(Tokens):
+        async def execute_tool(self, connector: str, tool: str, params: Any) -> dict[str, Any]:
+            return {"ok": True, "connector": connector, "tool": tool}
+
+    plain = make_settings(workspace)
+    assert SlackChat.from_settings(plain, credentials=ScalekitLike())._tool is None
+    configured = make_settings(workspace, '[scalekit.tools]\n"slack.post_message" = "slack_send_message"\n')
+    chat = SlackChat.from_settings(configured, credentials=ScalekitLike())
+    assert chat._tool is not None and chat._tool[0] == "slack_send_message"
+    assert run(chat._tool[1]("slack_send_message", {})) == {"ok": True, "connector": "slack",
+                                                             "tool": "slack_send_message"}
+    run(chat.aclose())

@@ -107,6 +107,8 @@ class ScalekitSettings(Strict):
         default_factory=lambda: {"zendesk": "zendesk", "notion": "notion", "slack": "slack",
                                  "intercom": "intercom", "linear": "linear"}
     )
+    # Operations Scalekit runs as tools (execute_tool) instead of a direct API call with its token.
+    tools: dict[Literal["slack.post_message"], str] = Field(default_factory=dict)
 
     @field_validator("environment_url")
     @classmethod

@@ -18,8 +18,9 @@ The SDK runs on aiohttp, so the HTTP client handed in from outside is an ``aioht
 from __future__ import annotations
 
 import asyncio
+import json
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +53,9 @@ HISTORY_PAGE = 200
 RESCAN_SECONDS = 30.0  # one history scan of a channel answers every find_posted for this long
 NEEDED_SCOPES = ("chat:write", "channels:read", "channels:history")
 
+
+ToolRunner = Callable[[str, Mapping[str, Any]], Awaitable[dict[str, Any]]]
+"""Runs a named Scalekit tool with arguments for this connector's account; returns its output."""
 
 def reference(channel_id: str, ts: str) -> str:
     """A posted message's reference: ``CHANNEL_ID:TS``."""
@@ -105,8 +109,10 @@ class SlackChat:
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         wall: Clock = time.time,
+        tool: tuple[str, ToolRunner] | None = None,
     ) -> None:
         self.api = SlackWebAPI(credentials, base_url=base_url, session=session)
+        self._tool = tool  # (tool name, runner): posts go through a Scalekit tool instead of the Web API
         self.channels = tuple(dict.fromkeys(channels))  # where find_posted looks and diagnose checks
         self.pacer = ChannelPacer(interval, clock=clock, sleep=sleep)
         self._echo = echo
@@ -125,9 +131,14 @@ class SlackChat:
                       **_: Any) -> SlackChat:
         """The Web API at ``[slack] base_url`` (``SLACK_BASE_URL``) with the ``slack`` token."""
         slack = settings.slack
+        tool = None
+        tool_name = settings.scalekit.tools.get("slack.post_message")
+        runner = getattr(credentials, "execute_tool", None)
+        if tool_name and callable(runner):
+            tool = (tool_name, partial(runner, "slack"))
         return cls(credentials, base_url=slack.base_url, channels=channels_of(settings),
                    interval=slack.channel_interval_seconds, session=session, recovery_hours=slack.recovery_hours,
-                   recovery_pages=slack.recovery_pages, echo=echo)
+                   recovery_pages=slack.recovery_pages, echo=echo, tool=tool)
 
     # -- posting ---------------------------------------------------------------------------------
     @staticmethod
@@ -158,7 +169,10 @@ class SlackChat:
                         return found
                 await self.pacer.wait(channel)
                 try:
-                    data = await self.api.call("chat.postMessage", send, retry=False, channel=channel)
+                    if self._tool is not None:
+                        data = await self._post_with_tool(channel, message, key)
+                    else:
+                        data = await self.api.call("chat.postMessage", send, retry=False, channel=channel)
                 except RateLimitedError as error:
                     if error.retry_after <= MAX_RETRY_AFTER:  # longer is given up on, not waited for
                         self.pacer.penalise(channel, error.retry_after)
@@ -172,6 +186,18 @@ class SlackChat:
                     self._echo(f"{channel}  {message.text.splitlines()[0] if message.text else ''}")
                 return ref
         raise AssertionError("unreachable")  # pragma: no cover - stamina re-raises the last error
+
+    async def _post_with_tool(self, channel: str, message: ChatMessage, key: str) -> dict[str, Any]:
+        """Post through the configured Scalekit tool; its answer is Slack's, errors mean what Slack's do."""
+        assert self._tool is not None
+        name, run = self._tool
+        payload = self.payload(channel, message, key)
+        # Tools take flat string arguments: the structured ones travel as JSON text, as Slack accepts them.
+        arguments = {k: json.dumps(v) if isinstance(v, list | dict) else v for k, v in payload.items()}
+        data = await run(name, arguments)
+        if data.get("ok") is False:
+            raise await self.api.error_for("chat.postMessage", str(data.get("error") or ""), channel)
+        return data
 
     async def _landed(self, channel: str, key: str, since: float) -> str | None:
         """The post carrying ``key`` in ``channel`` since ``since``, if it landed; None when unsure."""

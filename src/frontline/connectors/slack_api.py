@@ -197,6 +197,10 @@ class SlackWebAPI:
                                     status=shown, hint="Check SLACK_BASE_URL: a proxy or login page may be in the way")
         return ConnectorError(SERVICE, f"refused {method} ({code})", status=shown)
 
+    async def error_for(self, method: str, code: str, channel: str | None) -> ConnectorError:
+        """The error Slack's ``code`` stands for when it arrived some other way (a Scalekit tool's answer)."""
+        return await self._error(method, None, code, channel)
+
     async def _invite_hint(self, channel: str, code: str) -> str:
         bot = await self.whoami()
         invite = f"`/invite @{bot.name if bot else 'yourbot'}` in {channel}"
