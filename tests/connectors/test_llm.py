@@ -168,3 +168,17 @@ def test_triage_asks_the_llm_for_unsure_tickets_and_falls_back_on_timeout(worksp
     assert "billing" in decided["1"] or "billing" in decided["2"]
     assert any("LLM unavailable" in note or "llm_failed" in note for note in decided.values())
     assert len(fake.requests) == 2
+
+
+def test_diagnose_says_when_the_model_name_is_not_offered(llm_settings: Settings) -> None:
+    fake = FakeLLM()
+    good = LLMClassifier(llm_settings, api_key="sk-or-v1-x", http_client=fake.client())
+    assert run(good.diagnose())[0].ok
+    wrong = LLMClassifier(llm_settings.model_copy(update={"llm": llm_settings.llm.model_copy(
+        update={"model": "openai/gpt-4o-mini-typo"})}), api_key="sk-or-v1-x", http_client=fake.client())
+    check = run(wrong.diagnose())[0]
+    assert not check.ok and "'openai/gpt-4o-mini-typo' was not found" in check.detail
+    assert "FRONTLINE_LLM_MODEL" in check.fix
+    revoked = LLMClassifier(llm_settings, api_key="revoked", http_client=fake.client())
+    check = run(revoked.diagnose())[0]
+    assert not check.ok and "401" in check.detail and "OPENROUTER_API_KEY" in check.fix

@@ -49,6 +49,7 @@ class FakeLLM:
         self.script = list(script) or [answer(category="how_to", severity="P3", summary="s",
                                               suggested_reply="r", confidence=0.9)]
         self.base_path = base_path.rstrip("/")
+        self.models = ["openai/gpt-4o-mini", "anthropic/claude-3.5-haiku", "meta-llama/llama-3.1-8b-instruct"]
         self.requests: list[dict[str, Any]] = []
         self.headers: list[httpx.Headers] = []
         self.unknown: list[str] = []
@@ -63,6 +64,12 @@ class FakeLLM:
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         """Route one request."""
+        if request.method == "GET" and request.url.path == f"{self.base_path}/models":
+            if request.headers.get("authorization") == "Bearer revoked":
+                return httpx.Response(401, json={"error": {"message": "No auth credentials found", "code": 401}})
+            return httpx.Response(200, json={"object": "list", "data": [
+                {"id": model, "object": "model", "created": 1_700_000_000, "owned_by": model.split("/")[0]}
+                for model in self.models]})
         if request.method != "POST" or request.url.path != f"{self.base_path}/chat/completions":
             self.unknown.append(f"{request.method} {request.url.path}")
             return httpx.Response(404, json={"error": {"message": f"fake: no route {request.url.path}"}})
