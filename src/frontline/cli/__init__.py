@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import Any
 
@@ -9,6 +10,7 @@ import click
 
 from frontline import __version__
 from frontline.errors import FrontlineError
+from frontline.runtime import retries
 
 
 class FrontlineGroup(click.Group):
@@ -30,11 +32,15 @@ class FrontlineGroup(click.Group):
 @click.version_option(__version__, prog_name="frontline")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="Path to frontline.toml (default: ./frontline.toml, else built-in defaults).")
+@click.option("--verbose", "-v", is_flag=True, help="Also log retries and other details to stderr.")
 @click.pass_context
-def cli(ctx: click.Context, config_path: str | None) -> None:
+def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     """frontline: triage, escalation and support intelligence for your helpdesk."""
     ctx.ensure_object(dict)
     ctx.obj["config_path"] = config_path
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s",
+                        force=True)
+    retries.install()
 
 
 def main() -> None:

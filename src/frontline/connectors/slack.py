@@ -289,6 +289,13 @@ class SlackChat:
         except Exception as error:  # a setup problem is a failed line, never a crash
             return [_failed(error)]
         checks = [Check(CHECK, True, f"ACTIVE: team {bot.team}, bot @{bot.name} ({bot.user_id})")]
+        if bot.scopes is not None and "channels:read" not in bot.scopes:
+            lacking = ", ".join(scope for scope in NEEDED_SCOPES if scope not in bot.scopes)
+            # Channel membership cannot be listed without channels:read: one line says it all.
+            return [*checks, Check(CHECK, False, f"the token lacks {lacking}: channels cannot be listed, so the "
+                                   "bot's membership of the routed channels is unknown",
+                                   f"Add {lacking} under OAuth & Permissions → Bot Token Scopes, then reinstall "
+                                   "the app")]
         if bot.scopes is not None:
             missing = [scope for scope in NEEDED_SCOPES if scope not in bot.scopes]
             if missing:
