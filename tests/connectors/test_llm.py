@@ -175,9 +175,9 @@ def test_diagnose_says_when_the_model_name_is_not_offered(llm_settings: Settings
     good = LLMClassifier(llm_settings, api_key="sk-or-v1-x", http_client=fake.client())
     assert run(good.diagnose())[0].ok
     wrong = LLMClassifier(llm_settings.model_copy(update={"llm": llm_settings.llm.model_copy(
-        update={"model": "openai/gpt-4o-mini-typo"})}), api_key="sk-or-v1-x", http_client=fake.client())
+        update={"model": "openai/gpt-4o-mni"})}), api_key="sk-or-v1-x", http_client=fake.client())
     check = run(wrong.diagnose())[0]
-    assert not check.ok and "'openai/gpt-4o-mini-typo' was not found" in check.detail
+    assert not check.ok and "'openai/gpt-4o-mni' was not found (similar: openai/gpt-4o-mini)" in check.detail
     assert "FRONTLINE_LLM_MODEL" in check.fix
     revoked = LLMClassifier(llm_settings, api_key="revoked", http_client=fake.client())
     check = run(revoked.diagnose())[0]

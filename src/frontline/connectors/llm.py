@@ -8,6 +8,7 @@ model what was wrong. Anything still invalid raises ``LLMError`` so the cascade 
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 from typing import Any
@@ -140,7 +141,7 @@ class LLMClassifier:
         except openai.APIError as error:
             return [Check(name, False, f"refused the check ({_detail(error)})", "Check FRONTLINE_LLM_BASE_URL")]
         if models and self.model not in models:
-            close = [m for m in models if self.model.split("/")[-1] in m][:3]
+            close = difflib.get_close_matches(self.model, models, n=3, cutoff=0.6)
             also = f" (similar: {', '.join(close)})" if close else ""
             return [Check(name, False, f"model {self.model!r} was not found{also}", "Set FRONTLINE_LLM_MODEL")]
         return [Check(name, True, f"ACTIVE: model {self.model}")]
