@@ -7,7 +7,7 @@ import hashlib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -31,6 +31,17 @@ def normalise_id(value: object) -> str:
     if math.isfinite(number) and number.is_integer() and "e" not in text.lower():
         return str(int(number))
     return text
+
+
+def parse_timestamp(value: object) -> datetime | None:
+    """An ISO 8601 timestamp (``2024-05-01T09:30:00Z``) as an aware UTC-based datetime, or None."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 class Author(enum.StrEnum):

@@ -11,7 +11,7 @@ from typing import Any
 
 from frontline.config import Settings
 from frontline.errors import ConnectorError, NotFoundError
-from frontline.model import Author, Company, Message, Requester, Ticket, WriteBack, normalise_id
+from frontline.model import Author, Company, Message, Requester, Ticket, WriteBack, normalise_id, parse_timestamp
 from frontline.ports import Check, Page, WriteResult
 
 from .sqlite import connect, migrate
@@ -58,16 +58,6 @@ TICKET_FIELDS = (
 )
 
 
-def _parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 class LocalHelpdesk:
     """A real, single-machine helpdesk in SQLite."""
 
@@ -88,7 +78,7 @@ class LocalHelpdesk:
         company = None
         if row["company"] or row["plan"] or row["mrr"] is not None:
             company = Company(name=row["company"] or "", plan=row["plan"], mrr=row["mrr"])
-        created = _parse_time(row["created_at"])
+        created = parse_timestamp(row["created_at"])
         return Ticket(
             id=row["id"],
             subject=row["subject"],
@@ -100,7 +90,7 @@ class LocalHelpdesk:
             priority=row["priority"],
             status=row["status"],
             created_at=created,
-            updated_at=_parse_time(row["updated_at"]),
+            updated_at=parse_timestamp(row["updated_at"]),
             source=self.name,
         )
 

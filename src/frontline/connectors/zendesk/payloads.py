@@ -5,24 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
-from frontline.model import Author, Company, Message, Requester, Ticket, WriteBack, normalise_id
+from frontline.model import Author, Company, Message, Requester, Ticket, WriteBack, normalise_id, parse_timestamp
 
 SOURCE = "zendesk"
 MONEY = re.compile(r"[^0-9.\-]")
-
-
-def parse_time(value: object) -> datetime | None:
-    """An ISO 8601 timestamp as Zendesk writes it (``2024-05-01T09:30:00Z``), or None."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def ticket_number(ticket_id: str) -> int | None:
@@ -78,7 +66,7 @@ class TicketReader:
         """One ticket; ``comments`` (oldest first) make the thread, else the first comment alone."""
         requester_id = raw.get("requester_id")
         user = sideloads.users.get(requester_id, {}) if isinstance(requester_id, int) else {}
-        created = parse_time(raw.get("created_at"))
+        created = parse_timestamp(raw.get("created_at"))
         # The ticket's description *is* its first comment, so listing needs no request per ticket.
         description = str(raw.get("description") or "")
         if comments:
@@ -96,7 +84,7 @@ class TicketReader:
             priority=raw.get("priority") or None,
             status=str(raw.get("status") or "new"),
             created_at=created,
-            updated_at=parse_time(raw.get("updated_at")),
+            updated_at=parse_timestamp(raw.get("updated_at")),
             source=SOURCE,
         )
 
@@ -115,7 +103,7 @@ class TicketReader:
     def _message(comment: Mapping[str, Any], requester_id: object) -> Message:
         author = Author.CUSTOMER if comment.get("author_id") == requester_id else Author.AGENT
         body = comment.get("plain_body") or comment.get("body") or ""
-        return Message(author, str(body), parse_time(comment.get("created_at")), bool(comment.get("public", True)))
+        return Message(author, str(body), parse_timestamp(comment.get("created_at")), bool(comment.get("public", True)))
 
 
 def ticket_changes(update: WriteBack) -> dict[str, Any]:
