@@ -69,6 +69,7 @@ class Company:
     name: str
     plan: str | None = None
     mrr: float | None = None
+    lifecycle: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +119,54 @@ class Ticket:
 
 
 @dataclass(frozen=True, slots=True)
+class Part:
+    """One part of a conversation: a message, a note, or an event such as closing or reopening it."""
+
+    author: Author
+    body: str
+    created_at: datetime | None = None
+    kind: str = "comment"  # comment | note | open | close | assignment | other
+    author_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """A customer conversation (Intercom's, or the embedded one's) with its parts and customer context."""
+
+    id: str
+    title: str
+    parts: tuple[Part, ...]
+    contact: Requester = field(default_factory=Requester)
+    company: Company | None = None
+    state: str = "open"  # open | closed | snoozed
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    reopened: int = 0
+    url: str = ""
+    source: str = "local"
+    # Why company data is missing when it is (a scope the token lacks, no company on the contact).
+    company_note: str = ""
+
+    def customer_messages(self) -> list[Part]:
+        """What the customer wrote, oldest first: not agents, bots, notes or events."""
+        return [p for p in self.parts if p.author is Author.CUSTOMER and p.kind == "comment" and p.body.strip()]
+
+    @property
+    def text(self) -> str:
+        """Title and everything the customer wrote, for the classifier."""
+        said = "\n".join(p.body for p in self.customer_messages())
+        return f"{self.title}\n{said}" if self.title else said
+
+    def as_ticket(self) -> Ticket:
+        """The conversation seen as a ticket (for the category classifier)."""
+        messages = self.customer_messages()
+        return Ticket(id=self.id, subject=self.title, description="\n".join(p.body for p in messages),
+                      requester=self.contact, company=self.company, status=self.state, created_at=self.created_at,
+                      updated_at=self.updated_at, source=self.source,
+                      messages=tuple(Message(p.author, p.body, p.created_at) for p in messages))
+
+
+@dataclass(frozen=True, slots=True)
 class Triage:
     """A classification decision for one ticket."""
 
@@ -135,6 +184,75 @@ class Triage:
         values = {name: getattr(self, name) for name in self.__dataclass_fields__}
         values.update(changes)
         return Triage(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """One explainable escalation signal that fired: its name, the weight it adds, and why."""
+
+    name: str
+    weight: float
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Sentiment:
+    """How the customer's messages read, first and last compared (negativity from 0 to 1)."""
+
+    label: str  # frustrated | negative | neutral | positive
+    first: float
+    last: float
+
+    @property
+    def trend(self) -> float:
+        """Positive when the customer got more negative over the conversation."""
+        return self.last - self.first
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerValue:
+    """What the customer is worth to the business, as an escalation priority with its reason."""
+
+    priority: str  # P0 | P1
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Escalation:
+    """The escalation decision for one conversation."""
+
+    score: float
+    signals: tuple[Signal, ...]
+    escalate: bool
+    value: CustomerValue
+    sentiment: Sentiment | None = None
+    category: str | None = None
+
+    @property
+    def priority(self) -> str:
+        """P0 or P1."""
+        return self.value.priority
+
+
+@dataclass(frozen=True, slots=True)
+class IssueDraft:
+    """A tracker issue to create: title, markdown body, and where it belongs."""
+
+    title: str
+    body: str
+    marker: str
+    labels: tuple[str, ...] = ()
+    project: str | None = None
+    priority: str = "P1"
+
+
+@dataclass(frozen=True, slots=True)
+class IssueRef:
+    """A tracker issue that exists: its id, human identifier (ENG-123) and URL."""
+
+    id: str
+    identifier: str
+    url: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Generic, Protocol, TypeVar, runtime_checkable
 
-from frontline.model import Article, ChatMessage, Ticket, Triage, WriteBack
+from frontline.model import Article, ChatMessage, Conversation, IssueDraft, IssueRef, Ticket, Triage, WriteBack
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
-class Page:
+class Page(Generic[T]):
     """One page of changed items and the cursor to resume after it."""
 
-    items: Sequence[Ticket]
+    items: Sequence[T]
     cursor: str | None
     has_more: bool
 
@@ -52,7 +54,7 @@ class Helpdesk(Protocol):
 
     name: str
 
-    async def list_changed(self, cursor: str | None, limit: int) -> Page:
+    async def list_changed(self, cursor: str | None, limit: int) -> Page[Ticket]:
         """New and open tickets changed after ``cursor``, oldest first."""
         ...
 
@@ -119,4 +121,50 @@ class Classifier(Protocol):
 
     async def classify(self, tickets: Sequence[Ticket]) -> list[Triage]:
         """One triage per ticket, in order. Never raises for a single bad ticket."""
+        ...
+
+
+@runtime_checkable
+class Conversations(Protocol):
+    """Where customer conversations come from and escalation notes go (Intercom, the embedded one)."""
+
+    name: str
+
+    async def list_changed(self, cursor: str | None, limit: int) -> Page[Conversation]:
+        """Conversations updated after ``cursor``, oldest update first, with their parts and customer."""
+        ...
+
+    async def get(self, conversation_id: str) -> Conversation:
+        """One conversation with its parts and customer context."""
+        ...
+
+    async def add_note(self, conversation_id: str, body: str, marker: str) -> str:
+        """Add a private note (visible to the team only); returns its reference."""
+        ...
+
+    async def find_note(self, conversation_id: str, marker: str) -> str | None:
+        """The reference of a note already carrying ``marker``, if any (crash recovery)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections and files."""
+        ...
+
+
+@runtime_checkable
+class Tracker(Protocol):
+    """The engineering issue tracker (Linear, the embedded one)."""
+
+    name: str
+
+    async def create_issue(self, draft: IssueDraft) -> IssueRef:
+        """Create an issue; its description carries ``draft.marker``."""
+        ...
+
+    async def find_issue(self, marker: str) -> IssueRef | None:
+        """An open issue already carrying ``marker``, if any (never a second issue for one escalation)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections and files."""
         ...

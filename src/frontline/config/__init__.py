@@ -15,8 +15,11 @@ from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_valid
 
 from frontline.config.base import Strict
 from frontline.config.taxonomy import Category, Severity, default_categories, default_severities
+from frontline.config.escalation import EscalationSettings
 from frontline.config.vendors import (
     CredentialsSettings,
+    IntercomSettings,
+    LinearSettings,
     NotionSettings,
     ScalekitSettings,
     SlackSettings,
@@ -91,6 +94,7 @@ class Connectors(Strict):
     kb: str = "local"
     chat: str = "outbox"
     tracker: str = "local"
+    conversations: str = "local"
 
 
 class LocalSettings(Strict):
@@ -128,6 +132,9 @@ class Settings(Strict):
     zendesk: ZendeskSettings = Field(default_factory=ZendeskSettings)
     notion: NotionSettings = Field(default_factory=NotionSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)
+    intercom: IntercomSettings = Field(default_factory=IntercomSettings)
+    linear: LinearSettings = Field(default_factory=LinearSettings)
+    escalation: EscalationSettings = Field(default_factory=EscalationSettings)
     credentials: CredentialsSettings = Field(default_factory=CredentialsSettings)
     scalekit: ScalekitSettings = Field(default_factory=ScalekitSettings)
     # Several teams in one file: each [teams.NAME] overrides keys of the top-level sections.
@@ -253,6 +260,10 @@ ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
     "NOTION_BASE_URL": ("notion", "base_url"),
     "SLACK_BASE_URL": ("slack", "base_url"),
     "SCALEKIT_ENV_URL": ("scalekit", "environment_url"),
+    "FRONTLINE_CONVERSATIONS": ("connectors", "conversations"),
+    "INTERCOM_BASE_URL": ("intercom", "base_url"),
+    "LINEAR_BASE_URL": ("linear", "base_url"),
+    "LINEAR_TEAM_ID": ("linear", "team_id"),
 }
 TEAM_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,30}$")
 # Sections whose value is one whole map: a team's map replaces the top-level one instead of merging.

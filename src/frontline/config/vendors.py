@@ -97,6 +97,35 @@ class SlackSettings(Strict):
         return (_base_url(value) or "https://slack.com/api") + "/"
 
 
+class IntercomSettings(Strict):
+    """Intercom as the conversation source: region, pinned API version, the note's author."""
+
+    base_url: str = "https://api.intercom.io"  # EU: https://api.eu.intercom.io, AU: https://api.au.intercom.io
+    api_version: Literal["2.14", "2.15", "2.16"] = "2.14"
+    # The admin the notes are written as; empty: the admin the token belongs to (GET /me).
+    admin_id: str = ""
+    # Company custom attributes holding the plan and lifecycle (monthly_spend is Intercom's own MRR field).
+    plan_attribute: str = "plan"
+    lifecycle_attribute: str = "lifecycle"
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _base_url(value) or "https://api.intercom.io"
+
+
+class LinearSettings(Strict):
+    """Linear as the tracker: GraphQL endpoint and the team issues are filed in."""
+
+    base_url: str = "https://api.linear.app/graphql"
+    team_id: str = ""
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _base_url(value) or "https://api.linear.app/graphql"
+
+
 class ScalekitSettings(Strict):
     """Scalekit Agent Auth: which connection serves each connector, for which user."""
 

@@ -11,6 +11,8 @@ GROUPS = {
     "helpdesk": "frontline.helpdesks",
     "kb": "frontline.knowledge_bases",
     "chat": "frontline.chats",
+    "tracker": "frontline.trackers",
+    "conversations": "frontline.conversations",
 }
 
 

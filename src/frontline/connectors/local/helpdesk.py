@@ -94,7 +94,7 @@ class LocalHelpdesk:
             source=self.name,
         )
 
-    async def list_changed(self, cursor: str | None, limit: int) -> Page:
+    async def list_changed(self, cursor: str | None, limit: int) -> Page[Ticket]:
         """New and open tickets imported or changed after ``cursor`` (a sequence number)."""
         after = int(cursor) if cursor and cursor.isdigit() else 0
         rows = self._db.execute(

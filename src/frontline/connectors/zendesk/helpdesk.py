@@ -164,7 +164,7 @@ class ZendeskHelpdesk:
         days = self.options.lookback_days
         return 0 if days == 0 else int(time.time()) - days * 86_400
 
-    async def list_changed(self, cursor: str | None, limit: int) -> Page:
+    async def list_changed(self, cursor: str | None, limit: int) -> Page[Ticket]:
         """New and open tickets changed after ``cursor``, oldest change first.
 
         The cursor is the export's ``after_cursor`` tagged with the account it belongs to, so a
