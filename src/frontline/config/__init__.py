@@ -14,8 +14,8 @@ from dotenv import dotenv_values
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from frontline.config.base import Strict
-from frontline.config.taxonomy import Category, Severity, default_categories, default_severities
 from frontline.config.escalation import EscalationSettings
+from frontline.config.taxonomy import Category, Severity, default_categories, default_severities
 from frontline.config.vendors import (
     CredentialsSettings,
     IntercomSettings,
