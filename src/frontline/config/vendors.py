@@ -118,12 +118,22 @@ class LinearSettings(Strict):
     """Linear as the tracker: GraphQL endpoint and the team issues are filed in."""
 
     base_url: str = "https://api.linear.app/graphql"
+    # The team's id (a UUID) or key (ENG); empty: the only team the key can see.
     team_id: str = ""
+    # Labels an issue should carry that the team lacks are created as team labels (else left out).
+    create_labels: bool = True
 
     @field_validator("base_url")
     @classmethod
     def _url(cls, value: str) -> str:
         return _base_url(value) or "https://api.linear.app/graphql"
+
+    @field_validator("team_id")
+    @classmethod
+    def _team(cls, value: str) -> str:
+        # A pasted team URL (https://linear.app/acme/team/ENG/active) names the team by its key.
+        found = re.search(r"/team/([^/?#\s]+)", value)
+        return found.group(1) if found else value.strip()
 
 
 class ScalekitSettings(Strict):
