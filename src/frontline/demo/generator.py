@@ -23,10 +23,21 @@ __all__ = [
     "CATEGORIES",
     "CATEGORY_SHARES",
     "DEFAULT_START",
+    "INTENTS",
+    "PAID",
     "PLANS",
     "SEVERITIES",
+    "Customer",
+    "Intent",
+    "Slots",
+    "add_typos",
+    "as_utc",
+    "companies",
     "generate_history",
     "generate_tickets",
+    "iso_utc",
+    "rephrase_non_native",
+    "to_html",
     "write_csv",
     "write_jsonl",
 ]
@@ -49,7 +60,7 @@ SSO_PLANS = ("business", "enterprise")
 
 
 @dataclass(frozen=True, slots=True)
-class _Customer:
+class Customer:
     """A company in the demo pool with a stable plan, seat count and MRR."""
 
     name: str
@@ -111,7 +122,7 @@ def _ascii(text: str) -> str:
 
 
 @cache
-def _companies() -> tuple[_Customer, ...]:
+def companies() -> tuple[Customer, ...]:
     """Return the fixed pool of demo companies (same for every ticket seed)."""
     rng = random.Random(COMPANY_SEED)
     plans = [plan for plan, count in _PLAN_COMPANY_COUNTS.items() for _ in range(count)]
@@ -129,8 +140,8 @@ def _companies() -> tuple[_Customer, ...]:
                                 f"{_ascii(first)[0]}{_ascii(last)}"))
             contacts.append((f"{first} {last}", f"{local}@{domain}"))
         currency = rng.choices(("$", "€", "£"), weights=(65, 20, 15))[0]
-        pool.append(_Customer(name, domain, plan, seats, round(mrr, 2), currency,
-                              tuple(contacts)))
+        pool.append(Customer(name, domain, plan, seats, round(mrr, 2), currency,
+                             tuple(contacts)))
     return tuple(pool)
 
 
@@ -145,7 +156,7 @@ def _v(body: str, *subjects: str) -> _Variant:
 
 
 @dataclass(frozen=True, slots=True)
-class _Intent:
+class Intent:
     """What a customer writes in about, with its label split and severity odds."""
 
     key: str
@@ -160,9 +171,9 @@ class _Intent:
 
 
 BUG = {"bug": 1.0}
-_INTENTS = (
+INTENTS = (
     # ---- bugs
-    _Intent("bug.page_error", BUG, {"P2": 0.7, "P1": 0.3}, 3.0, (
+    Intent("bug.page_error", BUG, {"P2": 0.7, "P1": 0.3}, 3.0, (
         "Error when opening {feature}", "{feature} won't load", 'Getting "{error}" in {feature}',
         "{feature} page broken", "Something went wrong message", "{feature} keeps crashing",
     ), (
@@ -177,7 +188,7 @@ _INTENTS = (
         _v("Since your last update {feature} doesn't load at all for me, just \"{error}\". "
            "A colleague on {browser2} says it works for her.", "{feature} broken since update"),
     ), ("{feature} gives {error}", "{feature} broken again", "error on {feature} page")),
-    _Intent("bug.mobile", BUG, {"P2": 0.75, "P1": 0.1, "P3": 0.15}, 2.5, (
+    Intent("bug.mobile", BUG, {"P2": 0.75, "P1": 0.1, "P3": 0.15}, 2.5, (
         "Mobile app problem", "Beacon app issue", "Problem with the {device} app",
     ), (
         _v("The Beacon app on my {device} (version {app_version}) hasn't synced {when}. Tasks "
@@ -199,7 +210,7 @@ _INTENTS = (
            "until I sign out and sign back in. {device}.", "Mobile app not syncing"),
     ), ("app wont sync", "android app crashing", "iphone app keeps logging me out"),
         tags=("mobile",)),
-    _Intent("bug.integration", BUG, {"P2": 0.7, "P1": 0.15, "P3": 0.15}, 2.5, (
+    Intent("bug.integration", BUG, {"P2": 0.7, "P1": 0.15, "P3": 0.15}, 2.5, (
         "Integration problem", "Integration stopped working",
     ), (
         _v("Our Slack integration stopped posting updates to {channel} {when}. Nothing "
@@ -217,8 +228,8 @@ _INTENTS = (
            "team.", "/beacon command broken in Slack", "Slack command error"),
     ), ("slack integration broken", "github link not working anymore"),
         tags=("integration",)),
-    _Intent("bug.quickbooks", {"bug": 0.7, "how_to": 0.3}, {"P2": 0.6, "P1": 0.25, "P3": 0.15},
-            1.6, ("QuickBooks sync failing", "QuickBooks error {qb_code}", "QBO sync problem"), (
+    Intent("bug.quickbooks", {"bug": 0.7, "how_to": 0.3}, {"P2": 0.6, "P1": 0.25, "P3": 0.15},
+           1.6, ("QuickBooks sync failing", "QuickBooks error {qb_code}", "QBO sync problem"), (
         _v("Our client invoices stopped syncing to QuickBooks Online {when}. The sync log shows "
            '"{qb_error}" for {client_invoice} and a few others. Our accountant needs these for '
            "month-end.", "Invoices not syncing to QuickBooks",
@@ -232,8 +243,8 @@ _INTENTS = (
            "fine.", "QuickBooks sync fails for one client"),
     ), ("quickbooks sync error {qb_code}", "QBO not syncing"), tags=("integration",),
         plans=PAID),
-    _Intent("bug.client_invoice", {"bug": 0.7, "billing": 0.3},
-            {"P2": 0.6, "P1": 0.3, "P3": 0.1}, 1.5, ("Problem with invoice {client_invoice}",), (
+    Intent("bug.client_invoice", {"bug": 0.7, "billing": 0.3},
+           {"P2": 0.6, "P1": 0.3, "P3": 0.1}, 1.5, ("Problem with invoice {client_invoice}",), (
         _v("Invoice {client_invoice} for {client} shows a total of {money} but the line items "
            "add up to {money2}. Looks like the {tax_rate}% tax is applied twice.",
            "Invoice totals wrong", "Tax calculated incorrectly on invoices"),
@@ -247,7 +258,7 @@ _INTENTS = (
            "from tracked time. I have to fix every invoice by hand.",
            "Discount not applied on invoice"),
     ), ("invoice total wrong", "tax wrong on invoices")),
-    _Intent("bug.export", BUG, {"P2": 0.75, "P3": 0.1, "P1": 0.15}, 1.3, (
+    Intent("bug.export", BUG, {"P2": 0.75, "P3": 0.1, "P1": 0.15}, 1.3, (
         "Export not working", "Problem with export",
     ), (
         _v("I exported {project} to CSV and the file only has the header row, no tasks. There "
@@ -260,7 +271,7 @@ _INTENTS = (
            "after the 15th, and the dates are in US format although our workspace uses "
            "{date_format}.", "Timesheet export missing rows"),
     ), ("export not working", "csv export is empty")),
-    _Intent("bug.notifications", {"bug": 0.6, "how_to": 0.4}, {"P3": 0.4, "P2": 0.6}, 1.3, (
+    Intent("bug.notifications", {"bug": 0.6, "how_to": 0.4}, {"P3": 0.4, "P2": 0.6}, 1.3, (
         "Not getting email notifications", "Notifications stopped",
     ), (
         _v("I stopped getting email notifications when someone assigns me a task or mentions "
@@ -274,7 +285,7 @@ _INTENTS = (
         _v("Nobody on the team got the due date reminder emails this week. Did something "
            "change?", "Due date reminders not sent"),
     ), ("no notifications", "not getting emails from beacon")),
-    _Intent("bug.slow", BUG, {"P2": 0.7, "P1": 0.3}, 1.1, (
+    Intent("bug.slow", BUG, {"P2": 0.7, "P1": 0.3}, 1.1, (
         "Beacon is really slow", "Pages take forever to load", "Performance issues",
     ), (
         _v("{feature} takes 20-30 seconds to load for everyone in our team {when}. It used to "
@@ -285,7 +296,7 @@ _INTENTS = (
         _v("Search has become unusable: it either times out or returns results after a "
            "minute.", "Search is extremely slow", "Search times out"),
     ), ("beacon super slow today", "very slow")),
-    _Intent("bug.upload", BUG, {"P2": 0.8, "P3": 0.2}, 0.9, ("Attachment problem",), (
+    Intent("bug.upload", BUG, {"P2": 0.8, "P3": 0.2}, 0.9, ("Attachment problem",), (
         _v('Uploading any file to a task fails at 100% with "Upload failed". PDFs, images, '
            "doesn't matter. Files are small (under 2 MB).", "Can't upload attachments",
            "File upload fails"),
@@ -294,7 +305,7 @@ _INTENTS = (
         _v("Dragging files onto a task in {browser} does nothing. The paperclip button works.",
            "Drag and drop upload not working"),
     )),
-    _Intent("bug.api", {"bug": 0.85, "how_to": 0.15}, {"P2": 0.7, "P1": 0.2, "P3": 0.1}, 1.2, (
+    Intent("bug.api", {"bug": 0.85, "how_to": 0.15}, {"P2": 0.7, "P1": 0.2, "P3": 0.1}, 1.2, (
         "API problem", "API {endpoint} error",
     ), (
         _v("Calls to {endpoint} started returning 500 Internal Server Error {when}. The same "
@@ -310,7 +321,7 @@ _INTENTS = (
         _v("We're getting 429 Too Many Requests although we make maybe 10 calls a minute.",
            "429 errors from API", "Rate limited for no reason"),
     ), ("api 500s", "webhooks stopped"), tags=("api",), plans=PAID),
-    _Intent("bug.recurring", BUG, {"P2": 0.7, "P3": 0.3}, 1.0, (), (
+    Intent("bug.recurring", BUG, {"P2": 0.7, "P3": 0.3}, 1.0, (), (
         _v('Our weekly recurring task "{recurring_name}" was created three times this Monday.',
            "Recurring tasks duplicated", "Recurring task created 3 times"),
         _v("The monthly recurring task for {project} didn't get created on the 1st like it "
@@ -321,7 +332,7 @@ _INTENTS = (
         _v("A recurring invoice to {client} went out twice on {date}. They're confused and so "
            "am I.", "Recurring invoice sent twice"),
     )),
-    _Intent("bug.ui", BUG, {"P3": 0.5, "P2": 0.5}, 1.0, ("Display glitch in {feature}",), (
+    Intent("bug.ui", BUG, {"P3": 0.5, "P2": 0.5}, 1.0, ("Display glitch in {feature}",), (
         _v('The "{button}" button doesn\'t do anything when I click it. No error, just '
            "nothing. {browser}.", "Button does nothing", '"{button}" not working'),
         _v("On {browser} the sidebar overlaps the task list so I can't see the first column.",
@@ -333,7 +344,7 @@ _INTENTS = (
            "Can't drag cards on board"),
         _v("The calendar view shows week numbers off by one.", "Wrong week numbers"),
     )),
-    _Intent("bug.workflow_blocked", BUG, {"P1": 0.85, "P2": 0.15}, 1.3, (
+    Intent("bug.workflow_blocked", BUG, {"P1": 0.85, "P2": 0.15}, 1.3, (
         "Saving does not work", "Blocked - can't work",
     ), (
         _v('None of us can {action} since {when_short}. We click "{button}" and get "{error}". '
@@ -348,7 +359,7 @@ _INTENTS = (
         _v('Saving changes to any task gives "{error}". Tried on {browser} and the mobile app, '
            "same result.", "Can't save tasks"),
     )),
-    _Intent("bug.outage", BUG, {"P0": 1.0}, 0.8, (
+    Intent("bug.outage", BUG, {"P0": 1.0}, 0.8, (
         "Beacon is down", "PRODUCTION DOWN - nothing loads", "Site down for our whole company",
         "Outage?",
     ), (
@@ -361,7 +372,7 @@ _INTENTS = (
         _v("The API returns 503 for every call and our billing system integration is down with "
            "it. This is affecting our own customers.", "API completely down"),
     ), ("beacon down??", "site is down for everyone")),
-    _Intent("bug.data_loss", BUG, {"P0": 1.0}, 0.5, ("Data loss", "Data missing!!"), (
+    Intent("bug.data_loss", BUG, {"P0": 1.0}, 0.5, ("Data loss", "Data missing!!"), (
         _v("About {n_tasks} tasks vanished from {project} overnight. Nobody deleted them, "
            "they're not in the trash and the activity log shows nothing. This is months of "
            "work.", "Tasks disappeared", "Project data missing"),
@@ -373,7 +384,7 @@ _INTENTS = (
         _v("A project shows as empty. Comments, attachments, everything gone. Please tell me "
            "you have backups.", "Project is empty"),
     )),
-    _Intent("bug.security", BUG, {"P0": 1.0}, 0.3, ("Security issue",), (
+    Intent("bug.security", BUG, {"P0": 1.0}, 0.3, ("Security issue",), (
         _v("I opened the Reports page and it shows projects and client names that are not "
            "ours. Looks like another company's data. I took screenshots. This is a serious "
            "privacy issue.", "Seeing another company's data"),
@@ -383,7 +394,7 @@ _INTENTS = (
            "Wrong customer's invoice in our account"),
     )),
     # ---- billing
-    _Intent("billing.double_charge", {"billing": 1.0}, {"P1": 0.5, "P2": 0.5}, 2.0, (
+    Intent("billing.double_charge", {"billing": 1.0}, {"P1": 0.5, "P2": 0.5}, 2.0, (
         "Charged twice", "Double charge on my card",
     ), (
         _v("We were charged {amount} twice on {date} for the same subscription. Please refund "
@@ -393,7 +404,7 @@ _INTENTS = (
         _v("Looks like you billed us twice for {month}. Receipt numbers {beacon_invoice} and "
            "{beacon_invoice2}.", "Duplicate charge for {month}"),
     ), ("charged twice", "double charged pls refund"), plans=PAID),
-    _Intent("billing.payment_failed", {"billing": 1.0}, {"P1": 0.8, "P2": 0.2}, 2.0, (
+    Intent("billing.payment_failed", {"billing": 1.0}, {"P1": 0.8, "P2": 0.2}, 2.0, (
         "Payment failed", "Card declined but card is fine",
     ), (
         _v("Got an email saying our payment failed ({decline}). The card works everywhere "
@@ -407,7 +418,7 @@ _INTENTS = (
         _v("Payment for our {plan_name} renewal failed. The 3-D Secure pop-up never appears, "
            "it just says authentication failed.", "3D Secure fails on renewal"),
     ), ("payment failed", "card declined??"), plans=PAID),
-    _Intent("billing.refund", {"billing": 1.0}, {"P2": 0.75, "P3": 0.25}, 1.8, (
+    Intent("billing.refund", {"billing": 1.0}, {"P2": 0.75, "P3": 0.25}, 1.8, (
         "Refund request",
     ), (
         _v("We cancelled on {date} but were still charged {amount} for the next month. Please "
@@ -421,7 +432,7 @@ _INTENTS = (
         _v("We barely used Beacon after the renewal. Requesting a refund of {amount} per your "
            "policy."),
     ), ("refund please", "want my money back"), plans=PAID),
-    _Intent("billing.invoice_docs", {"billing": 1.0}, {"P3": 0.8, "P2": 0.2}, 1.8, (
+    Intent("billing.invoice_docs", {"billing": 1.0}, {"P3": 0.8, "P2": 0.2}, 1.8, (
         "Invoice copy request", "Billing documents",
     ), (
         _v("Could you send us the invoice for {month}? Our finance team needs a PDF with our "
@@ -435,8 +446,8 @@ _INTENTS = (
         _v("Invoices still go to the old owner's email. Please send them to accounts@{domain}.",
            "Change billing email"),
     ), ("need invoice for {month}", "receipt pls"), plans=PAID),
-    _Intent("billing.proration", {"billing": 0.75, "how_to": 0.25}, {"P3": 0.7, "P2": 0.3},
-            1.3, ("Don't understand this charge", "Prorated charge question"), (
+    Intent("billing.proration", {"billing": 0.75, "how_to": 0.25}, {"P3": 0.7, "P2": 0.3},
+           1.3, ("Don't understand this charge", "Prorated charge question"), (
         _v("We were charged {amount_part} on {date} on top of our normal {amount}. What is "
            "this for?", "Why was I charged {amount_part}?"),
         _v("I added {n_small} users mid-month and got a separate charge. How is the proration "
@@ -446,8 +457,8 @@ _INTENTS = (
         _v("We upgraded on the 12th. Do we pay the full price for this month or only from the "
            "12th?", "Mid-month upgrade price"),
     ), plans=PAID),
-    _Intent("billing.plan_change", {"billing": 0.8, "how_to": 0.2}, {"P3": 0.85, "P2": 0.15},
-            1.7, ("Change plan",), (
+    Intent("billing.plan_change", {"billing": 0.8, "how_to": 0.2}, {"P3": 0.85, "P2": 0.15},
+           1.7, ("Change plan",), (
         _v("We'd like to move from {plan_name} to {other_plan}. Do we keep all our data and "
            "settings? When does the new price start?", "Upgrade to {other_plan}"),
         _v("Please downgrade us to Starter at the end of this billing period. We don't need "
@@ -457,8 +468,8 @@ _INTENTS = (
         _v("Our team shrank to {n_small} people. What's the cheapest plan that still has "
            "QuickBooks sync?", "Downgrade options"),
     ), plans=PAID),
-    _Intent("billing.seats", {"billing": 0.7, "account_issue": 0.3}, {"P2": 0.8, "P3": 0.2},
-            1.2, ("Seat count wrong on invoice",), (
+    Intent("billing.seats", {"billing": 0.7, "account_issue": 0.3}, {"P2": 0.8, "P3": 0.2},
+           1.2, ("Seat count wrong on invoice",), (
         _v("We removed {n_small} people from the workspace on {date} but this month's invoice "
            "still charges for {seats} seats.", "Billed for users we removed"),
         _v("Our invoice says {seats} seats but Settings > Members only shows {seats_less} "
@@ -466,7 +477,7 @@ _INTENTS = (
         _v("Why are deactivated users still counted as paid seats? We want to stop paying for "
            "them.", "Inactive users still billed"),
     ), ("billed for removed users",), plans=PAID),
-    _Intent("billing.cancel", {"billing": 1.0}, {"P3": 0.5, "P2": 0.5}, 1.0, (
+    Intent("billing.cancel", {"billing": 1.0}, {"P3": 0.5, "P2": 0.5}, 1.0, (
         "Cancel subscription",
     ), (
         _v("Please cancel our subscription at the end of this month. We've moved to another "
@@ -476,7 +487,7 @@ _INTENTS = (
         _v("I can't find a cancel button anywhere in the billing settings. Please cancel our "
            "{plan_name} plan.", "How do I cancel?"),
     ), ("cancel my subscription",), tags=("renewal",), plans=PAID),
-    _Intent("billing.tax_pricing", {"billing": 1.0}, {"P3": 0.8, "P2": 0.2}, 1.1, (
+    Intent("billing.tax_pricing", {"billing": 1.0}, {"P3": 0.8, "P2": 0.2}, 1.1, (
         "Pricing question",
     ), (
         _v("We're a VAT-registered business in the EU and entered our VAT ID, but we're still "
@@ -487,7 +498,7 @@ _INTENTS = (
         _v("Why is there sales tax on our invoice this month when there wasn't before?",
            "Sales tax on invoice"),
     ), plans=PAID),
-    _Intent("billing.renewal", {"billing": 1.0}, {"P2": 0.6, "P3": 0.4}, 1.0, ("Renewal",), (
+    Intent("billing.renewal", {"billing": 1.0}, {"P2": 0.6, "P3": 0.4}, 1.0, ("Renewal",), (
         _v("Our annual plan renewed on {date} for {amount_year}. We didn't get a reminder and "
            "we planned to reduce seats first. Can this be adjusted?",
            "Unexpected annual renewal", "Auto-renewed without notice"),
@@ -496,8 +507,8 @@ _INTENTS = (
         _v("The renewal invoice is 15% higher than last year. Was there a price change?",
            "Renewal price increase?"),
     ), tags=("renewal",), plans=PAID),
-    _Intent("billing.checkout_error", {"billing": 0.55, "bug": 0.45}, {"P1": 0.5, "P2": 0.5},
-            1.3, ("Billing page error",), (
+    Intent("billing.checkout_error", {"billing": 0.55, "bug": 0.45}, {"P1": 0.5, "P2": 0.5},
+           1.3, ("Billing page error",), (
         _v('I tried to upgrade to {other_plan} and the checkout page showed "{error}". I tried '
            "again and it worked, but now there are two charges of {amount} on my card.",
            "Error on checkout but card charged", "Charged but upgrade failed"),
@@ -509,7 +520,7 @@ _INTENTS = (
            "charged and declined three times.", "Billing page crashes"),
     ), plans=PAID),
     # ---- how-to
-    _Intent("how_to.recurring", {"how_to": 1.0}, {"P3": 1.0}, 1.6, (
+    Intent("how_to.recurring", {"how_to": 1.0}, {"P3": 1.0}, 1.6, (
         "Recurring task question", "Question about templates",
     ), (
         _v("How do I make a task repeat on the first Monday of every month? I only see daily "
@@ -522,8 +533,8 @@ _INTENTS = (
         _v("Can a recurring task be assigned to a different person each week?",
            "Rotate assignee on recurring task"),
     ), ("recurring tasks how?",)),
-    _Intent("how_to.invite", {"how_to": 0.75, "account_issue": 0.25}, {"P3": 0.9, "P2": 0.1},
-            1.5, ("How do I add team members?", "Question about users"), (
+    Intent("how_to.invite", {"how_to": 0.75, "account_issue": 0.25}, {"P3": 0.9, "P2": 0.1},
+           1.5, ("How do I add team members?", "Question about users"), (
         _v("How do I invite a freelancer so they only see one project and don't take a paid "
            "seat?", "Inviting a contractor", "Add guest to one project"),
         _v("We just hired {n_small} people. What's the best way to add them all at once?",
@@ -533,7 +544,7 @@ _INTENTS = (
         _v("Does an invited person count as a seat before they accept the invitation?",
            "How many users can we add?"),
     ), ("how to add users",)),
-    _Intent("how_to.data", {"how_to": 1.0}, {"P3": 0.85, "P2": 0.15}, 1.6, ("Data question",), (
+    Intent("how_to.data", {"how_to": 1.0}, {"P3": 0.85, "P2": 0.15}, 1.6, ("Data question",), (
         _v("We want to import our projects from {import_source}. Is there an importer or do "
            "we need to go through CSV?", "Import tasks from {import_source}",
            "Moving from {import_source}"),
@@ -546,7 +557,7 @@ _INTENTS = (
         _v('My import stopped with "Row {n3}: unknown assignee". What does that mean?',
            "Import error unknown assignee"),
     ), ("how to export csv",)),
-    _Intent("how_to.invoicing", {"how_to": 1.0}, {"P3": 0.85, "P2": 0.15}, 1.7, (
+    Intent("how_to.invoicing", {"how_to": 1.0}, {"P3": 0.85, "P2": 0.15}, 1.7, (
         "Invoicing question", "Question about client invoices",
     ), (
         _v("How do I add our logo and bank details to the invoices we send clients?",
@@ -561,7 +572,7 @@ _INTENTS = (
            "Invoice numbering"),
         _v("How do I mark {client_invoice} as partially paid?", "Partial payment on invoice"),
     )),
-    _Intent("how_to.integrations", {"how_to": 1.0}, {"P3": 1.0}, 1.6, (
+    Intent("how_to.integrations", {"how_to": 1.0}, {"P3": 1.0}, 1.6, (
         "Integration setup question",
     ), (
         _v("How do I get updates for just one project posted into our {channel} Slack "
@@ -574,7 +585,7 @@ _INTENTS = (
            "Zapier question"),
         _v("Does the Slack integration work with private channels?", "Slack private channels?"),
     ), tags=("integration",)),
-    _Intent("how_to.api", {"how_to": 1.0}, {"P3": 1.0}, 1.0, ("API question",), (
+    Intent("how_to.api", {"how_to": 1.0}, {"P3": 1.0}, 1.0, ("API question",), (
         _v("Where do I generate an API key? I'm an admin but can't find it under settings.",
            "Where do I get an API key?"),
         _v("What are the API rate limits on the {plan_name} plan? We'd like to pull time "
@@ -584,7 +595,7 @@ _INTENTS = (
         _v("Is there an API endpoint to create clients, or only projects and tasks?",
            "API endpoint for clients"),
     ), tags=("api",), plans=PAID),
-    _Intent("how_to.admin", {"how_to": 1.0}, {"P3": 0.9, "P2": 0.1}, 1.6, ("Quick question",), (
+    Intent("how_to.admin", {"how_to": 1.0}, {"P3": 0.9, "P2": 0.1}, 1.6, ("Quick question",), (
         _v("How can I make a project visible only to the leadership team?",
            "Restrict project visibility", "Permissions question"),
         _v("I need a report of billable hours per client for last quarter. Which report "
@@ -597,13 +608,13 @@ _INTENTS = (
         _v("How do I turn off the daily digest emails for my account but keep mentions?",
            "Turn off digest emails"),
     )),
-    _Intent("how_to.mobile", {"how_to": 1.0}, {"P3": 1.0}, 0.8, ("Mobile app question",), (
+    Intent("how_to.mobile", {"how_to": 1.0}, {"P3": 1.0}, 0.8, ("Mobile app question",), (
         _v("Does the mobile app work offline? Our site crews often have no signal.",
            "Using the app offline"),
         _v("Can I start a timer on my phone and stop it on the web?", "Timer on mobile"),
         _v("How do I switch between workspaces in the iOS app?", "Switch workspace on iPhone"),
     ), tags=("mobile",)),
-    _Intent("how_to.maybe_feature", {"how_to": 0.5, "feature_request": 0.5}, {"P3": 1.0}, 1.8, (
+    Intent("how_to.maybe_feature", {"how_to": 0.5, "feature_request": 0.5}, {"P3": 1.0}, 1.8, (
         "How do I {missing}?", "Is there a way to {missing}?", "Can Beacon {missing}?",
         "Question about {feature}",
     ), (
@@ -612,7 +623,7 @@ _INTENTS = (
         _v("How do I {missing}? Our old tool could do this and the team keeps asking."),
         _v("Quick one: can Beacon {missing}? If not, any workaround?"),
     )),
-    _Intent("how_to.plans", {"how_to": 0.5, "billing": 0.5}, {"P3": 1.0}, 0.9, (
+    Intent("how_to.plans", {"how_to": 0.5, "billing": 0.5}, {"P3": 1.0}, 0.9, (
         "Plan limits question", "Which plan do we need?",
     ), (
         _v("What's the difference between Pro and Business? Specifically, do we need Business "
@@ -625,8 +636,8 @@ _INTENTS = (
            "Free plan limits"),
     )),
     # ---- account
-    _Intent("account.password", {"account_issue": 0.8, "bug": 0.2}, {"P1": 0.5, "P2": 0.5},
-            2.0, ("Can't log in", "Login problem"), (
+    Intent("account.password", {"account_issue": 0.8, "bug": 0.2}, {"P1": 0.5, "P2": 0.5},
+           2.0, ("Can't log in", "Login problem"), (
         _v("I requested a password reset three times but the email never arrives. Checked "
            "spam. My login is {email}.", "Password reset email not arriving",
            "Forgot password"),
@@ -637,7 +648,7 @@ _INTENTS = (
         _v("After resetting my password I'm sent straight back to the login page in a loop.",
            "Login loop after password reset"),
     ), ("cant login", "password reset not working", "locked out")),
-    _Intent("account.two_factor", {"account_issue": 1.0}, {"P1": 0.8, "P2": 0.2}, 1.5, (
+    Intent("account.two_factor", {"account_issue": 1.0}, {"P1": 0.8, "P2": 0.2}, 1.5, (
         "Locked out by two-factor", "2FA problem",
     ), (
         _v("I got a new phone and didn't move my authenticator app. Now I can't log in "
@@ -650,7 +661,7 @@ _INTENTS = (
         _v("The codes from my authenticator app are always rejected. Phone time is automatic.",
            "Authenticator codes rejected"),
     ), ("lost my 2fa phone",)),
-    _Intent("account.locked", {"account_issue": 1.0}, {"P1": 0.7, "P2": 0.3}, 1.2, (
+    Intent("account.locked", {"account_issue": 1.0}, {"P1": 0.7, "P2": 0.3}, 1.2, (
         "Account access problem",
     ), (
         _v("My account is locked after too many attempts. It says try again later but it's "
@@ -662,7 +673,7 @@ _INTENTS = (
         _v("I log in fine but get kicked back to the login screen every few minutes.",
            "Keeps signing me out"),
     )),
-    _Intent("account.sso", {"account_issue": 0.8, "bug": 0.2}, {"P1": 0.7, "P2": 0.3}, 1.4, (
+    Intent("account.sso", {"account_issue": 0.8, "bug": 0.2}, {"P1": 0.7, "P2": 0.3}, 1.4, (
         "SSO login failing", "Can't log in with SSO",
     ), (
         _v('Users logging in through {idp} get "{saml_error}". It started {when}. We rotated '
@@ -675,7 +686,7 @@ _INTENTS = (
         _v('One user gets "{saml_error}" every time while everyone else can log in via SSO.',
            "SSO error for one user"),
     ), tags=("sso",), plans=SSO_PLANS),
-    _Intent("account.org_locked", {"account_issue": 1.0}, {"P0": 1.0}, 0.55, (
+    Intent("account.org_locked", {"account_issue": 1.0}, {"P0": 1.0}, 0.55, (
         "Everyone locked out", "URGENT: no one can access Beacon", "All users locked out",
     ), (
         _v('Everyone in our org is locked out. SSO through {idp} fails with "{saml_error}" for '
@@ -686,7 +697,7 @@ _INTENTS = (
         _v("Nobody in our organisation can sign in. The owner account is locked out too, so "
            "we can't even change the settings."),
     ), tags=("sso",), plans=SSO_PLANS),
-    _Intent("account.compromised", {"account_issue": 1.0}, {"P0": 1.0}, 0.3, (
+    Intent("account.compromised", {"account_issue": 1.0}, {"P0": 1.0}, 0.3, (
         "Account compromised", "Unauthorized access",
     ), (
         _v("I got a login alert from {city} that wasn't me, and now the email address on my "
@@ -698,7 +709,7 @@ _INTENTS = (
         _v("A former employee still seems to be logging in and downloading client files. We "
            "removed them but the activity log shows downloads today."),
     )),
-    _Intent("account.owner_email", {"account_issue": 1.0}, {"P2": 0.6, "P3": 0.4}, 1.6, (
+    Intent("account.owner_email", {"account_issue": 1.0}, {"P2": 0.6, "P3": 0.4}, 1.6, (
         "Account settings",
     ), (
         _v("Our account owner {person} left the company and only they can transfer ownership. "
@@ -711,8 +722,8 @@ _INTENTS = (
         _v("I need to change my login email to {email}. The field is greyed out in my "
            "profile.", "Change my login email"),
     )),
-    _Intent("account.remove_user", {"account_issue": 0.8, "how_to": 0.2},
-            {"P1": 0.4, "P2": 0.4, "P3": 0.2}, 1.0, ("Remove user access", "Deactivate user"), (
+    Intent("account.remove_user", {"account_issue": 0.8, "how_to": 0.2},
+           {"P1": 0.4, "P2": 0.4, "P3": 0.2}, 1.0, ("Remove user access", "Deactivate user"), (
         _v("{person} left on bad terms today. Please make sure they can no longer access our "
            "workspace, and tell me what happens to their tasks.", "Remove former employee",
            "Revoke access urgently"),
@@ -720,7 +731,7 @@ _INTENTS = (
         _v("I removed a contractor but they still appear in the assignee lists.",
            "Removed user still showing"),
     )),
-    _Intent("account.delete", {"account_issue": 1.0}, {"P3": 0.5, "P2": 0.5}, 0.9, (
+    Intent("account.delete", {"account_issue": 1.0}, {"P3": 0.5, "P2": 0.5}, 0.9, (
         "Close our account",
     ), (
         _v("Please delete my account and all my personal data, per GDPR.",
@@ -730,8 +741,8 @@ _INTENTS = (
         _v("I have two accounts with different emails. Can you delete the one using {email}?",
            "Delete duplicate account"),
     )),
-    _Intent("account.invite", {"account_issue": 0.6, "how_to": 0.2, "bug": 0.2},
-            {"P2": 0.7, "P3": 0.3}, 1.2, ("New user can't join workspace",), (
+    Intent("account.invite", {"account_issue": 0.6, "how_to": 0.2, "bug": 0.2},
+           {"P2": 0.7, "P3": 0.3}, 1.2, ("New user can't join workspace",), (
         _v("I've invited {person} three times but they never get the email. The address is "
            "correct.", "Invitation not received"),
         _v('A new team member clicks the invite link and gets "This invitation has expired". I '
@@ -739,14 +750,14 @@ _INTENTS = (
         _v("Our new hire accepted the invite but ended up in a separate empty workspace "
            "instead of ours.", "Invite created a new workspace"),
     )),
-    _Intent("account.merge", {"account_issue": 1.0}, {"P3": 1.0}, 0.5, ("Two accounts",), (
+    Intent("account.merge", {"account_issue": 1.0}, {"P3": 1.0}, 0.5, ("Two accounts",), (
         _v("Two departments set up separate Beacon workspaces. Can we merge them into one and "
            "keep the projects?", "Merge two workspaces"),
         _v("I have a personal workspace and a company one. Can I move my projects across?",
            "Move projects between workspaces"),
     )),
     # ---- feature requests
-    _Intent("feature.request", {"feature_request": 1.0}, {"P3": 0.85, "P2": 0.15}, 6.0, (
+    Intent("feature.request", {"feature_request": 1.0}, {"P3": 0.85, "P2": 0.15}, 6.0, (
         "Feature request: {wish}", "Suggestion: {wish}", "Any plans for {wish}?",
         "Would love {wish}", "Request - {wish}", "Idea for Beacon",
     ), (
@@ -760,8 +771,8 @@ _INTENTS = (
         _v("We're comparing Beacon with other tools and the one thing missing for us is "
            "{wish}. {wish_reason}"),
     ), ("please add {wish}", "{wish}?", "any news on {wish}")),
-    _Intent("feature.integration_gap", {"feature_request": 0.6, "bug": 0.4},
-            {"P3": 0.7, "P2": 0.3}, 1.5, ("Integration limitation",), (
+    Intent("feature.integration_gap", {"feature_request": 0.6, "bug": 0.4},
+           {"P3": 0.7, "P2": 0.3}, 1.5, ("Integration limitation",), (
         _v("The Slack integration only lets me pick public channels. Our project channels are "
            "all private, so it's useless for us. Please fix or add support.",
            "Slack integration doesn't support private channels"),
@@ -773,8 +784,8 @@ _INTENTS = (
            "Sync doesn't include expenses"),
     ), tags=("integration",)),
     # ---- vague: the text alone cannot say which category it is
-    _Intent("vague", {"bug": 0.55, "account_issue": 0.2, "how_to": 0.15, "billing": 0.1},
-            {"P2": 0.6, "P3": 0.4}, 1.2, (
+    Intent("vague", {"bug": 0.55, "account_issue": 0.2, "how_to": 0.15, "billing": 0.1},
+           {"P2": 0.6, "P3": 0.4}, 1.2, (
         "Help", "Problem", "It doesn't work", "Beacon not working", "Issue", "question",
         "(no subject)", "Not working again",
     ), (
@@ -880,13 +891,13 @@ _DECLINES = (
 _CURRENCY_NAMES = {"$": "USD", "€": "EUR", "£": "GBP"}
 _MONTHS = ("August", "September", "October", "November")
 
-_SlotMaker = Callable[["_Slots"], str]
+_SlotMaker = Callable[["Slots"], str]
 
 
-class _Slots(dict[str, str]):
+class Slots(dict[str, str]):
     """Per-ticket slot values, filled lazily so subject and body agree on each slot."""
 
-    def __init__(self, rng: random.Random, customer: _Customer, contact: tuple[str, str]):
+    def __init__(self, rng: random.Random, customer: Customer, contact: tuple[str, str]):
         super().__init__()
         self.rng = rng
         self.customer = customer
@@ -902,7 +913,7 @@ class _Slots(dict[str, str]):
         return f"{self.customer.currency}{value:,.2f}"
 
 
-def _steps(s: _Slots) -> str:
+def _steps(s: Slots) -> str:
     """Numbered reproduction steps, the way customers paste them."""
     lines = [f"Open {s['feature']}", f"Go to {s['project']}", f'Click "{s["button"]}"']
     if s.rng.random() < 0.5:
@@ -911,7 +922,7 @@ def _steps(s: _Slots) -> str:
     return "\n".join(f"{i}. {line}" for i, line in enumerate(lines, 1))
 
 
-def _other_plan(s: _Slots) -> str:
+def _other_plan(s: Slots) -> str:
     """A plan the customer could move to (never Free)."""
     return s.rng.choice([p for p in PAID if p != s.customer.plan]).capitalize()
 
@@ -1065,7 +1076,7 @@ _TITLES = ("Operations Manager", "Office Manager", "CTO", "Finance Lead", "Proje
            "Founder", "IT Admin", "Bookkeeper")
 
 
-def _typos(text: str, rng: random.Random) -> str:
+def add_typos(text: str, rng: random.Random) -> str:
     """Introduce one to three human typos (swapped, dropped or doubled letters)."""
     words = text.split(" ")
     for _ in range(rng.randint(1, 3)):
@@ -1085,7 +1096,7 @@ def _typos(text: str, rng: random.Random) -> str:
     return " ".join(words)
 
 
-def _non_native(text: str, rng: random.Random) -> str:
+def rephrase_non_native(text: str, rng: random.Random) -> str:
     """Rephrase a few idioms the way a non-native English writer might."""
     for plain, phrased in _NON_NATIVE:
         if plain in text and rng.random() < 0.6:
@@ -1095,7 +1106,7 @@ def _non_native(text: str, rng: random.Random) -> str:
     return text
 
 
-def _to_html(text: str, rng: random.Random) -> str:
+def to_html(text: str, rng: random.Random) -> str:
     """Render plain text the way an email helpdesk stores an HTML message."""
     apostrophe = rng.choice(("&#39;", "&rsquo;", "'"))
     parts = []
@@ -1115,7 +1126,7 @@ def _capitalise(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _compose(intent: _Intent, severity: str, slots: _Slots) -> tuple[str, str]:
+def _compose(intent: Intent, severity: str, slots: Slots) -> tuple[str, str]:
     """Write the subject and description of one ticket."""
     rng = slots.rng
     main, fitting = rng.choice(intent.variants)
@@ -1157,7 +1168,7 @@ def _compose(intent: _Intent, severity: str, slots: _Slots) -> tuple[str, str]:
         paragraphs.append(f"{closing}\n{name}" if closing else name)
     body = "\n\n".join(paragraphs)
     if tone == "non_native":
-        body = _non_native(body, rng)
+        body = rephrase_non_native(body, rng)
         subject = rng.choice(("Regarding ", "Issue - ", "")) + subject
     elif tone == "angry":
         subject = rng.choice(("URGENT: {}", "{}!!!", "{}", "{} - AGAIN")).format(subject)
@@ -1166,7 +1177,7 @@ def _compose(intent: _Intent, severity: str, slots: _Slots) -> tuple[str, str]:
         subject = subject.lower() if rng.random() < 0.4 else subject
         body = body[0].lower() + body[1:] if rng.random() < 0.5 else body
     if rng.random() < (0.3 if tone == "terse" else 0.1):
-        body = _typos(body, rng)
+        body = add_typos(body, rng)
     if rng.random() < 0.04:
         subject = "Re: " + subject
     return subject, body
@@ -1175,12 +1186,12 @@ def _compose(intent: _Intent, severity: str, slots: _Slots) -> tuple[str, str]:
 # --------------------------------------------------------------------------- records
 
 
-def _category_tables() -> dict[str, tuple[list[_Intent], list[float]]]:
+def _category_tables() -> dict[str, tuple[list[Intent], list[float]]]:
     """For each category, the intents that can carry it and their cumulative weights."""
-    tables: dict[str, tuple[list[_Intent], list[float]]] = {}
+    tables: dict[str, tuple[list[Intent], list[float]]] = {}
     for category in CATEGORIES:
         intents, cumulative, total = [], [], 0.0
-        for intent in _INTENTS:
+        for intent in INTENTS:
             share = intent.labels.get(category, 0.0)
             if share:
                 total += intent.weight * share
@@ -1195,9 +1206,9 @@ _CATEGORY_CUM = [sum(CATEGORY_SHARES[: i + 1]) for i in range(len(CATEGORIES))]
 
 
 @cache
-def _customer_pool(plans: tuple[str, ...]) -> tuple[list[_Customer], list[float]]:
+def _customer_pool(plans: tuple[str, ...]) -> tuple[list[Customer], list[float]]:
     """Companies on ``plans`` with cumulative weights: bigger plans write in a bit more often."""
-    pool = [c for c in _companies() if c.plan in plans]
+    pool = [c for c in companies() if c.plan in plans]
     cumulative, total = [], 0.0
     for customer in pool:
         total += _PLAN_TICKET_WEIGHT[customer.plan]
@@ -1205,7 +1216,7 @@ def _customer_pool(plans: tuple[str, ...]) -> tuple[list[_Customer], list[float]
     return pool, cumulative
 
 
-def _iso(moment: datetime) -> str:
+def iso_utc(moment: datetime) -> str:
     """Format a UTC datetime as ISO 8601 with a trailing Z, to the second."""
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -1220,10 +1231,10 @@ def _one_ticket(rng: random.Random, end: datetime, window: timedelta,
     pool, cumulative_weights = _customer_pool(intent.plans)
     customer = rng.choices(pool, cum_weights=cumulative_weights)[0]
     contact = rng.choice(customer.contacts)
-    slots = _Slots(rng, customer, contact)
+    slots = Slots(rng, customer, contact)
     subject, body = _compose(intent, severity, slots)
     if rng.random() < 0.15:
-        body = _to_html(body, rng)
+        body = to_html(body, rng)
 
     tags: list[str] = []
     if customer.plan == "enterprise" and rng.random() < 0.6:
@@ -1262,8 +1273,8 @@ def _one_ticket(rng: random.Random, end: datetime, window: timedelta,
         "tags": tags,
         "priority": priority,
         "status": status,
-        "created_at": _iso(created),
-        "updated_at": _iso(updated),
+        "created_at": iso_utc(created),
+        "updated_at": iso_utc(updated),
     }
     return created, category, severity, record
 
@@ -1286,7 +1297,7 @@ def _generate(n: int, seed: int, end: datetime, window: timedelta, history: bool
     return records
 
 
-def _utc(start: datetime | None) -> datetime:
+def as_utc(start: datetime | None) -> datetime:
     """Return ``start`` as an aware UTC datetime (naive values are taken as UTC)."""
     if start is None:
         return DEFAULT_START
@@ -1296,7 +1307,7 @@ def _utc(start: datetime | None) -> datetime:
 def generate_tickets(n: int, *, seed: int = 7, start: datetime | None = None,
                      labelled: bool = False) -> list[dict[str, object]]:
     """Generate ``n`` live Beacon tickets (new/open) from the 14 days before ``start``."""
-    return _generate(n, seed, _utc(start), LIVE_WINDOW, history=False, id_prefix="",
+    return _generate(n, seed, as_utc(start), LIVE_WINDOW, history=False, id_prefix="",
                      labelled=labelled)
 
 
