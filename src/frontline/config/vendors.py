@@ -107,6 +107,9 @@ class IntercomSettings(Strict):
     # Company custom attributes holding the plan and lifecycle (monthly_spend is Intercom's own MRR field).
     plan_attribute: str = "plan"
     lifecycle_attribute: str = "lifecycle"
+    # Conversations updated in the last N seconds wait for the next poll: search reads an index that
+    # trails writes, and a cursor moved past an update not yet indexed would skip that conversation.
+    settle_seconds: float = Field(default=60.0, ge=0.0, le=3600.0)
 
     @field_validator("base_url")
     @classmethod
