@@ -17,6 +17,11 @@ from frontline.errors import DataFileError
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 
+def _looks_like_data(names: Sequence[str]) -> bool:
+    """A "header" holding a number or a sentence is the first data row of a file without one."""
+    return any(name.strip().isdigit() or len(name.split()) >= 4 for name in names)
+
+
 @dataclass(frozen=True)
 class LabelledData:
     """Texts with their labels, and the rows left out (line number, reason)."""
@@ -27,11 +32,13 @@ class LabelledData:
     encoding: str = "utf-8"
 
 
-def load_labelled_csv(path: Path, text_columns: Sequence[str], label_column: str) -> LabelledData:
+def load_labelled_csv(path: Path, text_columns: Sequence[str], label_column: str, *,
+                      header: bool = True) -> LabelledData:
     """Read ``path``; each text is its text columns joined by a newline (e.g. title and body).
 
     Rows with no text or no label are skipped and reported by line; a missing column or an
-    unreadable file raises DataFileError naming the columns that exist.
+    unreadable file raises DataFileError naming the columns that exist. With ``header=False`` the
+    file has no header row and columns are named by number, counting from 1 (``"2"``).
     """
     if not text_columns:
         raise DataFileError(str(path), "no --text-column given; name at least one text column")
@@ -42,16 +49,28 @@ def load_labelled_csv(path: Path, text_columns: Sequence[str], label_column: str
     except OSError as exc:
         raise DataFileError(str(path), f"it cannot be read ({exc.strerror})") from None
     content, encoding = decode(raw)
-    reader = csv.DictReader(io.StringIO(content, newline=""))
-    header = reader.fieldnames or []
-    if not header:
-        raise DataFileError(str(path), "it is empty; a CSV with a header row is expected")
+    if header:
+        reader = csv.DictReader(io.StringIO(content, newline=""))
+    else:
+        width = max((len(row) for row in csv.reader(io.StringIO(content, newline=""))), default=0)
+        reader = csv.DictReader(io.StringIO(content, newline=""), fieldnames=[str(i) for i in range(1, width + 1)])
+    names = list(reader.fieldnames or [])
+    if not names:
+        expected = "a CSV with a header row" if header else "CSV rows"
+        raise DataFileError(str(path), f"it is empty; {expected} is expected")
     wanted = [*text_columns, label_column]
-    missing = [column for column in wanted if column not in header]
+    missing = [column for column in wanted if column not in names]
     if missing:
+        if header:
+            hint = (" Its first row looks like data: if the file has no header row, pass --no-header and number "
+                    "the columns from 1." if _looks_like_data(names) else "")
+            shown = ", ".join(names[:20])
+        else:
+            hint = " Without a header row, columns are numbered from 1."
+            shown = f"1 to {len(names)}"
         raise DataFileError(
             str(path),
-            f"it has no column {', '.join(repr(m) for m in missing)} (columns: {', '.join(header[:20])})",
+            f"it has no column {', '.join(repr(m) for m in missing)} (columns: {shown}).{hint}",
         )
     texts: list[str] = []
     labels: list[str] = []

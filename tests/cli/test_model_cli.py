@@ -83,3 +83,144 @@ def test_the_model_learns_real_issue_types(tmp_path: Path, monkeypatch: pytest.M
     report = json.loads(runner.invoke(cli, ["eval", "--model", "m.joblib", "--data", "test.csv", *columns,
                                             "--json"]).output)
     assert report["n"] == 240 and report["accuracy"] >= 0.6
+
+
+# -- `frontline eval --signals`: the escalation text signals as a binary detector ------------------------
+SIGNAL_ROWS = [
+    ("I'm cancelling, this is unacceptable", "1"),
+    ("Still waiting for my refund?! Third time I ask", "1"),
+    ("Why is the app STILL broken? Nobody answers", "1"),
+    ("The export failed again today", "1"),
+    ("Thanks, that fixed it!", "0"),
+    ("How do I add a teammate?", "0"),
+    ("Love the new dashboard", "0"),
+    ("No need to cancel, it works now, thank you", "0"),
+]
+
+
+def write_rows(path: Path, rows: list[tuple[str, str]], header: tuple[str, ...] | None = ("text", "label")) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        if header:
+            writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture
+def messages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return write_rows(tmp_path / "messages.csv", SIGNAL_ROWS)
+
+
+def test_eval_signals_prints_precision_recall_and_f1_as_json(messages: Path) -> None:
+    result = CliRunner().invoke(cli, ["eval", "--signals", "--data", str(messages), "--text-column", "text",
+                                      "--label-column", "label", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert {"precision", "recall", "f1", "n", "accuracy", "tp", "fp", "fn", "tn", "baseline_f1", "sweep"} <= set(report)
+    assert report["n"] == 8 and report["positives"] == 4
+    assert (report["tp"], report["fp"], report["fn"], report["tn"]) == (4, 0, 0, 4)
+    assert report["precision"] == report["recall"] == report["f1"] == 1.0
+    assert report["baseline_f1"] == pytest.approx(2 / 3, abs=1e-4)
+    assert [row["frustrated"] for row in report["sweep"]] == [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
+
+
+def test_eval_signals_prints_a_readable_summary(messages: Path) -> None:
+    result = CliRunner().invoke(cli, ["eval", "--signals", "--data", str(messages), "--text-column", "text",
+                                      "--label-column", "label"])
+    assert result.exit_code == 0, result.output
+    assert "precision 1.000   recall 1.000   F1 1.000" in result.output
+    assert "8 messages (0 skipped), 4 positive" in result.output and "frustrated` levels" in result.output
+
+
+def test_eval_signals_follows_the_configured_weights(messages: Path, tmp_path: Path) -> None:
+    config = tmp_path / "quiet.toml"
+    config.write_text("[escalation]\nthreshold = 0.8\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(config), "eval", "--signals", "--data", str(messages),
+                                      "--text-column", "text", "--label-column", "label", "--json"])
+    report = json.loads(result.output)
+    assert report["threshold"] == 0.8 and report["flagged"] == 2  # only keywords and frustrated together
+
+
+def test_eval_signals_reads_a_file_without_a_header_by_column_number(tmp_path: Path) -> None:
+    data = write_rows(tmp_path / "raw.csv", [(f"id{i}", text, label) for i, (text, label) in  # type: ignore[misc]
+                                             enumerate(SIGNAL_ROWS)], header=None)
+    result = CliRunner().invoke(cli, ["eval", "--signals", "--data", str(data), "--no-header", "--text-column", "2",
+                                      "--label-column", "3", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["n"] == 8
+
+
+def test_a_headerless_file_read_with_names_suggests_no_header(tmp_path: Path) -> None:
+    data = write_rows(tmp_path / "raw.csv", [("17", "I want a refund right now please", "1"), ("18", "hi", "0")],
+                      header=None)
+    result = CliRunner().invoke(cli, ["eval", "--signals", "--data", str(data), "--text-column", "text",
+                                      "--label-column", "label"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "no column 'text', 'label'" in result.output and "--no-header" in result.output
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--text-column", "body", "--label-column", "label"], "no column 'body' (columns: text, label)"),
+    (["--no-header", "--text-column", "5", "--label-column", "2"], "no column '5' (columns: 1 to 2)"),
+])
+def test_eval_signals_names_a_missing_column_in_one_sentence(messages: Path, args: list[str], message: str) -> None:
+    result = CliRunner().invoke(cli, ["eval", "--signals", "--data", str(messages), *args])
+    assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
+
+
+def test_eval_signals_refuses_labels_that_are_not_binary(tmp_path: Path) -> None:
+    data = write_rows(tmp_path / "three.csv", [("bad", "negative"), ("meh", "neutral"), ("good", "positive")])
+    result = CliRunner().invoke(cli, ["eval", "--signals", "--data", str(data), "--text-column", "text",
+                                      "--label-column", "label"])
+    assert result.exit_code == 2
+    assert "holds 3 labels (negative, neutral, positive), not 0/1" in result.output
+    assert "--positive-label" in result.output
+
+
+def test_eval_signals_scores_one_label_against_the_rest(tmp_path: Path) -> None:
+    rows = [(text, "negative" if label == "1" else "positive") for text, label in SIGNAL_ROWS]
+    data = write_rows(tmp_path / "named.csv", rows)
+    base = ["eval", "--signals", "--data", str(data), "--text-column", "text", "--label-column", "label"]
+    result = CliRunner().invoke(cli, [*base, "--positive-label", "Negative", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["f1"] == 1.0
+    unknown = CliRunner().invoke(cli, [*base, "--positive-label", "angry"])
+    assert unknown.exit_code == 2 and "no row has the label 'angry'" in unknown.output
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("", "it is empty"),
+    ("text,label\n", "no rows with both text and a label"),
+    ("text,label\n,1\nhello,\n", "no rows with both text and a label"),
+])
+def test_eval_signals_on_a_file_with_nothing_to_score_says_so(tmp_path: Path, content: str, message: str) -> None:
+    data = tmp_path / "empty.csv"
+    data.write_text(content, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["eval", "--signals", "--data", str(data), "--text-column", "text",
+                                      "--label-column", "label"])
+    assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
+
+
+def test_eval_signals_with_a_model_is_a_usage_error(messages: Path) -> None:
+    result = CliRunner().invoke(cli, ["eval", "--signals", "--model", "m.joblib", "--data", str(messages),
+                                      "--text-column", "text", "--label-column", "label"])
+    assert result.exit_code == 2 and "leave out --model" in result.output
+
+
+COMPLAINTS = SHARED_DATA / "complaints_twitter" / "complaints-data.train.csv"
+
+
+@pytest.mark.skipif(not COMPLAINTS.exists(), reason="shared complaints data not beside the checkout")
+def test_the_signals_detect_real_complaints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real tweets to brands (no header; text in column 2, label in 3): F1 well above flagging everything."""
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["eval", "--signals", "--data", str(COMPLAINTS), "--no-header",
+                                      "--text-column", "2", "--label-column", "3", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["n"] == 2759 and report["positives"] == 995
+    assert report["f1"] >= report["baseline_f1"] + 0.1  # flagging everything: 0.53
+    assert report["accuracy"] > 1 - 995 / 2759 + 0.1  # always saying "no complaint": 0.64
+    assert report["precision"] > 0.65

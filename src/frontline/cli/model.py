@@ -10,13 +10,15 @@ import click
 
 from frontline.cli import cli
 from frontline.cli.common import console, plural, settings_from
-from frontline.errors import TrainingDataError
+from frontline.config import Settings
+from frontline.errors import DataFileError, TrainingDataError
 
 
-def _load(data: Path, text_columns: tuple[str, ...], label_column: str) -> tuple[list[str], list[str], int]:
+def _load(data: Path, text_columns: tuple[str, ...], label_column: str, *,
+          header: bool = True) -> tuple[list[str], list[str], int]:
     from frontline.datasets import load_labelled_csv
 
-    loaded = load_labelled_csv(data, text_columns, label_column)
+    loaded = load_labelled_csv(data, text_columns, label_column, header=header)
     return list(loaded.texts), list(loaded.labels), len(loaded.skipped)
 
 
@@ -84,20 +86,34 @@ def train(ctx: click.Context, data: Path | None, text_columns: tuple[str, ...], 
 
 @cli.command("eval")
 @click.option("--model", "model_path", type=click.Path(path_type=Path), help="Model file (default: configured).")
+@click.option("--signals", is_flag=True,
+              help="Score the escalation text signals (keywords + sentiment) as a binary detector instead of a model.")
 @click.option("--data", type=click.Path(path_type=Path), required=True, help="Labelled CSV file.")
 @click.option("--text-column", "text_columns", multiple=True, required=True, help="Text column (repeatable).")
 @click.option("--label-column", required=True, help="Label column.")
+@click.option("--no-header", is_flag=True, help="The file has no header row: name columns by number, from 1.")
+@click.option("--positive-label", help="With --signals: this label is the positive class, every other one is not "
+                                       "(default: labels must be 0/1).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
-def evaluate_command(ctx: click.Context, model_path: Path | None, data: Path, text_columns: tuple[str, ...],
-                     label_column: str, as_json: bool) -> None:
-    """Score a model on labelled data: accuracy, macro-F1, per class, confusions, coverage by confidence."""
+def evaluate_command(ctx: click.Context, model_path: Path | None, signals: bool, data: Path,
+                     text_columns: tuple[str, ...], label_column: str, no_header: bool, positive_label: str | None,
+                     as_json: bool) -> None:
+    """Score a model on labelled data (accuracy, macro-F1, per class…), or with --signals the escalation signals."""
     from frontline.decide.evaluation import evaluate
     from frontline.decide.trained import TrainedModel
 
     settings = settings_from(ctx)
+    if signals:
+        if model_path is not None:
+            raise click.UsageError("--signals scores the escalation signals, not a model: leave out --model.")
+        _evaluate_signals(settings, data, text_columns, label_column, header=not no_header,
+                          positive_label=positive_label, as_json=as_json)
+        return
+    if positive_label is not None:
+        raise click.UsageError("--positive-label goes with --signals.")
     model = TrainedModel.load(model_path or settings.model_file)
-    texts, labels, skipped = _load(data, text_columns, label_column)
+    texts, labels, skipped = _load(data, text_columns, label_column, header=not no_header)
     if not texts:
         raise TrainingDataError(f"{data} has no usable rows to evaluate on")
     report = evaluate(model.predict(texts), labels)
@@ -124,3 +140,55 @@ def evaluate_command(ctx: click.Context, model_path: Path | None, data: Path, te
             if isinstance(row, dict) else row
         shown = f"{accuracy:.3f}" if accuracy is not None else "  -  "
         console.print(f"  ≥ {threshold:.2f}: {coverage:.3f} / {shown}")
+
+
+TRUE_LABELS = frozenset({"1", "1.0", "true", "yes", "y", "t"})
+FALSE_LABELS = frozenset({"0", "0.0", "false", "no", "n", "f"})
+
+
+def _binary(labels: list[str], data: Path, label_column: str, positive_label: str | None) -> list[bool]:
+    """Gold labels as booleans: ``--positive-label`` against the rest, or 0/1 (true/false, yes/no)."""
+    values = {label.strip().casefold() for label in labels}
+    if positive_label is not None:
+        wanted = positive_label.strip().casefold()
+        if wanted not in values:
+            shown = ", ".join(sorted(values)[:10])
+            raise DataFileError(str(data), f"no row has the label {positive_label!r} in column {label_column!r} "
+                                           f"(labels: {shown}); pass one of them to --positive-label")
+        return [label.strip().casefold() == wanted for label in labels]
+    if not values <= TRUE_LABELS | FALSE_LABELS:
+        shown = ", ".join(sorted(values)[:10]) + (", …" if len(values) > 10 else "")
+        raise DataFileError(str(data), f"column {label_column!r} holds {plural(len(values), 'label')} ({shown}), "
+                                       "not 0/1; pass --positive-label VALUE to score one label against the rest")
+    return [label.strip().casefold() in TRUE_LABELS for label in labels]
+
+
+def _evaluate_signals(settings: Settings, data: Path, text_columns: tuple[str, ...], label_column: str, *,
+                      header: bool, positive_label: str | None, as_json: bool) -> None:
+    """`frontline eval --signals`: each row one customer message; flagged when keywords + sentiment escalate."""
+    from frontline.decide.signals import evaluate_text_signals
+
+    texts, labels, skipped = _load(data, text_columns, label_column, header=header)
+    if not texts:
+        raise DataFileError(str(data), "it has no rows with both text and a label to evaluate on")
+    gold = _binary(labels, data, label_column, positive_label)
+    started = time.perf_counter()
+    result = evaluate_text_signals(texts, gold, settings)
+    result["seconds"] = round(time.perf_counter() - started, 2)
+    result["skipped_rows"] = skipped
+    result["data"] = str(data)
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    console.print(f"[bold]{data}[/]: {result['n']} messages ({skipped} skipped), {result['positives']} positive; "
+                  "each read as one customer message, scored on keywords + sentiment only")
+    console.print(f"flagged {result['flagged']} (keywords + sentiment reach the threshold "
+                  f"{result['threshold']:.2f})")
+    console.print(f"precision {result['precision']:.3f}   recall {result['recall']:.3f}   F1 {result['f1']:.3f}   "
+                  f"accuracy {result['accuracy']:.3f}   (F1 flagging everything: {result['baseline_f1']:.3f})")
+    fired = result["fired"]
+    console.print(f"fired: keywords {fired['keywords']}, frustrated {fired['frustrated']}, "
+                  f"negative {fired['negative']}")
+    console.print("\nat other `escalation.signals.sentiment.frustrated` levels (precision / recall / F1):")
+    for row in result["sweep"]:
+        console.print(f"  {row['frustrated']:.2f}: {row['precision']:.3f} / {row['recall']:.3f} / {row['f1']:.3f}")

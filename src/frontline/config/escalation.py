@@ -6,9 +6,20 @@ from pydantic import Field, model_validator
 
 from frontline.config.base import Strict
 
+# Each word stands for its inflections (cancel: cancels, cancelled, canceling, cancellation …); a phrase
+# may hold "*" for up to two words in between ("speak * manager": "speak to your manager").
 DEFAULT_KEYWORDS = (
-    "cancel", "frustrated", "unacceptable", "terrible", "worst", "manager", "supervisor", "lawsuit", "legal",
-    "refund", "ridiculous", "disappointed", "angry",
+    # churn and money back
+    "cancel", "refund", "money back", "chargeback", "close my account", "delete my account", "not renew",
+    # asking for someone above support, or outside it
+    "speak * manager", "talk * manager", "your manager", "a manager", "manager please", "speak * supervisor",
+    "talk * supervisor", "your supervisor", "supervisor please", "escalate", "lawsuit", "lawyer", "attorney", "legal",
+    "ombudsman", "complain", "formal complaint", "file a complaint",
+    # frustration
+    "frustrated", "disappointed", "angry", "furious", "fed up", "sick of", "unhappy", "disgusted",
+    "unacceptable", "terrible", "worst", "awful", "horrible", "appalling", "shocking", "ridiculous", "useless",
+    "pathetic", "incompetent", "unprofessional", "disgraceful", "shambles", "rubbish", "scam", "rip off",
+    "waste of time", "waste of money",
 )
 
 
@@ -17,11 +28,22 @@ class KeywordSignal(Strict):
 
     weight: float = Field(default=0.4, ge=0.0, le=1.0)
     words: tuple[str, ...] = DEFAULT_KEYWORDS
-    # Phrases where a keyword is not frustration ("account manager", "no need to cancel").
+    # Phrases where a keyword is not frustration (negation such as "no need to cancel" is handled apart).
+    # Naming the Cancel button of a dialog is a how-to about the interface; asking how to cancel counts.
     ignore: tuple[str, ...] = (
         "account manager", "success manager", "customer success manager", "project manager", "product manager",
         "password manager", "manager role", "manager account", "office manager", "hiring manager",
-        "legal name", "legal entity", "legal address", "legal department approved", "terms and legal",
+        "my manager", "our manager", "manager dashboard", "manager view", "manager app",
+        "legal name", "legal entity", "legal address", "legal department approved", "terms and legal", "legal reasons",
+        "legally required", "legal requirement", "legal hold",
+        "cancel button", "cancel icon", "cancel key", "click cancel", "clicked cancel", "press cancel",
+        "pressed cancel", "hit cancel", "tap cancel", "tapped cancel", "select cancel",
+        # cancelling a thing in the product, not the product: "cancel the import", "cancel a scheduled invoice"
+        "cancel * upload", "cancel * import", "cancel * export", "cancel * download", "cancel * sync",
+        "cancel * job", "cancel * invitation", "cancel * invite", "cancel * timer", "cancel * task",
+        "cancel * meeting", "cancel * event", "cancel * submission", "cancel * invoice", "cancel * estimate",
+        "cancel * schedule", "cancel * project", "meeting * cancel", "event * cancel",
+        "worst case", "at worst", "terrible twos",
     )
 
 
