@@ -13,7 +13,8 @@ from frontline.connectors.registry import connector_class
 from frontline.credentials import open_credentials
 from frontline.decide.cascade import CascadeClassifier
 from frontline.decide.triage import ModelClassifier, RulesClassifier, severity_model_path
-from frontline.errors import ConfigError, ModelFormatError, ModelNotFoundError
+from frontline.errors import ConfigError, FrontlineError, ModelFormatError, ModelNotFoundError
+from frontline.flows.escalate import EscalateServices
 from frontline.flows.triage import TriageServices
 from frontline.ports import Classifier
 from frontline.render import Renderer
@@ -129,6 +130,43 @@ async def triage_services(
         classifier = build_classifier(settings, client)
         yield TriageServices(settings=settings, store=state, helpdesk=helpdesk, kb=kb, chat=chat,
                              classifier=classifier, renderer=Renderer(settings), team=settings.team)
+    finally:
+        for connector in reversed(opened):
+            await connector.aclose()
+        if own_store:
+            state.close()
+        if own_http:
+            await client.aclose()
+
+
+@asynccontextmanager
+async def escalate_services(
+    settings: Settings, *, echo: Callable[[str], None] | None = None,
+    http: httpx.AsyncClient | None = None, store: StateStore | None = None,
+) -> AsyncIterator[EscalateServices]:
+    """Open everything the escalate flow needs and close it afterwards."""
+    from frontline.decide.signals import EscalationScorer
+
+    own_http = http is None
+    client = http or httpx.AsyncClient(timeout=30.0, headers={"User-Agent": USER_AGENT})
+    own_store = store is None
+    state = store or StateStore.open(settings.state_url)
+    opened: list[Any] = []
+    credentials = open_credentials(settings)
+    try:
+        source = open_connector("conversations", settings, http=client, credentials=credentials)
+        opened.append(source)
+        tracker = open_connector("tracker", settings, http=client, credentials=credentials)
+        opened.append(tracker)
+        chat = open_connector("chat", settings, http=client, credentials=credentials, echo=echo)
+        opened.append(chat)
+        try:
+            classifier: Classifier | None = build_classifier(settings, client)
+        except FrontlineError:
+            classifier = None  # the category only picks a tracker project: escalate without it
+        yield EscalateServices(settings=settings, store=state, conversations=source, tracker=tracker, chat=chat,
+                               scorer=EscalationScorer(settings), renderer=Renderer(settings), classifier=classifier,
+                               team=settings.team)
     finally:
         for connector in reversed(opened):
             await connector.aclose()

@@ -17,7 +17,7 @@ from frontline.errors import FrontlineError
 from frontline.ports import Check, Diagnosable
 from frontline.store.state import StateStore
 
-PORTS = ("helpdesk", "kb", "chat")
+PORTS = ("helpdesk", "kb", "chat", "conversations", "tracker")
 LOCAL = {"local", "outbox"}
 
 

@@ -11,7 +11,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, S
 
 from frontline.config import Settings
 from frontline.errors import ConfigError
-from frontline.model import Article, ChatMessage, Ticket, Triage
+from frontline.model import Article, ChatMessage, Conversation, Escalation, IssueRef, Ticket, Triage
 
 SEVERITY_EMOJI = {"P0": ":rotating_light:", "P1": ":red_circle:", "P2": ":large_orange_circle:", "P3": ":white_circle:"}
 
@@ -98,3 +98,55 @@ class Renderer:
         """The private note written back to the ticket."""
         context = self._context(ticket, triage, articles, review, None)
         return self.render("note.md.j2", marker=marker, problems=list(problems), **context).strip() + "\n"
+
+    # -- escalations -------------------------------------------------------------------------------
+    def _escalation_context(self, conversation: Conversation, escalation: Escalation,
+                            issue: IssueRef | None) -> dict[str, Any]:
+        company = conversation.company
+        contact = conversation.contact
+        parts = [company.name if company and company.name else (contact.name or contact.email or "unknown customer")]
+        if company and company.plan:
+            parts.append(company.plan)
+        if company and company.mrr is not None:
+            parts.append(f"${company.mrr:,.0f}/mo")
+        sentiment = escalation.sentiment
+        sentiment_line = "not scored" if sentiment is None else (
+            f"{sentiment.label} ({sentiment.last:.2f}; first message {sentiment.first:.2f}, "
+            f"{'worse' if sentiment.trend > 0.05 else 'better' if sentiment.trend < -0.05 else 'steady'})")
+        said = conversation.customer_messages()
+        reasons = "\n".join(f"• {slack_escape(s.name)} +{s.weight:.2f}: {slack_escape(s.detail)}"
+                            for s in escalation.signals)
+        return {
+            "conversation": conversation, "escalation": escalation, "issue": issue,
+            "company_name": company.name if company else "", "contact_name": contact.name or contact.email,
+            "customer_line": " · ".join(parts), "sentiment_line": sentiment_line,
+            "last_message": said[-1].body if said else "", "reasons_mrkdwn": reasons or "(none)",
+            "threshold": self._settings.escalation.threshold,
+        }
+
+    def escalation_alert(self, conversation: Conversation, escalation: Escalation,
+                         issue: IssueRef | None) -> ChatMessage:
+        """The Block Kit alert for an escalation, with its text fallback."""
+        context = self._escalation_context(conversation, escalation, issue)
+        text = self.render("escalation_alert_text.j2", **context).strip()
+        raw = self.render("escalation_alert_blocks.json.j2", **context)
+        try:
+            blocks = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ConfigError("template escalation_alert_blocks.json.j2", "(template)",
+                              f"did not produce valid JSON ({exc.msg} at line {exc.lineno})") from None
+        return ChatMessage(text=text, blocks=tuple(blocks))
+
+    def escalation_issue(self, conversation: Conversation, escalation: Escalation, marker: str) -> tuple[str, str]:
+        """The tracker issue's title and markdown body."""
+        context = self._escalation_context(conversation, escalation, None)
+        title = f"[{escalation.priority}] {context['customer_line'].split(' · ')[0]}: " \
+                f"{conversation.title or 'customer escalation'}"
+        return title[:250], self.render("escalation_issue.md.j2", marker=marker, **context).strip() + "\n"
+
+    def escalation_note(self, conversation: Conversation, escalation: Escalation, issue: IssueRef | None, *,
+                        channel: str | None, problems: Sequence[str], marker: str) -> str:
+        """The private note on the conversation."""
+        context = self._escalation_context(conversation, escalation, issue)
+        return self.render("escalation_note.md.j2", channel=channel, problems=list(problems), marker=marker,
+                           **context).strip() + "\n"

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 # Importing the command modules registers their commands on `cli`.
-from frontline.cli import cli, demo, kb, main, model, run, state, tickets  # noqa: F401
+from frontline.cli import cli, demo, kb, main, model, run, serve, state, tickets  # noqa: F401
 
 
 @pytest.fixture
@@ -103,8 +103,10 @@ def test_poll_runs_cycles_and_survives_a_failing_one(project: Path) -> None:
     invoke("import", "tickets", "tickets.jsonl")
     result = invoke("poll", "--cycles", "2", "--interval", "0.05", "--quiet")
     assert result.exit_code == 0
-    assert "Cycle 1" in result.output and "2 handled" in result.output and "Cycle 2: nothing new." in result.output
+    assert "Triage · cycle 1: 2 handled" in result.output and "Triage · cycle 2: nothing new." in result.output
+    assert "Escalate · cycle 1: nothing new." in result.output  # no conversations imported: polled all the same
     (project / "frontline.toml").write_text(
         (project / "frontline.toml").read_text() + '[connectors]\nhelpdesk = "nowhere"\n', encoding="utf-8")
     broken = CliRunner().invoke(cli, ["poll", "--cycles", "1", "--interval", "0.05"])
     assert "names unknown connector 'nowhere'" in broken.output
+    assert "Escalate · cycle 1: nothing new." in broken.output  # one flow failing does not stop the other

@@ -1,4 +1,4 @@
-"""`frontline import tickets FILE`: load tickets into the embedded helpdesk."""
+"""`frontline import tickets|conversations FILE`: load data into the embedded default."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import click
 
 from frontline.cli import cli
 from frontline.cli.common import console, plural, settings_from
+from frontline.connectors.local.conversations import LocalConversations
 from frontline.connectors.local.helpdesk import LocalHelpdesk
-from frontline.connectors.local.importer import read_tickets
+from frontline.connectors.local.importer import read_conversations, read_tickets
 
 
 @cli.group("import")
@@ -35,5 +36,24 @@ def import_tickets(ctx: click.Context, file: Path) -> None:
                   f"{helpdesk.path}; {plural(len(report.errors), 'row')} skipped.")
     if report.truncated:
         console.print(f"{plural(report.truncated, 'description')} longer than 1 MB truncated to 1 MB.")
+    if report.errors and not report.records:
+        ctx.exit(1)
+
+
+@import_group.command("conversations")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.pass_context
+def import_conversations(ctx: click.Context, file: Path) -> None:
+    """Import conversations (JSON lines, Intercom-like: parts, contact, company) into the embedded source."""
+    settings = settings_from(ctx)
+    report = read_conversations(file)
+    for line, reason in report.errors[:50]:
+        console.print(f"[yellow]{file}:{line}[/]: skipped, {reason}")
+    if len(report.errors) > 50:
+        console.print(f"… and {len(report.errors) - 50} more skipped lines")
+    source = LocalConversations.from_settings(settings)
+    created, updated = source.upsert(report.records)
+    console.print(f"Imported {created} new and {updated} updated conversations from {file} into {source.path}; "
+                  f"{plural(len(report.errors), 'line')} skipped.")
     if report.errors and not report.records:
         ctx.exit(1)

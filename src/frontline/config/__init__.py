@@ -116,6 +116,16 @@ class RunnerSettings(Strict):
     poll_interval_minutes: float = Field(default=5.0, gt=0)
 
 
+class ServerSettings(Strict):
+    """`frontline serve`: where it listens and what it accepts."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    max_body_bytes: int = Field(default=1_000_000, ge=1_000, le=50_000_000)
+    # Polling keeps running next to the webhooks as the safety net for a missed delivery.
+    poll: bool = True
+
+
 class Settings(Strict):
     """All of frontline's configuration, validated."""
 
@@ -129,6 +139,7 @@ class Settings(Strict):
     connectors: Connectors = Field(default_factory=Connectors)
     local: LocalSettings = Field(default_factory=LocalSettings)
     runner: RunnerSettings = Field(default_factory=RunnerSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
     zendesk: ZendeskSettings = Field(default_factory=ZendeskSettings)
     notion: NotionSettings = Field(default_factory=NotionSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)

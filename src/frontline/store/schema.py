@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 metadata = MetaData()
@@ -75,4 +76,42 @@ requeued = Table(
     Column("flow", String(40), primary_key=True),
     Column("item_id", String(200), primary_key=True),
     Column("requested_at", DateTime(timezone=True), nullable=False),
+)
+
+claims = Table(
+    "claims",
+    metadata,
+    Column("flow", String(40), primary_key=True),
+    Column("item_id", String(200), primary_key=True),
+    Column("owner", String(100), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+watch = Table(
+    "watch",
+    metadata,
+    Column("flow", String(40), primary_key=True),
+    Column("item_id", String(200), primary_key=True),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Index("ix_watch_due", "flow", "due_at"),
+)
+
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(40), nullable=False),
+    Column("delivery", String(200), nullable=False),
+    Column("flow", String(40), nullable=False),
+    Column("item_id", String(200), nullable=False),
+    Column("payload", JSON, nullable=True),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("available_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("claimed_by", String(100), nullable=True),
+    Column("claimed_until", DateTime(timezone=True), nullable=True),
+    Column("done_at", DateTime(timezone=True), nullable=True),
+    Column("error", Text, nullable=True),
+    UniqueConstraint("source", "delivery", name="uq_inbox_delivery"),
+    Index("ix_inbox_pending", "done_at", "available_at"),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +15,11 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, bindparam, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from frontline.errors import StateError
 from frontline.model import Effect, EffectStatus
-from frontline.store.schema import cursors, decisions, effects, handled, requeued
+from frontline.store.schema import claims, cursors, decisions, effects, handled, requeued, watch
 
 MIGRATIONS = str(Path(__file__).with_name("migrations"))
 
@@ -267,6 +267,78 @@ class StateStore:
             return
         with self.engine.begin() as conn:
             conn.execute(delete(requeued).where(requeued.c.flow == flow, requeued.c.item_id.in_(list(item_ids))))
+
+    def history(self, flow: str, item_ids: Sequence[str]) -> dict[str, tuple[int, str | None]]:
+        """For items with any history: (decisions recorded, the handled version or None if not handled now)."""
+        found: dict[str, tuple[int, str | None]] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(item_ids), 500):
+                chunk = list(item_ids[start:start + 500])
+                counts: dict[str, int] = dict(conn.execute(
+                    select(decisions.c.item_id, func.count()).where(decisions.c.flow == flow,
+                                                                    decisions.c.item_id.in_(chunk))
+                    .group_by(decisions.c.item_id)).all())
+                versions: dict[str, str] = dict(conn.execute(
+                    select(handled.c.item_id, handled.c.version).where(handled.c.flow == flow,
+                                                                       handled.c.item_id.in_(chunk))).all())
+                for item_id in set(counts) | set(versions):
+                    found[str(item_id)] = (int(counts.get(item_id, 0)), versions.get(item_id))
+        return found
+
+    # -- claims: one worker per item at a time ---------------------------------------------------
+    def claim(self, flow: str, item_id: str, owner: str, seconds: float = 300.0) -> bool:
+        """Take ``item_id`` for ``owner`` until the lease runs out; False when someone else holds it.
+
+        A webhook and the poller (or two workers) reaching the same conversation at once: only the
+        one holding the claim acts; an expired claim (its holder died) is taken over.
+        """
+        now = _now()
+        until = now + timedelta(seconds=seconds)
+        with self.engine.begin() as conn:
+            taken = conn.execute(
+                update(claims).where(claims.c.flow == flow, claims.c.item_id == item_id,
+                                     (claims.c.expires_at < now) | (claims.c.owner == owner))
+                .values(owner=owner, expires_at=until)
+            ).rowcount
+            if taken:
+                return True
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(claims).values(flow=flow, item_id=item_id, owner=owner, expires_at=until))
+            except IntegrityError:
+                return False
+            return True
+
+    def release(self, flow: str, item_id: str, owner: str) -> None:
+        """Give a claim back."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(claims).where(claims.c.flow == flow, claims.c.item_id == item_id,
+                                              claims.c.owner == owner))
+
+    # -- watch list: items to read again when a time-based signal becomes due ----------------------
+    def watch(self, flow: str, item_id: str, due_at: datetime) -> None:
+        """Read ``item_id`` again at ``due_at`` even if nothing about it changes."""
+        with self.engine.begin() as conn:
+            changed = conn.execute(update(watch).where(watch.c.flow == flow, watch.c.item_id == item_id)
+                                   .values(due_at=due_at)).rowcount
+            if not changed:
+                conn.execute(insert(watch).values(flow=flow, item_id=item_id, due_at=due_at))
+
+    def unwatch(self, flow: str, item_ids: Sequence[str]) -> None:
+        """Stop watching items (handled, closed, gone)."""
+        if not item_ids:
+            return
+        with self.engine.begin() as conn:
+            for start in range(0, len(item_ids), 500):
+                conn.execute(delete(watch).where(watch.c.flow == flow,
+                                                 watch.c.item_id.in_(list(item_ids[start:start + 500]))))
+
+    def due(self, flow: str, now: datetime | None = None, limit: int = 500) -> list[str]:
+        """Watched items whose time has come, soonest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(watch.c.item_id).where(watch.c.flow == flow, watch.c.due_at <= (now or _now()))
+                                .order_by(watch.c.due_at).limit(limit))
+            return [row[0] for row in rows]
 
     def counts(self, flow: str) -> dict[str, int]:
         """How many items are handled and effects are in each state."""

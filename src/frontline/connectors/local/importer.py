@@ -209,3 +209,38 @@ def read_tickets(path: Path) -> ImportReport:
     if not report.records and not report.errors:
         raise DataFileError(str(path), "it holds no tickets (expected a CSV with a header row, or JSON lines)")
     return report
+
+
+def read_conversations(path: Path) -> ImportReport:
+    """Parse a JSONL file (or a JSON array) of conversations; bad ones are reported by line and skipped."""
+    from frontline.connectors.local.conversations import normalise_conversation
+
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise DataFileError(str(path), "the file does not exist") from None
+    except OSError as exc:
+        raise DataFileError(str(path), f"it cannot be read ({exc.strerror})") from None
+    text, encoding = decode(raw)
+    rows: Iterator[tuple[int, Any]]
+    if text.lstrip().startswith("["):
+        try:
+            items = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise DataFileError(str(path), f"it is not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        rows = ((n, item if isinstance(item, dict) else ValueError("is not a JSON object"))
+                for n, item in enumerate(items, start=1))
+    else:
+        rows = _jsonl_rows(text)
+    report = ImportReport(encoding=encoding)
+    for number, row in rows:
+        if isinstance(row, Exception):
+            report.errors.append((number, str(row)))
+            continue
+        try:
+            report.records.append(normalise_conversation(row))
+        except ValueError as exc:
+            report.errors.append((number, str(exc)))
+    if not report.records and not report.errors:
+        raise DataFileError(str(path), "it holds no conversations (expected JSON lines, one conversation each)")
+    return report

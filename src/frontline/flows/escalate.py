@@ -1,0 +1,380 @@
+"""The escalate flow: fetch → skip escalated → score signals → customer value → issue → alert → note (last).
+
+Each step is isolated: the tracker down means an alert without an issue link; a refused channel
+means the fallback channel; the private note on the conversation is always written, and only a
+written note marks the conversation handled. Every effect goes through the ledger, and one claim
+per conversation keeps a webhook and the poller (or two workers) from acting on it at once, so a
+conversation is escalated once per episode — a reopened conversation with new signals is a new
+episode when ``escalation.reescalate`` is on, and `frontline state forget` forces one.
+
+Conversations that do not escalate are not marked handled: each update brings them back. Those
+still open are put on the watch list for the moment the hours-open signal would fire, since
+nothing about them needs to change for that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from frontline.config import Settings
+from frontline.errors import ChannelRefusedError, FrontlineError, NotFoundError
+from frontline.model import Conversation, Escalation, IssueDraft, IssueRef
+from frontline.ports import Chat, Classifier, Conversations, Tracker
+from frontline.render import Renderer
+from frontline.runtime.ledger import Ledger
+from frontline.store.state import Decision, StateStore
+
+FLOW = "escalate"
+
+
+class Scorer(Protocol):
+    """Scores a conversation's signals and the customer's value (``decide/signals.py``)."""
+
+    def score(self, conversation: Conversation, now: datetime) -> Escalation:
+        """The escalation decision."""
+        ...
+
+
+@dataclass
+class EscalationOutcome:
+    """What the flow did for one conversation."""
+
+    conversation: Conversation
+    escalation: Escalation
+    issue: IssueRef | None = None
+    channel: str | None = None
+    alert_ref: str | None = None
+    note_ref: str | None = None
+    problems: list[str] = field(default_factory=list)
+    completed: bool = False
+
+
+@dataclass
+class EscalationSummary:
+    """The closing summary of a run."""
+
+    scored: int = 0
+    escalated: int = 0
+    skipped: int = 0
+    busy: int = 0
+    by_priority: Counter[str] = field(default_factory=Counter)
+    by_signal: Counter[str] = field(default_factory=Counter)
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    problems: int = 0
+    elapsed: float = 0.0
+    dry_run: bool = False
+
+
+@dataclass
+class EscalateServices:
+    """Everything the escalate flow talks to."""
+
+    settings: Settings
+    store: StateStore
+    conversations: Conversations
+    tracker: Tracker
+    chat: Chat
+    scorer: Scorer
+    renderer: Renderer
+    classifier: Classifier | None = None
+    team: str = "default"
+
+    @property
+    def flow(self) -> str:
+        """Handled items, decisions and effects are stored under this name: one per team."""
+        return FLOW if self.team == "default" else f"{FLOW}@{self.team}"
+
+    @property
+    def cursor_key(self) -> str:
+        """Where this team's conversation position is saved."""
+        return f"{FLOW}:{self.team}:{self.conversations.name}"
+
+
+def _describe(error: BaseException) -> str:
+    return str(error) if isinstance(error, FrontlineError) else f"{type(error).__name__}: {error}"
+
+
+class EscalateRun:
+    """One pass over conversations changed since the saved cursor (or a given batch, from a webhook)."""
+
+    def __init__(self, services: EscalateServices, *, dry_run: bool = False, limit: int | None = None,
+                 report: Callable[[EscalationOutcome], None] | None = None,
+                 now: Callable[[], datetime] | None = None) -> None:
+        self.s = services
+        self.settings = services.settings
+        self.flow = services.flow
+        self.dry_run = dry_run
+        self.limit = limit
+        self.report = report or (lambda outcome: None)
+        self.now = now or (lambda: datetime.now(UTC))
+        self.summary = EscalationSummary(dry_run=dry_run)
+        self.ledger = Ledger(services.store, self.flow)
+        self.owner = f"{os.uname().nodename}:{os.getpid()}:{id(self)}"
+        self._slots = asyncio.Semaphore(self.settings.runner.concurrency)
+
+    async def run(self) -> EscalationSummary:
+        """Escalate everything that needs it among changed, requeued and due-for-a-look conversations."""
+        started = time.perf_counter()
+        store, source = self.s.store, self.s.conversations
+        await self._revisit(store.requeued(self.flow), requeued=True)
+        await self._revisit(store.due(self.flow, self.now()), requeued=False)
+        saved = store.get_cursor(self.s.cursor_key)
+        cursor, clean, remaining = saved, True, self.limit
+        while remaining is None or remaining > 0:
+            size = self.settings.runner.batch_size if remaining is None else min(self.settings.runner.batch_size,
+                                                                                 remaining)
+            page = await source.list_changed(cursor, size)
+            batch = list({c.id: c for c in page.items}.values())
+            clean = await self.handle(batch) and clean
+            if remaining is not None:
+                remaining -= len(batch)
+            cursor = page.cursor
+            # The cursor only moves past pages whose every escalation completed: nothing is lost.
+            if clean and not self.dry_run and cursor != saved:
+                store.set_cursor(self.s.cursor_key, cursor)
+                saved = cursor
+            if not page.has_more or not page.items:
+                break
+        self.summary.elapsed = time.perf_counter() - started
+        return self.summary
+
+    async def _revisit(self, ids: Sequence[str], *, requeued: bool) -> None:
+        """Read conversations again by id: those a person requeued, and those whose time signal is due."""
+        if not ids or self.dry_run:
+            return
+        found: list[Conversation] = []
+        gone: list[str] = []
+        for item_id in ids:
+            try:
+                found.append(await self.s.conversations.get(item_id))
+            except NotFoundError:
+                gone.append(item_id)
+            except Exception as error:  # the source is down: they stay queued or watched
+                self.summary.failures.append((item_id, f"could not read it again: {_describe(error)}"))
+        if requeued:
+            self.s.store.dequeue(self.flow, gone)
+        else:
+            self.s.store.unwatch(self.flow, gone)
+        await self.handle(found, forced=set(ids) if requeued else frozenset())
+        if requeued:
+            self.s.store.dequeue(self.flow, sorted(self.s.store.handled_among(self.flow, [c.id for c in found])))
+
+    async def handle(self, conversations: Sequence[Conversation], *, forced: frozenset[str] | set[str] = frozenset()
+                     ) -> bool:
+        """Score and escalate a batch (the webhook path calls this too); True when nothing failed."""
+        store = self.s.store
+        history = store.history(self.flow, [c.id for c in conversations])
+        todo: list[tuple[Conversation, Escalation, str]] = []
+        now = self.now()
+        for conversation in conversations:
+            if conversation.state == "closed":
+                store.unwatch(self.flow, [conversation.id])
+                continue
+            decided, handled = history.get(conversation.id, (0, None))
+            if handled is not None and conversation.id not in forced and not self._reopened_since(conversation,
+                                                                                                  handled):
+                self.summary.skipped += 1
+                continue
+            escalation = self.s.scorer.score(conversation, now)
+            self.summary.scored += 1
+            if not escalation.escalate:
+                self._watch(conversation, now)
+                continue
+            # Every escalation is an episode with keys of its own: a reopened conversation, or one a
+            # person forgot, gets a new issue, alert and note instead of finding the old ones.
+            todo.append((conversation, escalation, f"e{decided + 1}"))
+        if not todo:
+            return True
+        todo = await self._categorise(todo)
+        outcomes = await asyncio.gather(*(self._escalate(c, e, v) for c, e, v in todo))
+        return all(o is None or o.completed for o in outcomes)
+
+    def _reopened_since(self, conversation: Conversation, handled_version: str) -> bool:
+        """True when re-escalation is on and the conversation reopened after its last escalation."""
+        if not self.settings.escalation.reescalate:
+            return False
+        _, _, reopened = handled_version.rpartition(":r")
+        return conversation.reopened > (int(reopened) if reopened.isdigit() else 0)
+
+    def _watch(self, conversation: Conversation, now: datetime) -> None:
+        """Come back when the hours-open signal would fire, if that is still ahead."""
+        if self.dry_run or conversation.created_at is None:
+            return
+        due = conversation.created_at + timedelta(hours=self.settings.escalation.signals.hours_open.hours)
+        if due > now:
+            self.s.store.watch(self.flow, conversation.id, due + timedelta(minutes=1))
+        else:
+            self.s.store.unwatch(self.flow, [conversation.id])
+
+    async def _categorise(self, todo: list[tuple[Conversation, Escalation, str]]
+                          ) -> list[tuple[Conversation, Escalation, str]]:
+        """Give each escalation the conversation's category (which picks the tracker project)."""
+        if self.s.classifier is None:
+            return todo
+        try:
+            triages = await self.s.classifier.classify([c.as_ticket() for c, _, _ in todo])
+        except Exception:  # the project is a nicety: escalate without one
+            return todo
+        return [(c, _with_category(e, t.category), v) for (c, e, v), t in zip(todo, triages, strict=True)]
+
+    async def _escalate(self, conversation: Conversation, escalation: Escalation, version: str
+                        ) -> EscalationOutcome | None:
+        outcome = EscalationOutcome(conversation, escalation)
+        if self.dry_run:
+            outcome.channel = self._channel(escalation)
+            self._count(outcome, done=True)
+            return outcome
+        store = self.s.store
+        if not store.claim(self.flow, conversation.id, self.owner):
+            self.summary.busy += 1  # a webhook or another worker is on it right now
+            return None
+        try:
+            async with self._slots:
+                await self._issue(outcome, version)
+                await self._alert(outcome, version)
+                await self._note(outcome, version)
+            if outcome.completed:
+                store.complete([self._decision(outcome, version)])
+                store.unwatch(self.flow, [conversation.id])
+        finally:
+            store.release(self.flow, conversation.id, self.owner)
+        self._count(outcome, done=outcome.completed)
+        return outcome
+
+    def _channel(self, escalation: Escalation) -> str:
+        routing = self.settings.escalation.routing
+        return routing.P0 if escalation.priority == "P0" else routing.P1
+
+    # -- the three effects ---------------------------------------------------------------------------
+    async def _issue(self, outcome: EscalationOutcome, version: str) -> None:
+        conversation, escalation = outcome.conversation, outcome.escalation
+        tracker, settings = self.s.tracker, self.settings.escalation
+
+        async def find(key: str) -> str | None:
+            found = await tracker.find_issue(key)
+            return _issue_ref(found) if found else None
+
+        async def create(key: str) -> tuple[str, str]:
+            title, body = self.s.renderer.escalation_issue(conversation, escalation, key)
+            project = settings.projects.get(escalation.category or "")
+            # The priority travels as the tracker's own priority field, not as a label.
+            issue = await tracker.create_issue(IssueDraft(title, body, key, settings.labels, project,
+                                                          escalation.priority))
+            return _issue_ref(issue), tracker.name
+
+        try:
+            ref = await self.ledger.once(conversation.id, "issue", version, tracker.name, find=find, do=create,
+                                         always_find=True)
+            outcome.issue = _parse_issue_ref(ref)
+        except Exception as error:
+            outcome.problems.append(f"tracker issue not created: {_describe(error)}")
+
+    async def _alert(self, outcome: EscalationOutcome, version: str) -> None:
+        chat = self.s.chat
+        channel = self._channel(outcome.escalation)
+        fallback = self.settings.escalation.routing.fallback
+
+        async def post(key: str) -> tuple[str, str]:
+            message = self.s.renderer.escalation_alert(outcome.conversation, outcome.escalation, outcome.issue)
+            refused: list[str] = []
+            for target in dict.fromkeys((channel, fallback)):
+                try:
+                    return await chat.post(target, message, key), target
+                except ChannelRefusedError as error:
+                    fix = f": {error.hint}" if error.hint else ""
+                    outcome.problems.append(f"alert refused in {target} ({error.reason}){fix}")
+                    refused.append(target)
+            raise ChannelRefusedError(chat.name, " and ".join(refused), "every channel refused")
+
+        try:
+            outcome.alert_ref = await self.ledger.once(outcome.conversation.id, "alert", version, channel,
+                                                       find=chat.find_posted, do=post)
+            outcome.channel = self._channel_of(outcome, channel, fallback)
+        except Exception as error:
+            outcome.problems.append(f"alert not posted: {_describe(error)}")
+
+    @staticmethod
+    def _channel_of(outcome: EscalationOutcome, channel: str, fallback: str) -> str:
+        return fallback if any(p.startswith(f"alert refused in {channel} ") for p in outcome.problems) else channel
+
+    async def _note(self, outcome: EscalationOutcome, version: str) -> None:
+        conversation = outcome.conversation
+        source = self.s.conversations
+
+        async def find(key: str) -> str | None:
+            return await source.find_note(conversation.id, key)
+
+        async def write(key: str) -> tuple[str, str]:
+            try:
+                body = self.s.renderer.escalation_note(conversation, outcome.escalation, outcome.issue,
+                                                       channel=outcome.channel, problems=outcome.problems, marker=key)
+            except FrontlineError as error:  # the note is always written: plain text if the template fails
+                body = (f"frontline escalation {outcome.escalation.priority}, score {outcome.escalation.score:.2f}. "
+                        f"Note template failed: {error}\n[{key}]\n")
+            return await source.add_note(conversation.id, body, key), source.name
+
+        try:
+            outcome.note_ref = await self.ledger.once(conversation.id, "note", version, source.name, find=find,
+                                                      do=write)
+            outcome.completed = True
+        except Exception as error:
+            outcome.problems.append(f"note not written: {_describe(error)}")
+
+    # -- bookkeeping ---------------------------------------------------------------------------------
+    def _decision(self, outcome: EscalationOutcome, version: str) -> Decision:
+        escalation, conversation = outcome.escalation, outcome.conversation
+        sentiment = escalation.sentiment
+        return Decision(
+            flow=self.flow, item_id=conversation.id, version=f"{version}:r{conversation.reopened}",
+            inputs_hash=conversation.as_ticket().inputs_hash(), classifier="signals", confidence=escalation.score,
+            category=escalation.category, severity=escalation.priority,
+            fields={
+                "signals": [{"name": s.name, "weight": s.weight, "detail": s.detail} for s in escalation.signals],
+                "value": escalation.value.reason, "episode": version, "reopened": conversation.reopened,
+                "sentiment": None if sentiment is None else {"label": sentiment.label, "first": sentiment.first,
+                                                             "last": sentiment.last},
+                "issue": None if outcome.issue is None else {"identifier": outcome.issue.identifier,
+                                                             "url": outcome.issue.url},
+                "channel": outcome.channel, "alert_ref": outcome.alert_ref, "note_ref": outcome.note_ref,
+                "problems": outcome.problems,
+            },
+        )
+
+    def _count(self, outcome: EscalationOutcome, *, done: bool) -> None:
+        summary = self.summary
+        if done:
+            summary.escalated += 1
+            summary.by_priority[outcome.escalation.priority] += 1
+            summary.by_signal.update(s.name for s in outcome.escalation.signals)
+            summary.problems += bool(outcome.problems)
+        else:
+            summary.failures.append((outcome.conversation.id, "; ".join(outcome.problems) or "not completed"))
+        self.report(outcome)
+
+
+def _with_category(escalation: Escalation, category: str) -> Escalation:
+    return Escalation(escalation.score, escalation.signals, escalation.escalate, escalation.value,
+                      escalation.sentiment, category)
+
+
+def _issue_ref(issue: IssueRef) -> str:
+    return f"{issue.identifier}|{issue.url}|{issue.id}"
+
+
+def _parse_issue_ref(ref: str) -> IssueRef:
+    identifier, _, rest = ref.partition("|")
+    url, _, issue_id = rest.partition("|")
+    return IssueRef(issue_id or identifier, identifier, url)
+
+
+async def run_escalate(services: EscalateServices, *, dry_run: bool = False, limit: int | None = None,
+                       report: Callable[[EscalationOutcome], None] | None = None) -> EscalationSummary:
+    """Run the escalate flow once."""
+    return await EscalateRun(services, dry_run=dry_run, limit=limit, report=report).run()
