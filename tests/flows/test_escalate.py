@@ -184,8 +184,8 @@ def test_a_failed_note_is_retried_next_run_without_a_second_issue_or_alert(setti
 def test_a_reopened_conversation_escalates_again_only_when_configured(workspace: Path) -> None:
     for reescalate, expected in ((False, 1), (True, 2)):
         (workspace / str(reescalate)).mkdir()
-        settings = make_settings(workspace / str(reescalate), f'[classifier]\nkind = "rules"\n'
-                                                               f'[escalation]\nreescalate = {str(reescalate).lower()}\n')
+        toml = f'[classifier]\nkind = "rules"\n[escalation]\nreescalate = {str(reescalate).lower()}\n'
+        settings = make_settings(workspace / str(reescalate), toml)
         source = seed(settings, ANGRY)
         escalate(settings)
         reopened = {**ANGRY, "parts": [*ANGRY["parts"],
