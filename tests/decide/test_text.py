@@ -33,3 +33,14 @@ def test_summary_of_empty_ticket_is_explicit() -> None:
 
 def test_summary_is_bounded_for_huge_bodies() -> None:
     assert len(summarise("", "word " * 200_000)) <= 200
+
+
+def test_own_words_drop_the_quoted_message_of_an_email_reply() -> None:
+    from frontline.decide.text import own_words
+
+    reply = ("Thanks, that works now!\n\nOn Mon, Nov 3, 2026 at 9:00 AM Beacon Support <help@beacon.example> wrote:\n"
+             "> Sorry you are frustrated. If you want to cancel, let us know.")
+    assert own_words(reply) == "Thanks, that works now!"
+    assert own_words("> quoted line\nmine\n> more quoted") == "mine"
+    assert own_words("First line\n-----Original Message-----\nFrom: x\nangry words") == "First line"
+    assert own_words("On second thought, cancel it.") == "On second thought, cancel it."

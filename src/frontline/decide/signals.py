@@ -14,13 +14,14 @@ threshold. Only what the customer wrote counts: agent replies, bot messages and 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from frontline.config import Settings
 from frontline.decide.keywords import KeywordHit, KeywordSpotter
 from frontline.decide.sentiment import Reading, SentimentModel
+from frontline.decide.text import own_words
 from frontline.decide.value import customer_value
 from frontline.model import Author, Conversation, Escalation, Part, Sentiment, Signal
 
@@ -55,7 +56,9 @@ class EscalationScorer:
     # -- the whole conversation ------------------------------------------------------------------
     def score(self, conversation: Conversation, now: datetime) -> Escalation:
         """Every signal on ``conversation`` as of ``now``, the customer's value, and whether to escalate."""
-        messages = conversation.customer_messages()
+        # Only the customer's own words: an email reply's quoted agent message is not what they said.
+        messages = [replace(m, body=own_words(m.body)) for m in conversation.customer_messages()]
+        messages = [m for m in messages if m.body]
         fired: list[Signal] = []
         text_signals, sentiment = self._text_signals(messages)
         fired.extend(text_signals[:1])  # keywords first, then the conversation's shape, then tone
@@ -74,8 +77,8 @@ class EscalationScorer:
 
     def score_text(self, text: str) -> tuple[float, tuple[Signal, ...]]:
         """The text signals alone (keywords and sentiment) of ``text`` read as one customer message."""
-        message = Part(Author.CUSTOMER, text)
-        signals, _ = self._text_signals([message] if text.strip() else [])
+        message = Part(Author.CUSTOMER, own_words(text))
+        signals, _ = self._text_signals([message] if message.body else [])
         fired = tuple(signal for signal in signals if signal.weight > 0)
         return round(sum(signal.weight for signal in fired), 4), fired
 

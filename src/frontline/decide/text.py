@@ -107,3 +107,25 @@ def summarise(subject: str, description: str, *, limit: int = 200) -> str:
     if not summary:
         return "(empty ticket: no subject or description)"
     return summary if len(summary) <= limit else summary[: limit - 1].rstrip() + "…"
+
+
+# Where an email client starts quoting the message being replied to.
+_REPLY_HEADER = re.compile(
+    r"^\s*(on\s.{4,200}?\s(wrote|a écrit|schrieb|escribió)\s*:\s*$"
+    r"|-{2,}\s*original message\s*-{2,}"
+    r"|from:\s.+$"
+    r"|_{8,})",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def own_words(text: str) -> str:
+    """What the writer said: quoted lines (``> …``) and the quoted message after a reply header dropped.
+
+    Customers' email replies carry the agent's previous message below; its words are not theirs.
+    """
+    header = _REPLY_HEADER.search(text)
+    if header is not None and header.start() > 0:
+        text = text[:header.start()]
+    kept = [line for line in text.splitlines() if not line.lstrip().startswith(">")]
+    return "\n".join(kept).strip()
