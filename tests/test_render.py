@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,29 @@ def test_ticket_text_reaches_the_alert_escaped_and_verbatim_everywhere_slack_par
     mrkdwn = [obj for obj in objects if obj["type"] == "mrkdwn"]
     assert len(mrkdwn) == 5 and all(obj["verbatim"] is True for obj in mrkdwn)
     assert "&lt;!everyone&gt; &amp; Co" in str(message.blocks) and "<!everyone>" not in str(message.blocks)
+
+
+def test_an_escalation_alert_escapes_the_customer_and_uses_their_first_words_as_a_missing_title(
+        settings: Settings) -> None:
+    from frontline.model import (
+        Author,
+        Conversation,
+        CustomerValue,
+        Escalation,
+        IssueRef,
+        Part,
+        Requester,
+        Sentiment,
+        Signal,
+    )
+
+    conversation = Conversation("9", "", (Part(Author.CUSTOMER, "<!channel> @here your app is <b>broken</b> & slow"),),
+                                contact=Requester("Ann", "ann@x.example"), url="https://app.example/c/9")
+    escalation = Escalation(0.8, (Signal("keywords", 0.4, '"broken" in the customer\'s 1st message'),), True,
+                            CustomerValue("P1", "P1: no company data (the contact has no company)"),
+                            Sentiment("frustrated", 0.2, 0.9))
+    message = Renderer(settings).escalation_alert(conversation, escalation, IssueRef("i1", "ESC-1", "https://t/1"))
+    text = json.dumps(message.blocks) + message.text
+    assert "<!channel>" not in text and "&lt;!channel&gt;" in text and "&amp; slow" in text
+    assert "your app is" in message.text  # the first words stand in for the empty title
+    assert "ESC-1" in text and "https://app.example/c/9" in text and "frustrated (0.90" in text

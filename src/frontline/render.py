@@ -114,10 +114,13 @@ class Renderer:
             f"{sentiment.label} ({sentiment.last:.2f}; first message {sentiment.first:.2f}, "
             f"{'worse' if sentiment.trend > 0.05 else 'better' if sentiment.trend < -0.05 else 'steady'})")
         said = conversation.customer_messages()
+        # Messenger conversations often have no title: the customer's first words stand in for one.
+        opening = " ".join(said[0].body.split()) if said else ""
+        title = conversation.title or (opening[:77] + "…" if len(opening) > 80 else opening) or "customer conversation"
         reasons = "\n".join(f"• {slack_escape(s.name)} +{s.weight:.2f}: {slack_escape(s.detail)}"
                             for s in escalation.signals)
         return {
-            "conversation": conversation, "escalation": escalation, "issue": issue,
+            "conversation": conversation, "escalation": escalation, "issue": issue, "title": title,
             "company_name": company.name if company else "", "contact_name": contact.name or contact.email,
             "customer_line": " · ".join(parts), "sentiment_line": sentiment_line,
             "last_message": said[-1].body if said else "", "reasons_mrkdwn": reasons or "(none)",
@@ -140,8 +143,7 @@ class Renderer:
     def escalation_issue(self, conversation: Conversation, escalation: Escalation, marker: str) -> tuple[str, str]:
         """The tracker issue's title and markdown body."""
         context = self._escalation_context(conversation, escalation, None)
-        title = f"[{escalation.priority}] {context['customer_line'].split(' · ')[0]}: " \
-                f"{conversation.title or 'customer escalation'}"
+        title = f"[{escalation.priority}] {context['customer_line'].split(' · ')[0]}: {context['title']}"
         return title[:250], self.render("escalation_issue.md.j2", marker=marker, **context).strip() + "\n"
 
     def escalation_note(self, conversation: Conversation, escalation: Escalation, issue: IssueRef | None, *,

@@ -4,38 +4,79 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
 from frontline.cli import cli
 from frontline.cli.common import console, print_summary
-from frontline.cli.run import triage_once
+from frontline.cli.escalation import print_escalation_summary
+from frontline.cli.run import escalate_once, triage_once
+from frontline.config import Settings
 
 
 @cli.command("demo")
 @click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path), default=Path("frontline-demo"),
               show_default=True, help="Where to build the demo workspace (rebuilt on each run).")
 @click.option("--tickets", type=click.IntRange(1, 100_000), default=120, show_default=True)
+@click.option("--conversations", type=click.IntRange(0, 100_000), default=150, show_default=True)
 @click.option("--quiet", "-q", is_flag=True, help="No per-ticket lines.")
-def demo(folder: Path, tickets: int, quiet: bool) -> None:
-    """Build a demo workspace (tickets, KB, trained model) and run triage on it, offline, with no key."""
+def demo(folder: Path, tickets: int, conversations: int, quiet: bool) -> None:
+    """Build a demo workspace (tickets, conversations, KB, trained model); run triage and escalate on it, offline."""
     from frontline.demo.workspace import build_demo
 
     started = time.perf_counter()
     console.print(f"Building the demo workspace in {folder} …")
-    workspace = build_demo(folder, tickets=tickets)
+    workspace = build_demo(folder, tickets=tickets, conversations=conversations)
     accuracy = f" (cross-validated accuracy {workspace.model_accuracy:.0%})" if workspace.model_accuracy else ""
     console.print(f"  {workspace.articles} KB articles indexed, model trained on {workspace.history} past "
-                  f"tickets{accuracy}, {workspace.tickets} new tickets imported.\n")
+                  f"tickets{accuracy}, {workspace.tickets} new tickets and {workspace.conversations} "
+                  "conversations imported.\n")
     summary = asyncio.run(triage_once(workspace.settings, dry_run=False, limit=None, quiet=quiet))
     print_summary(summary)
     settings = workspace.settings
+    console.print()
+    escalated = asyncio.run(escalate_once(settings, dry_run=False, limit=None, quiet=quiet))
+    print_escalation_summary(escalated)
+    console.print(_against_ground_truth(settings))
     console.print(f"\nDone in {time.perf_counter() - started:.1f}s.")
     console.print(f"  database: {settings.state_url.removeprefix('sqlite:///')}")
     console.print(f"  helpdesk: {settings.path('helpdesk.db')}")
     console.print(f"  outbox:   {settings.path(settings.local.outbox)} (Slack Block Kit payloads)")
+    console.print(f"  issues:   {settings.path('issues')} (the embedded tracker's escalation issues)")
     console.print("\nTry next:")
     console.print(f"  frontline --config {workspace.config} state show 1001")
     console.print(f"  frontline --config {workspace.config} kb search \"reset password\"")
     console.print(f"  frontline --config {workspace.config} run triage   # a second run alerts nothing new")
+    console.print(f"  frontline --config {workspace.config} run escalate # nor does a second escalation run")
+
+
+def _against_ground_truth(settings: Settings) -> str:
+    """How the escalations compare with the generator's labels, on the conversations still open."""
+    from frontline.connectors.local.conversations import LocalConversations
+    from frontline.store.state import StateStore
+
+    source = LocalConversations.from_settings(settings)
+    labels = source.labels()
+    open_ids = [cid for cid in labels if run_sync(source.get(cid)).state != "closed"]
+    store = StateStore.open(settings.state_url)
+    try:
+        escalated = store.handled_among("escalate", open_ids)
+    finally:
+        store.close()
+    truth = {cid for cid in open_ids if labels[cid].get("escalate")}
+    hits = len(truth & escalated)
+    precision = hits / len(escalated) if escalated else 1.0
+    recall = hits / len(truth) if truth else 1.0
+    return (f"  against the demo data's ground truth ({len(open_ids)} open conversations): "
+            f"precision {precision:.0%}, recall {recall:.0%}")
+
+
+T = TypeVar("T")
+
+
+def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run one coroutine to completion."""
+    return asyncio.run(coroutine)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from frontline.config import Settings, load_settings
 
 DEMO_FILES = ("frontline.db", "helpdesk.db", "kb.db", "outbox.jsonl", "model.joblib", "tickets.jsonl",
-              "history.csv", "frontline.toml")
+              "history.csv", "frontline.toml", "conversations.db", "conversations.jsonl", "tracker.db")
 KB_SOURCE = Path(__file__).with_name("kb")
 
 
@@ -24,23 +25,28 @@ class DemoWorkspace:
     history: int
     articles: int
     model_accuracy: float | None
+    conversations: int = 0
 
 
 def _clean(folder: Path) -> None:
     for name in DEMO_FILES:
         for path in folder.glob(name + "*"):  # includes SQLite -wal/-shm companions
             path.unlink()
-    if (folder / "kb").is_dir():
-        shutil.rmtree(folder / "kb")
+    for name in ("kb", "issues"):
+        if (folder / name).is_dir():
+            shutil.rmtree(folder / name)
 
 
-def build_demo(folder: Path, *, tickets: int = 120, history: int = 3000, seed: int = 7) -> DemoWorkspace:
+def build_demo(folder: Path, *, tickets: int = 120, history: int = 3000, seed: int = 7,
+               conversations: int = 150) -> DemoWorkspace:
     """Create (or recreate) a self-contained demo workspace in ``folder``."""
+    from frontline.connectors.local.conversations import LocalConversations
     from frontline.connectors.local.helpdesk import LocalHelpdesk
-    from frontline.connectors.local.importer import read_tickets
+    from frontline.connectors.local.importer import read_conversations, read_tickets
     from frontline.connectors.local.kb import LocalKnowledgeBase
     from frontline.decide.trained import TrainedModel
     from frontline.decide.triage import severity_model_path
+    from frontline.demo.conversations import generate_conversations
     from frontline.demo.generator import generate_history, generate_tickets, write_csv, write_jsonl
 
     folder = folder.resolve()
@@ -75,4 +81,10 @@ def build_demo(folder: Path, *, tickets: int = 120, history: int = 3000, seed: i
     write_jsonl(live, folder / "tickets.jsonl")
     report = read_tickets(folder / "tickets.jsonl")
     LocalHelpdesk.from_settings(settings).upsert(report.records)
-    return DemoWorkspace(folder, config, settings, len(report.records), len(past), articles, accuracy)
+
+    threads = generate_conversations(conversations, seed=seed, now=datetime.now(UTC))
+    write_jsonl(threads, folder / "conversations.jsonl")
+    source = LocalConversations.from_settings(settings)
+    source.upsert(read_conversations(folder / "conversations.jsonl").records)
+    return DemoWorkspace(folder, config, settings, len(report.records), len(past), articles, accuracy,
+                         len(threads))
