@@ -172,10 +172,11 @@ class EscalateRun:
         store = self.s.store
         history = store.history(self.flow, [c.id for c in conversations])
         todo: list[tuple[Conversation, Escalation, str]] = []
+        closed = [c.id for c in conversations if c.state == "closed"]
+        store.unwatch(self.flow, closed)
         now = self.now()
         for conversation in conversations:
             if conversation.state == "closed":
-                store.unwatch(self.flow, [conversation.id])
                 continue
             decided, handled = history.get(conversation.id, (0, None))
             if handled is not None and conversation.id not in forced and not self._reopened_since(conversation,

@@ -40,13 +40,14 @@ class Ledger:
         known = self.store.effects_by_key([key]).get(key)
         if known is not None and known.status is EffectStatus.DONE and known.remote_ref:
             return known.remote_ref
+        seen = () if known is None else (key,)
         if known is not None or always_find:
             found = await find(key)
             if found:
-                self.store.plan([Effect(key, self.flow, item_id, kind, target)])
+                self.store.plan([Effect(key, self.flow, item_id, kind, target)], existing=seen)
                 self.store.finish([Effect(key, self.flow, item_id, kind, target, EffectStatus.DONE, found)])
                 return found
-        self.store.plan([Effect(key, self.flow, item_id, kind, target)])
+        self.store.plan([Effect(key, self.flow, item_id, kind, target)], existing=seen)
         try:
             ref, used = await do(key)
         except Exception as error:

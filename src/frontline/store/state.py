@@ -181,18 +181,21 @@ class StateStore:
                     found[row["key"]] = _effect(row)
         return found
 
-    def plan(self, planned: Sequence[Effect]) -> None:
-        """Record effects as planned before they are attempted (existing keys count another attempt)."""
+    def plan(self, planned: Sequence[Effect], existing: Iterable[str] | None = None) -> None:
+        """Record effects as planned before they are attempted (existing keys count another attempt).
+
+        ``existing``: the keys already in the ledger, when the caller just read them.
+        """
         if not planned:
             return
-        existing = self.effects_by_key(e.key for e in planned)
+        known = set(existing) if existing is not None else set(self.effects_by_key(e.key for e in planned))
         now = _now()
         fresh = [
             {"key": e.key, "flow": e.flow, "item_id": e.item_id, "kind": e.kind, "target": e.target,
              "status": EffectStatus.PLANNED.value, "attempts": 0, "created_at": now, "updated_at": now}
-            for e in planned if e.key not in existing
+            for e in planned if e.key not in known
         ]
-        attempted = [{"k": e.key, "now": now} for e in planned if e.key in existing]
+        attempted = [{"k": e.key, "now": now} for e in planned if e.key in known]
         with self.engine.begin() as conn:
             if fresh:
                 conn.execute(insert(effects), fresh)
