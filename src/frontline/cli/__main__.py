@@ -1,0 +1,5 @@
+"""`python -m frontline.cli`: the same as the `frontline` command."""
+
+from frontline.cli import main
+
+main()

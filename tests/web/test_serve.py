@@ -1,0 +1,97 @@
+"""`frontline serve` end to end: a signed delivery in, the conversation escalated in the background."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from frontline.connectors.local.conversations import LocalConversations, normalise_conversation
+from frontline.connectors.local.outbox import OutboxChat
+from frontline.store.inbox import Inbox
+from frontline.store.state import StateStore
+from frontline.web.app import WebApp
+from frontline.web.signatures import sign_intercom
+from frontline.web.worker import background
+from tests.flows.test_escalate import ANGRY
+from tests.helpers import make_settings, run
+
+SECRET = "intercom-client-secret"
+
+
+def delivery(conversation: str, notification: str) -> bytes:
+    return json.dumps({"type": "notification_event", "id": notification, "topic": "conversation.user.replied",
+                       "data": {"item": {"type": "conversation", "id": conversation}}}).encode()
+
+
+def test_the_background_worker_escalates_a_recorded_delivery(workspace: Path) -> None:
+    settings = make_settings(workspace, '[classifier]\nkind = "rules"\n[server]\npoll = false\n')
+    settings = settings.model_copy(update={"env": {"INTERCOM_CLIENT_SECRET": SECRET}})
+    source = LocalConversations.from_settings(settings)
+    source.upsert([normalise_conversation(ANGRY)])
+    store = StateStore.open(settings.state_url)
+    app = WebApp(settings, Inbox(store.engine))
+
+    async def go() -> None:
+        async with background(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                                       base_url="http://frontline") as web:
+            body = delivery("c1", "notif_1")
+            answer = await web.post("/webhooks/intercom", content=body,
+                                    headers={"x-hub-signature": sign_intercom(SECRET, body)})
+            assert answer.status_code == 200
+            for _ in range(100):
+                if (await web.get("/healthz")).json()["inbox"]["waiting"] == 0:
+                    break
+                await asyncio.sleep(0.05)
+
+    run(go())
+    assert len(source.notes("c1")) == 1
+    assert [a["channel"] for a in OutboxChat(settings.path(settings.local.outbox)).entries()] == ["#customer-support"]
+    store.close()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_the_serve_command_listens_verifies_and_processes(workspace: Path) -> None:
+    settings = make_settings(workspace, '[classifier]\nkind = "rules"\n')
+    LocalConversations.from_settings(settings).upsert([normalise_conversation(ANGRY)])
+    port = free_port()
+    env = {**os.environ, "INTERCOM_CLIENT_SECRET": SECRET}
+    server = subprocess.Popen([sys.executable, "-m", "frontline.cli", "--config", str(workspace / "frontline.toml"),
+                               "serve", "--port", str(port), "--no-poll"], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        body = delivery("c1", "notif_42")
+        assert httpx.post(f"{base}/webhooks/intercom", content=body,
+                          headers={"x-hub-signature": "sha1=" + "0" * 40}).status_code == 401
+        assert httpx.post(f"{base}/webhooks/intercom", content=body,
+                          headers={"x-hub-signature": sign_intercom(SECRET, body)}).status_code == 200
+        for _ in range(100):
+            if httpx.get(f"{base}/healthz").json()["inbox"]["waiting"] == 0:
+                break
+            time.sleep(0.1)
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=10)[0]
+    assert server.returncode is not None
+    notes = LocalConversations.from_settings(settings).notes("c1")
+    assert len(notes) == 1, output
+    assert "Listening on" in output and "Traceback" not in output
