@@ -171,15 +171,20 @@ def _csv_rows(text: str) -> Iterator[tuple[int, Any]]:
         yield start, row
 
 
-def read_tickets(path: Path) -> ImportReport:
-    """Parse a CSV or JSONL file of tickets; bad rows are reported with their line number and skipped."""
+def read_text(path: Path) -> tuple[str, str]:
+    """A data file's text and the encoding it was decoded with; DataFileError when it cannot be read."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
         raise DataFileError(str(path), "the file does not exist") from None
     except OSError as exc:
         raise DataFileError(str(path), f"it cannot be read ({exc.strerror})") from None
-    text, encoding = decode(raw)
+    return decode(raw)
+
+
+def read_tickets(path: Path) -> ImportReport:
+    """Parse a CSV or JSONL file of tickets; bad rows are reported with their line number and skipped."""
+    text, encoding = read_text(path)
     suffix = path.suffix.lower()
     if suffix in {".jsonl", ".ndjson", ".json"}:
         rows = _jsonl_rows(text)
@@ -215,13 +220,7 @@ def read_conversations(path: Path) -> ImportReport:
     """Parse a JSONL file (or a JSON array) of conversations; bad ones are reported by line and skipped."""
     from frontline.connectors.local.conversations import normalise_conversation
 
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DataFileError(str(path), "the file does not exist") from None
-    except OSError as exc:
-        raise DataFileError(str(path), f"it cannot be read ({exc.strerror})") from None
-    text, encoding = decode(raw)
+    text, encoding = read_text(path)
     rows: Iterator[tuple[int, Any]]
     if text.lstrip().startswith("["):
         try:
