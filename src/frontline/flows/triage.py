@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -52,6 +53,7 @@ class RunSummary:
     flags: Counter[str] = field(default_factory=Counter)
     elapsed: float = 0.0
     dry_run: bool = False
+    busy: int = 0  # tickets another worker was triaging at that moment (handle)
 
 
 class Reporter(Protocol):
@@ -124,6 +126,9 @@ class TriageRun:
         self.summary = RunSummary(dry_run=dry_run)
         self._slots = asyncio.Semaphore(self.settings.runner.concurrency)
         self._rules = RulesClassifier(self.settings)
+        # Who holds the per-ticket claims taken by `handle`; a worker sets its own id.
+        self.owner = f"{os.uname().nodename}:{os.getpid()}:{id(self)}"
+        self.claim_seconds = 300.0
 
     async def run(self) -> RunSummary:
         """Handle every new and open ticket once; returns the summary."""
@@ -185,6 +190,29 @@ class TriageRun:
             store.dequeue(self.flow, sorted(store.handled_among(self.flow, [t.id for t in tickets])))
         if self.limit is not None:
             self.limit = max(0, self.limit - len(tickets))
+
+    async def handle(self, tickets: Sequence[Ticket]) -> bool:
+        """Triage these tickets now (a worker's batch, a webhook's ticket) with the same page logic.
+
+        Each ticket is claimed first (``self.owner``, for ``self.claim_seconds``), so two workers — or
+        a worker and a webhook — never triage one ticket at once; tickets already handled are skipped,
+        and those someone else holds right now are counted ``busy`` and left alone. True when every
+        ticket given is handled now.
+        """
+        unique = list({t.id: t for t in tickets}.values())
+        store = self.s.store
+        ids = [t.id for t in unique]
+        claimed = set(ids) if self.dry_run else store.claim_many(self.flow, ids, self.owner, self.claim_seconds)
+        try:
+            done = store.handled_among(self.flow, [i for i in ids if i in claimed])
+            todo = [t for t in unique if t.id in claimed and t.id not in done]
+            self.summary.skipped += len(done)
+            self.summary.busy += len(unique) - len(claimed)
+            ok = await self._page(todo) if todo else True
+        finally:
+            if not self.dry_run:
+                store.release_many(self.flow, sorted(claimed), self.owner)
+        return ok and len(claimed) == len(unique)
 
     async def _classify(self, tickets: Sequence[Ticket]) -> list[Triage]:
         try:

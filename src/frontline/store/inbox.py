@@ -4,17 +4,23 @@ A delivery is recorded before the webhook is answered, so an answered delivery i
 (source, delivery id) is unique, so a vendor's redelivery is recorded once. Workers lease entries
 (``claimed_by`` / ``claimed_until``); an entry whose worker died is leased again when its lease
 runs out, and a failed one comes back after a pause, a bounded number of times.
+
+The poller of `frontline worker` enqueues here too (source ``poll``), so every worker — on one
+machine over SQLite, or on several over PostgreSQL — takes its share of one queue. On PostgreSQL a
+lease is ``SELECT … FOR UPDATE SKIP LOCKED``: workers never wait for each other's rows.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import ColumnElement, Engine, and_, func, or_, select, update
 
+from frontline.store.portable import insert_missing
 from frontline.store.schema import inbox
 
 MAX_ATTEMPTS = 8
@@ -22,6 +28,23 @@ MAX_ATTEMPTS = 8
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def delivery_id(*parts: str) -> str:
+    """A delivery id from its parts, hashed when it would not fit the column (200 characters)."""
+    raw = ":".join(parts)
+    return raw if len(raw) <= 200 else "sha256:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One delivery to enqueue."""
+
+    source: str
+    delivery: str
+    flow: str
+    item_id: str
+    payload: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,24 +68,33 @@ class Inbox:
 
     def add(self, source: str, delivery: str, flow: str, item_id: str, payload: Any = None) -> bool:
         """Record a delivery; False when this (source, delivery) was recorded before (a redelivery)."""
-        now = _now()
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(insert(inbox).values(source=source, delivery=delivery, flow=flow, item_id=item_id,
-                                                  payload=payload, received_at=now, available_at=now, attempts=0))
-        except IntegrityError:
-            return False
-        return True
+        return bool(self.add_many([Entry(source, delivery, flow, item_id, payload)]))
 
-    def lease(self, owner: str, *, flow: str | None = None, limit: int = 20, seconds: float = 120.0
-              ) -> list[Delivery]:
-        """Take up to ``limit`` entries that are due and not leased by a live worker."""
+    def add_many(self, entries: Sequence[Entry]) -> int:
+        """Record deliveries in one transaction, skipping those recorded before; returns how many are new.
+
+        ``INSERT … ON CONFLICT DO NOTHING``: a redelivery neither fails nor aborts the transaction.
+        """
+        if not entries:
+            return 0
+        now = _now()
+        rows = {(e.source, e.delivery): {"source": e.source, "delivery": e.delivery, "flow": e.flow,
+                                         "item_id": e.item_id, "payload": e.payload, "received_at": now,
+                                         "available_at": now, "attempts": 0} for e in entries}
+        with self.engine.begin() as conn:
+            return insert_missing(conn, inbox, list(rows.values()), ["source", "delivery"])
+
+    def lease(self, owner: str, *, flow: str | None = None, flows: Collection[str] | None = None, limit: int = 20,
+              seconds: float = 120.0) -> list[Delivery]:
+        """Take up to ``limit`` entries that are due and not leased by a live worker (of ``flow`` or ``flows``)."""
         now = _now()
         until = now + timedelta(seconds=seconds)
         free = and_(inbox.c.done_at.is_(None), inbox.c.available_at <= now, inbox.c.attempts < MAX_ATTEMPTS,
                     or_(inbox.c.claimed_until.is_(None), inbox.c.claimed_until < now))
         if flow is not None:
             free = and_(free, inbox.c.flow == flow)
+        if flows is not None:
+            free = and_(free, inbox.c.flow.in_(list(flows)))
         with self.engine.begin() as conn:
             query = select(inbox.c.id).where(free).order_by(inbox.c.id).limit(limit)
             if conn.dialect.name == "postgresql":
@@ -78,24 +110,52 @@ class Inbox:
             return [Delivery(r["id"], r["source"], r["delivery"], r["flow"], r["item_id"], r["payload"],
                              r["attempts"]) for r in rows]
 
+    def extend(self, owner: str, entry_ids: Sequence[int], seconds: float) -> int:
+        """Keep ``owner``'s lease on entries still being processed; returns how many it still held."""
+        if not entry_ids:
+            return 0
+        with self.engine.begin() as conn:
+            return int(conn.execute(update(inbox).where(inbox.c.id.in_(list(entry_ids)), inbox.c.claimed_by == owner,
+                                                        inbox.c.done_at.is_(None))
+                                    .values(claimed_until=_now() + timedelta(seconds=seconds))).rowcount)
+
+    def release(self, owner: str, entry_ids: Sequence[int], *, retry_in: float = 0.0) -> None:
+        """Give leased entries back unprocessed (shutdown, or another worker holds the item): no attempt is spent."""
+        if not entry_ids:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(update(inbox).where(inbox.c.id.in_(list(entry_ids)), inbox.c.claimed_by == owner,
+                                             inbox.c.done_at.is_(None))
+                         .values(claimed_by=None, claimed_until=None, attempts=inbox.c.attempts - 1,
+                                 available_at=_now() + timedelta(seconds=retry_in)))
+
     def done(self, entry_id: int) -> None:
         """Mark an entry processed."""
+        self.done_many([entry_id])
+
+    def done_many(self, entry_ids: Sequence[int]) -> None:
+        """Mark entries processed, in one transaction."""
+        if not entry_ids:
+            return
         with self.engine.begin() as conn:
-            conn.execute(update(inbox).where(inbox.c.id == entry_id)
+            conn.execute(update(inbox).where(inbox.c.id.in_(list(entry_ids)))
                          .values(done_at=_now(), claimed_by=None, claimed_until=None, error=None))
 
     def failed(self, entry_id: int, error: str, *, retry_in: float = 60.0) -> None:
         """Give an entry back to be tried again after ``retry_in`` seconds (up to MAX_ATTEMPTS in all)."""
         with self.engine.begin() as conn:
             conn.execute(update(inbox).where(inbox.c.id == entry_id).values(
-                claimed_by=None, claimed_until=None, error=error[:2000],
+                claimed_by=None, claimed_until=None, error=error[:2000].replace("\x00", ""),
                 available_at=_now() + timedelta(seconds=retry_in)))
 
-    def depth(self) -> dict[str, int]:
-        """Entries waiting (due or not), and those that gave up after MAX_ATTEMPTS."""
+    def depth(self, flows: Collection[str] | None = None) -> dict[str, int]:
+        """Entries waiting (due or not), and those that gave up after MAX_ATTEMPTS (of ``flows``, or all)."""
+        scope: ColumnElement[bool] = inbox.c.done_at.is_(None)
+        if flows is not None:
+            scope = and_(scope, inbox.c.flow.in_(list(flows)))
         with self.engine.connect() as conn:
             waiting = conn.execute(select(func.count()).select_from(inbox).where(
-                inbox.c.done_at.is_(None), inbox.c.attempts < MAX_ATTEMPTS)).scalar()
+                scope, inbox.c.attempts < MAX_ATTEMPTS)).scalar()
             dead = conn.execute(select(func.count()).select_from(inbox).where(
-                inbox.c.done_at.is_(None), inbox.c.attempts >= MAX_ATTEMPTS)).scalar()
+                scope, inbox.c.attempts >= MAX_ATTEMPTS)).scalar()
         return {"waiting": int(waiting or 0), "dead": int(dead or 0)}

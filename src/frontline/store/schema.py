@@ -1,6 +1,13 @@
-"""Tables of the state store. Changes go through migrations in ``store/migrations/versions``."""
+"""Tables of the state store. Changes go through migrations in ``store/migrations/versions``.
+
+Every table works on SQLite and PostgreSQL alike: portable types only, timestamps stored in UTC and
+read back as aware UTC datetimes on both.
+"""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -13,17 +20,43 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 
 metadata = MetaData()
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """``TIMESTAMP WITH TIME ZONE`` that always holds and returns UTC.
+
+    SQLite keeps no offset (so a value is written as UTC wall time and compared as text), and
+    PostgreSQL answers in the session's time zone: both come back as aware UTC datetimes.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Aware values are converted to UTC; naive ones are taken as UTC already."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        """An aware UTC datetime whatever the backend returned."""
+        if not isinstance(value, datetime):
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
 
 cursors = Table(
     "cursors",
     metadata,
     Column("source", String(200), primary_key=True),
     Column("value", Text, nullable=True),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
 )
 
 handled = Table(
@@ -33,7 +66,7 @@ handled = Table(
     Column("item_id", String(200), primary_key=True),
     Column("version", String(100), nullable=False),
     Column("decision_id", Integer, nullable=True),
-    Column("handled_at", DateTime(timezone=True), nullable=False),
+    Column("handled_at", UTCDateTime(), nullable=False),
 )
 
 decisions = Table(
@@ -48,7 +81,7 @@ decisions = Table(
     Column("category", String(80), nullable=True),
     Column("severity", String(10), nullable=True),
     Column("fields", JSON, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
     Index("ix_decisions_item", "flow", "item_id"),
 )
 
@@ -64,8 +97,8 @@ effects = Table(
     Column("remote_ref", String(400), nullable=True),
     Column("error", Text, nullable=True),
     Column("attempts", Integer, nullable=False, default=0),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
     Index("ix_effects_item", "flow", "item_id"),
     Index("ix_effects_status", "status"),
 )
@@ -75,7 +108,7 @@ requeued = Table(
     metadata,
     Column("flow", String(40), primary_key=True),
     Column("item_id", String(200), primary_key=True),
-    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("requested_at", UTCDateTime(), nullable=False),
 )
 
 claims = Table(
@@ -84,7 +117,7 @@ claims = Table(
     Column("flow", String(40), primary_key=True),
     Column("item_id", String(200), primary_key=True),
     Column("owner", String(100), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
 )
 
 watch = Table(
@@ -92,7 +125,7 @@ watch = Table(
     metadata,
     Column("flow", String(40), primary_key=True),
     Column("item_id", String(200), primary_key=True),
-    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("due_at", UTCDateTime(), nullable=False),
     Index("ix_watch_due", "flow", "due_at"),
 )
 
@@ -105,12 +138,12 @@ inbox = Table(
     Column("flow", String(40), nullable=False),
     Column("item_id", String(200), nullable=False),
     Column("payload", JSON, nullable=True),
-    Column("received_at", DateTime(timezone=True), nullable=False),
-    Column("available_at", DateTime(timezone=True), nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("available_at", UTCDateTime(), nullable=False),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("claimed_by", String(100), nullable=True),
-    Column("claimed_until", DateTime(timezone=True), nullable=True),
-    Column("done_at", DateTime(timezone=True), nullable=True),
+    Column("claimed_until", UTCDateTime(), nullable=True),
+    Column("done_at", UTCDateTime(), nullable=True),
     Column("error", Text, nullable=True),
     UniqueConstraint("source", "delivery", name="uq_inbox_delivery"),
     Index("ix_inbox_pending", "done_at", "available_at"),

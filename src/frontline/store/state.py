@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, bindparam, create_engine, delete, event, func, insert, select, update
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy import Engine, bindparam, delete, func, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
-from frontline.errors import StateError
 from frontline.model import Effect, EffectStatus
+from frontline.store.engine import create_state_engine, migrate
+from frontline.store.portable import upsert
 from frontline.store.schema import claims, cursors, decisions, effects, handled, requeued, watch
-
-MIGRATIONS = str(Path(__file__).with_name("migrations"))
 
 
 def _now() -> datetime:
@@ -41,61 +33,6 @@ class Decision:
     category: str | None
     severity: str | None
     fields: dict[str, Any]
-
-
-def _prepare_sqlite_file(url: str) -> None:
-    """Create the SQLite file and its folder readable by the owner only."""
-    parsed = make_url(url)
-    database = parsed.database
-    if not database or database == ":memory:":
-        return
-    path = Path(database)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
-        os.close(fd)
-
-
-def create_state_engine(url: str) -> Engine:
-    """An engine tuned for the backend: WAL and a busy timeout on SQLite."""
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    if url.startswith("sqlite"):
-        _prepare_sqlite_file(url)
-        engine = create_engine(url, connect_args={"timeout": 30})
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
-        return engine
-    try:
-        return create_engine(url, pool_pre_ping=True)
-    except ModuleNotFoundError as exc:
-        from frontline.errors import ExtraMissingError
-
-        raise ExtraMissingError("postgres", exc.name or "a database driver") from None
-
-
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest migration (no-op when current)."""
-    config = Config()
-    config.set_main_option("script_location", MIGRATIONS)
-    head = ScriptDirectory.from_config(config).get_current_head()
-    try:
-        with engine.begin() as connection:
-            current = MigrationContext.configure(connection).get_current_revision()
-            if current == head:
-                return
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
-    except OperationalError as exc:
-        raise StateError(f"Cannot open the state store at {engine.url!r}: {exc.orig}. "
-                         "Check FRONTLINE_DATABASE_URL or the workspace folder's permissions.") from None
 
 
 class StateStore:
@@ -124,11 +61,8 @@ class StateStore:
     def set_cursor(self, source: str, value: str | None) -> None:
         """Save the position of ``source``."""
         with self.engine.begin() as conn:
-            changed = conn.execute(
-                update(cursors).where(cursors.c.source == source).values(value=value, updated_at=_now())
-            ).rowcount
-            if not changed:
-                conn.execute(insert(cursors).values(source=source, value=value, updated_at=_now()))
+            upsert(conn, cursors, [{"source": source, "value": value, "updated_at": _now()}], ["source"],
+                   lambda new: {"value": new.value, "updated_at": new.updated_at})
 
     # -- handled items -------------------------------------------------------------------------
     def handled_among(self, flow: str, item_ids: Sequence[str]) -> set[str]:
@@ -158,16 +92,13 @@ class StateStore:
             ids = conn.execute(
                 insert(decisions).returning(decisions.c.id, sort_by_parameter_order=True), rows
             ).scalars().all()
-            for flow in {i.flow for i in items}:
-                names = [i.item_id for i in items if i.flow == flow]
-                for start in range(0, len(names), 500):
-                    conn.execute(delete(handled).where(handled.c.flow == flow,
-                                                       handled.c.item_id.in_(names[start:start + 500])))
-            conn.execute(insert(handled), [
-                {"flow": i.flow, "item_id": i.item_id, "version": i.version, "decision_id": decision_id,
-                 "handled_at": now}
-                for i, decision_id in zip(items, ids, strict=True)
-            ])
+            # An upsert, not delete-then-insert: two workers completing one item must not collide.
+            latest = {(i.flow, i.item_id): {"flow": i.flow, "item_id": i.item_id, "version": i.version,
+                                            "decision_id": decision_id, "handled_at": now}
+                      for i, decision_id in zip(items, ids, strict=True)}
+            upsert(conn, handled, list(latest.values()), ["flow", "item_id"],
+                   lambda new: {"version": new.version, "decision_id": new.decision_id,
+                                "handled_at": new.handled_at})
 
     # -- effects ledger ------------------------------------------------------------------------
     def effects_by_key(self, keys: Iterable[str]) -> dict[str, Effect]:
@@ -184,27 +115,18 @@ class StateStore:
     def plan(self, planned: Sequence[Effect], existing: Iterable[str] | None = None) -> None:
         """Record effects as planned before they are attempted (existing keys count another attempt).
 
-        ``existing``: the keys already in the ledger, when the caller just read them.
+        ``existing`` is accepted for callers that just read the ledger; one upsert settles new and
+        known keys alike, also when another worker planned the same key a moment ago.
         """
         if not planned:
             return
-        known = set(existing) if existing is not None else set(self.effects_by_key(e.key for e in planned))
         now = _now()
-        fresh = [
-            {"key": e.key, "flow": e.flow, "item_id": e.item_id, "kind": e.kind, "target": e.target,
-             "status": EffectStatus.PLANNED.value, "attempts": 0, "created_at": now, "updated_at": now}
-            for e in planned if e.key not in known
-        ]
-        attempted = [{"k": e.key, "now": now} for e in planned if e.key in known]
+        rows = {e.key: {"key": e.key, "flow": e.flow, "item_id": e.item_id, "kind": e.kind, "target": e.target,
+                        "status": EffectStatus.PLANNED.value, "attempts": 0, "created_at": now, "updated_at": now}
+                for e in planned}
         with self.engine.begin() as conn:
-            if fresh:
-                conn.execute(insert(effects), fresh)
-            if attempted:
-                conn.execute(
-                    update(effects).where(effects.c.key == bindparam("k"))
-                    .values(attempts=effects.c.attempts + 1, updated_at=bindparam("now")),
-                    attempted,
-                )
+            upsert(conn, effects, list(rows.values()), ["key"],
+                   lambda new: {"attempts": effects.c.attempts + 1, "updated_at": new.updated_at})
 
     def finish(self, outcomes: Sequence[Effect]) -> None:
         """Record effects as done (with their remote reference) or failed (with the error)."""
@@ -217,8 +139,8 @@ class StateStore:
                     status=bindparam("st"), remote_ref=bindparam("ref"), error=bindparam("err"),
                     target=bindparam("tg"), updated_at=bindparam("now"),
                 ),
-                [{"k": e.key, "st": e.status.value, "ref": e.remote_ref, "err": e.error, "tg": e.target, "now": now}
-                 for e in outcomes],
+                [{"k": e.key, "st": e.status.value, "ref": e.remote_ref, "err": _text(e.error), "tg": e.target,
+                  "now": now} for e in outcomes],
             )
 
     # -- inspection ----------------------------------------------------------------------------
@@ -251,9 +173,8 @@ class StateStore:
                 e = e.where(effects.c.flow == flow)
             conn.execute(h)
             conn.execute(e)
-            for name in flows:
-                conn.execute(delete(requeued).where(requeued.c.flow == name, requeued.c.item_id == item_id))
-                conn.execute(insert(requeued).values(flow=name, item_id=item_id, requested_at=now))
+            upsert(conn, requeued, [{"flow": name, "item_id": item_id, "requested_at": now} for name in flows],
+                   ["flow", "item_id"], lambda new: {"requested_at": new.requested_at})
         return len(flows)
 
     def requeued(self, flow: str) -> list[str]:
@@ -295,37 +216,53 @@ class StateStore:
         A webhook and the poller (or two workers) reaching the same conversation at once: only the
         one holding the claim acts; an expired claim (its holder died) is taken over.
         """
+        return bool(self.claim_many(flow, [item_id], owner, seconds))
+
+    def claim_many(self, flow: str, item_ids: Sequence[str], owner: str, seconds: float = 300.0) -> set[str]:
+        """Take each of ``item_ids`` that is free (or already ``owner``'s, renewed); returns those taken.
+
+        One ``INSERT … ON CONFLICT DO UPDATE … WHERE`` per item: a free item is inserted, an expired
+        or own claim is taken over, a live claim of someone else changes nothing. On PostgreSQL a
+        second worker racing for the same item waits for the first one's transaction, then sees its
+        claim; on SQLite the write lock serialises them.
+        """
         now = _now()
         until = now + timedelta(seconds=seconds)
+        taken: set[str] = set()
         with self.engine.begin() as conn:
-            taken = conn.execute(
-                update(claims).where(claims.c.flow == flow, claims.c.item_id == item_id,
-                                     (claims.c.expires_at < now) | (claims.c.owner == owner))
-                .values(owner=owner, expires_at=until)
-            ).rowcount
-            if taken:
-                return True
-            try:
-                with conn.begin_nested():
-                    conn.execute(insert(claims).values(flow=flow, item_id=item_id, owner=owner, expires_at=until))
-            except IntegrityError:
-                return False
-            return True
+            for item_id in dict.fromkeys(item_ids):
+                row = {"flow": flow, "item_id": item_id, "owner": owner, "expires_at": until}
+                if upsert(conn, claims, [row], ["flow", "item_id"],
+                          lambda new: {"owner": new.owner, "expires_at": new.expires_at},
+                          where=(claims.c.expires_at < now) | (claims.c.owner == owner)):
+                    taken.add(item_id)
+        return taken
 
     def release(self, flow: str, item_id: str, owner: str) -> None:
         """Give a claim back."""
+        self.release_many(flow, [item_id], owner)
+
+    def release_many(self, flow: str, item_ids: Sequence[str], owner: str) -> None:
+        """Give back the claims ``owner`` holds on ``item_ids``."""
+        if not item_ids:
+            return
         with self.engine.begin() as conn:
-            conn.execute(delete(claims).where(claims.c.flow == flow, claims.c.item_id == item_id,
-                                              claims.c.owner == owner))
+            for start in range(0, len(item_ids), 500):
+                conn.execute(delete(claims).where(claims.c.flow == flow, claims.c.owner == owner,
+                                                  claims.c.item_id.in_(list(item_ids[start:start + 500]))))
+
+    def holder(self, flow: str, item_id: str) -> str | None:
+        """Who holds a live claim on the item, if anyone."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(claims.c.owner).where(claims.c.flow == flow, claims.c.item_id == item_id,
+                                                             claims.c.expires_at >= _now())).scalar()
 
     # -- watch list: items to read again when a time-based signal becomes due ----------------------
     def watch(self, flow: str, item_id: str, due_at: datetime) -> None:
         """Read ``item_id`` again at ``due_at`` even if nothing about it changes."""
         with self.engine.begin() as conn:
-            changed = conn.execute(update(watch).where(watch.c.flow == flow, watch.c.item_id == item_id)
-                                   .values(due_at=due_at)).rowcount
-            if not changed:
-                conn.execute(insert(watch).values(flow=flow, item_id=item_id, due_at=due_at))
+            upsert(conn, watch, [{"flow": flow, "item_id": item_id, "due_at": due_at}], ["flow", "item_id"],
+                   lambda new: {"due_at": new.due_at})
 
     def unwatch(self, flow: str, item_ids: Sequence[str]) -> None:
         """Stop watching items (handled, closed, gone)."""
@@ -338,10 +275,15 @@ class StateStore:
 
     def due(self, flow: str, now: datetime | None = None, limit: int = 500) -> list[str]:
         """Watched items whose time has come, soonest first."""
+        return [item_id for item_id, _ in self.due_at(flow, now, limit)]
+
+    def due_at(self, flow: str, now: datetime | None = None, limit: int = 500) -> list[tuple[str, datetime]]:
+        """Watched items whose time has come, with the time they were due, soonest first."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(watch.c.item_id).where(watch.c.flow == flow, watch.c.due_at <= (now or _now()))
-                                .order_by(watch.c.due_at).limit(limit))
-            return [row[0] for row in rows]
+            rows = conn.execute(select(watch.c.item_id, watch.c.due_at)
+                                .where(watch.c.flow == flow, watch.c.due_at <= (now or _now()))
+                                .order_by(watch.c.due_at, watch.c.item_id).limit(limit))
+            return [(row[0], row[1]) for row in rows]
 
     def counts(self, flow: str) -> dict[str, int]:
         """How many items are handled and effects are in each state."""
@@ -352,6 +294,48 @@ class StateStore:
             ).all()
             by_status = {str(status): int(count) for status, count in rows}
         return {"handled": int(total or 0), **by_status}
+
+    # -- metrics: read-only counts for /metrics, read at scrape time ------------------------------
+    # Counted in the database, not in a process, so they hold across several workers. Plain
+    # SQLAlchemy Core (GROUP BY, CASE): the same on SQLite and PostgreSQL.
+    def handled_counts(self) -> dict[str, int]:
+        """Items handled, by flow."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(handled.c.flow, func.count()).group_by(handled.c.flow)).all()
+        return {str(flow): int(count) for flow, count in rows}
+
+    def decision_counts(self) -> list[tuple[str, str | None, str | None, int]]:
+        """Decisions recorded, by (flow, category, severity)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(decisions.c.flow, decisions.c.category, decisions.c.severity, func.count())
+                                .group_by(decisions.c.flow, decisions.c.category, decisions.c.severity)).all()
+        return [(str(flow), category, severity, int(count)) for flow, category, severity, count in rows]
+
+    def effect_counts(self) -> list[tuple[str, str, str, int]]:
+        """Ledger entries, by (flow, kind, status)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(effects.c.flow, effects.c.kind, effects.c.status, func.count())
+                                .group_by(effects.c.flow, effects.c.kind, effects.c.status)).all()
+        return [(str(flow), str(kind), str(status), int(count)) for flow, kind, status, count in rows]
+
+    def inbox_counts(self) -> list[tuple[str, str, str, int]]:
+        """Inbox entries not yet done, by (source, flow, state): waiting, or dead after MAX_ATTEMPTS."""
+        from sqlalchemy import case
+
+        from frontline.store.inbox import MAX_ATTEMPTS
+        from frontline.store.schema import inbox
+
+        state = case((inbox.c.attempts >= MAX_ATTEMPTS, "dead"), else_="waiting").label("state")
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(inbox.c.source, inbox.c.flow, state, func.count())
+                                .where(inbox.c.done_at.is_(None))
+                                .group_by(inbox.c.source, inbox.c.flow, state)).all()
+        return [(str(source), str(flow), str(st), int(count)) for source, flow, st, count in rows]
+
+
+def _text(value: str | None) -> str | None:
+    """PostgreSQL text cannot hold NUL characters (SQLite can): a vendor's error message may."""
+    return None if value is None else value.replace("\x00", "")
 
 
 def _effect(row: Any) -> Effect:

@@ -1,0 +1,97 @@
+"""Opening the state store's database, SQLite or PostgreSQL, and bringing its schema up to date."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from frontline.errors import ExtraMissingError, StateError
+
+MIGRATIONS = str(Path(__file__).with_name("migrations"))
+# pg_advisory_xact_lock key: processes starting together on a fresh database migrate one at a time.
+MIGRATION_LOCK = 0x66726F6E746C696E  # "frontlin"
+
+
+def _prepare_sqlite_file(url: str) -> None:
+    """Create the SQLite file and its folder readable by the owner only."""
+    parsed = make_url(url)
+    database = parsed.database
+    if not database or database == ":memory:":
+        return
+    path = Path(database)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+        os.close(fd)
+
+
+def driver_url(url: str) -> str:
+    """``postgresql://`` (and Heroku-style ``postgres://``) URLs use psycopg 3, the `postgres` extra."""
+    for scheme in ("postgresql://", "postgres://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme):]
+    return url
+
+
+def create_state_engine(url: str) -> Engine:
+    """An engine tuned for the backend: WAL and a busy timeout on SQLite, pre-ping on PostgreSQL."""
+    url = driver_url(url)
+    if url.startswith("sqlite"):
+        _prepare_sqlite_file(url)
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    try:
+        return create_engine(url, pool_pre_ping=True)
+    except ModuleNotFoundError as exc:
+        raise ExtraMissingError("postgres", exc.name or "a database driver") from None
+
+
+def _current(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def _lock(connection: Connection) -> None:
+    """Hold the migration lock until this transaction ends, so two processes never migrate at once."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+    elif connection.dialect.name == "sqlite":
+        # SQLite's DDL is transactional; taking the write lock first makes a second process wait.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest migration (no-op when current); safe with several processes starting."""
+    config = Config()
+    config.set_main_option("script_location", MIGRATIONS)
+    head = ScriptDirectory.from_config(config).get_current_head()
+    try:
+        with engine.connect() as connection:
+            if _current(connection) == head:
+                return
+        with engine.begin() as connection:
+            _lock(connection)
+            if _current(connection) == head:  # another process migrated while this one waited
+                return
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    except OperationalError as exc:
+        raise StateError(f"Cannot open the state store at {engine.url!r}: {exc.orig}. "
+                         "Check FRONTLINE_DATABASE_URL or the workspace folder's permissions.") from None
