@@ -45,6 +45,6 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
 
 def main() -> None:
     """Console-script entry point."""
-    from frontline.cli import demo, doctor, kb, model, run, serve, state, tickets  # noqa: F401  (registers commands)
+    from frontline.cli import demo, doctor, kb, model, run, serve, state, tickets, worker  # noqa: F401  (registers commands)
 
     cli(prog_name="frontline")

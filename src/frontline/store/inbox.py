@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Engine, and_, delete, func, or_, select, update
 
 from frontline.store.portable import insert_missing
 from frontline.store.schema import inbox
@@ -147,6 +147,24 @@ class Inbox:
             conn.execute(update(inbox).where(inbox.c.id == entry_id).values(
                 claimed_by=None, claimed_until=None, error=error[:2000].replace("\x00", ""),
                 available_at=_now() + timedelta(seconds=retry_in)))
+
+    def pending(self, flows: Collection[str] | None = None, *, within: float = 0.0) -> int:
+        """Entries a worker could lease now or within ``within`` seconds (not leased by a live worker)."""
+        now = _now()
+        query = select(func.count()).select_from(inbox).where(
+            inbox.c.done_at.is_(None), inbox.c.attempts < MAX_ATTEMPTS,
+            inbox.c.available_at <= now + timedelta(seconds=within),
+            or_(inbox.c.claimed_until.is_(None), inbox.c.claimed_until < now))
+        if flows is not None:
+            query = query.where(inbox.c.flow.in_(list(flows)))
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar() or 0)
+
+    def prune(self, *, older_than: float = 7 * 86400.0) -> int:
+        """Forget entries processed more than ``older_than`` seconds ago (their copies of tickets too)."""
+        with self.engine.begin() as conn:
+            return int(conn.execute(delete(inbox).where(
+                inbox.c.done_at.is_not(None), inbox.c.done_at < _now() - timedelta(seconds=older_than))).rowcount)
 
     def depth(self, flows: Collection[str] | None = None) -> dict[str, int]:
         """Entries waiting (due or not), and those that gave up after MAX_ATTEMPTS (of ``flows``, or all)."""

@@ -251,6 +251,19 @@ class StateStore:
                 conn.execute(delete(claims).where(claims.c.flow == flow, claims.c.owner == owner,
                                                   claims.c.item_id.in_(list(item_ids[start:start + 500]))))
 
+    def renew_claims(self, flow: str, item_ids: Sequence[str], owner: str, seconds: float) -> int:
+        """Extend the claims ``owner`` still holds on ``item_ids`` (a long batch); returns how many."""
+        if not item_ids:
+            return 0
+        until = _now() + timedelta(seconds=seconds)
+        renewed = 0
+        with self.engine.begin() as conn:
+            for start in range(0, len(item_ids), 500):
+                renewed += conn.execute(update(claims).where(
+                    claims.c.flow == flow, claims.c.owner == owner,
+                    claims.c.item_id.in_(list(item_ids[start:start + 500]))).values(expires_at=until)).rowcount
+        return renewed
+
     def holder(self, flow: str, item_id: str) -> str | None:
         """Who holds a live claim on the item, if anyone."""
         with self.engine.connect() as conn:

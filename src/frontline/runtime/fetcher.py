@@ -1,0 +1,135 @@
+"""The fetcher of `frontline worker`: one worker at a time turns each flow's source into inbox entries.
+
+The role is a claim in the state store (``worker`` / ``fetcher``) with a short lease that its holder
+renews while it lives; when the holder dies the lease runs out and another worker takes over. A
+fetch lists each flow's changed items after the saved cursor and enqueues them (source ``poll``,
+delivery = flow, item id and item version, so an unchanged item is enqueued once however often it
+is listed), then moves the cursor: whatever is behind the cursor is in the inbox, durable until a
+worker has processed it. Items a person requeued (`frontline state forget`) and watched
+conversations whose time signal is due are enqueued too.
+
+An entry carries the item as listed, so the worker that processes it does not read it again (one
+API call and one rate-budget token saved per item); a later change is a new version and so a new
+entry. Entries from webhooks carry no item: the worker reads those from the source.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from frontline.flows.escalate import EscalateServices
+from frontline.flows.triage import TriageServices
+from frontline.model import Conversation, Ticket
+from frontline.store.inbox import Entry, Inbox, delivery_id
+from frontline.store.state import StateStore
+
+POLL = "poll"  # the inbox source of entries the fetcher made
+ROLE = ("worker", "fetcher")  # the claim that makes a worker the fetcher
+_TICKETS: TypeAdapter[Ticket] = TypeAdapter(Ticket)
+_CONVERSATIONS: TypeAdapter[Conversation] = TypeAdapter(Conversation)
+
+
+@dataclass
+class Lane:
+    """One flow of one team: its stored name (``triage``, ``escalate@emea``), its services and its source."""
+
+    flow: str
+    kind: str  # "triage" | "escalate"
+    services: TriageServices | EscalateServices
+
+    @property
+    def cursor_key(self) -> str:
+        """The saved position in the source, shared with `frontline run` and `poll`."""
+        return self.services.cursor_key
+
+    @property
+    def source(self) -> Any:
+        """The helpdesk (triage) or the conversation source (escalate)."""
+        services = self.services
+        return services.helpdesk if isinstance(services, TriageServices) else services.conversations
+
+    def version(self, item: Any) -> str:
+        """The item's version: a change makes a new delivery, an unchanged item is enqueued once."""
+        if isinstance(item, Ticket):
+            return item.version
+        stamp = item.updated_at.isoformat() if item.updated_at else "0"
+        return f"{stamp}/{len(item.parts)}"
+
+    def dump(self, item: Any) -> Any:
+        """The item as JSON for the entry's payload."""
+        adapter: TypeAdapter[Any] = _TICKETS if self.kind == "triage" else _CONVERSATIONS
+        return adapter.dump_python(item, mode="json")
+
+    def load(self, payload: Any) -> Any | None:
+        """The item a poll entry carries, or None (a webhook's entry, or one from an older version)."""
+        if not isinstance(payload, dict) or "item" not in payload:
+            return None
+        adapter: TypeAdapter[Any] = _TICKETS if self.kind == "triage" else _CONVERSATIONS
+        try:
+            return adapter.validate_python(payload["item"])
+        except ValidationError:
+            return None
+
+
+class Fetcher:
+    """Lists the lanes' sources and enqueues what changed, while its worker holds the role."""
+
+    def __init__(self, store: StateStore, inbox: Inbox, lanes: list[Lane], owner: str, *,
+                 still_fetcher: Callable[[], bool]) -> None:
+        self.store = store
+        self.inbox = inbox
+        self.lanes = lanes
+        self.owner = owner
+        self.still_fetcher = still_fetcher
+
+    async def fetch(self, stopping: Callable[[], bool]) -> int:
+        """Enqueue every lane's new work; returns how many entries are new. Stops between pages when asked."""
+        added = 0
+        for lane in self.lanes:
+            if stopping() or not self.still_fetcher():
+                break
+            added += await self._revisits(lane)
+            added += await self._changed(lane, stopping)
+        await asyncio.to_thread(self.inbox.prune)
+        return added
+
+    async def _revisits(self, lane: Lane) -> int:
+        """Requeued items (and, for escalate, watched ones now due), read again by the worker."""
+        store = self.store
+        wanted = await asyncio.to_thread(store.requeued, lane.flow)
+        stamp = datetime.now(UTC).isoformat()
+        entries = [Entry(POLL, delivery_id(lane.flow, item_id, "requeue", stamp), lane.flow, item_id)
+                   for item_id in wanted]
+        if lane.kind == "escalate":
+            due = await asyncio.to_thread(store.due_at, lane.flow)
+            entries += [Entry(POLL, delivery_id(lane.flow, item_id, "due", at.isoformat()), lane.flow, item_id)
+                        for item_id, at in due]
+        added = await asyncio.to_thread(self.inbox.add_many, entries)
+        # Queued now: the inbox keeps them until processed (a crash before this line queues them twice,
+        # and the second is skipped as handled).
+        await asyncio.to_thread(store.dequeue, lane.flow, wanted)
+        return added
+
+    async def _changed(self, lane: Lane, stopping: Callable[[], bool]) -> int:
+        """Page through the source after the cursor, enqueue each page, then move the cursor past it."""
+        store = self.store
+        size = lane.services.settings.runner.batch_size
+        cursor = await asyncio.to_thread(store.get_cursor, lane.cursor_key)
+        added = 0
+        while True:
+            page = await lane.source.list_changed(cursor, size)
+            items = list({item.id: item for item in page.items}.values())
+            entries = [Entry(POLL, delivery_id(lane.flow, item.id, lane.version(item)), lane.flow, item.id,
+                             {"item": lane.dump(item)}) for item in items]
+            added += await asyncio.to_thread(self.inbox.add_many, entries)
+            if page.cursor is not None and page.cursor != cursor:
+                await asyncio.to_thread(store.set_cursor, lane.cursor_key, page.cursor)
+                cursor = page.cursor
+            if not page.has_more or not page.items or stopping() or not self.still_fetcher():
+                return added
