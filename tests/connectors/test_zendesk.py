@@ -411,6 +411,7 @@ def test_every_request_the_adapter_sends_matches_the_zendesk_spec(fake: FakeZend
     kinds = {(r.method, re.sub(r"(?<=/)([0-9a-f]{32}|\d+)(?=/|$)", "N", r.url.path)) for r in fake.requests}
     assert kinds == {("GET", "/api/v2/incremental/tickets/cursor"), ("PUT", "/api/v2/tickets/N"),
                      ("PUT", "/api/v2/tickets/update_many"), ("GET", "/api/v2/job_statuses/N"),
+                     ("GET", "/api/v2/job_statuses"),
                      ("GET", "/api/v2/tickets/N/comments"), ("GET", "/api/v2/tickets/N"),
                      ("GET", "/api/v2/users/me")}
     assert fake.violations == [] and fake.unknown == []

@@ -153,6 +153,7 @@ class FakeZendesk(FakeAPI):
             ("PUT", r"/api/v2/tickets/(\d+)", self._update),
             ("GET", r"/api/v2/tickets/(\d+)/comments", self._comments),
             ("GET", r"/api/v2/job_statuses/([0-9a-f]+)", self._job_status),
+            ("GET", r"/api/v2/job_statuses", self._job_list),
         ):
             self.route(method, re.escape(self.prefix) + path, self._guarded(handler, anonymous=path.endswith("me")))
 
@@ -445,6 +446,12 @@ class FakeZendesk(FakeAPI):
             else:
                 status.update(self._run(job))
         return json_response(200, {"job_status": copy.deepcopy(status)})
+
+    def _job_list(self, request: httpx.Request, match: re.Match[str]) -> httpx.Response:
+        """The most recent jobs first, as they stand (listing does not run a job; polling one does)."""
+        statuses = [copy.deepcopy(job["status"]) for job in reversed(self.jobs.values())][:100]
+        return json_response(200, {"job_statuses": statuses,
+                                   "meta": {"has_more": False, "after_cursor": None, "before_cursor": None}})
 
     def _run(self, job: Mapping[str, Any]) -> dict[str, Any]:
         results = []

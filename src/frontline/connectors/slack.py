@@ -83,6 +83,12 @@ def channels_of(settings: Settings) -> tuple[str, ...]:
     return tuple(dict.fromkeys((*settings.routing.channels.values(), settings.routing.fallback)))
 
 
+def escalation_channels_of(settings: Settings) -> tuple[str, ...]:
+    """Every channel the escalate flow may post to: P0, P1 and its fallback."""
+    routing = settings.escalation.routing
+    return tuple(dict.fromkeys((routing.P0, routing.P1, routing.fallback)))
+
+
 def _failed(error: BaseException) -> Check:
     if isinstance(error, FrontlineError):
         hint = getattr(error, "hint", "")
@@ -110,10 +116,14 @@ class SlackChat:
         sleep: Sleep = asyncio.sleep,
         wall: Clock = time.time,
         tool: tuple[str, ToolRunner] | None = None,
+        also_searched: Iterable[str] = (),
     ) -> None:
         self.api = SlackWebAPI(credentials, base_url=base_url, session=session)
         self._tool = tool  # (tool name, runner): posts go through a Scalekit tool instead of the Web API
         self.channels = tuple(dict.fromkeys(channels))  # where find_posted looks and diagnose checks
+        # find_posted also looks where the other flows post (escalation alerts): an alert posted there
+        # before a crash must be found, not posted again.
+        self._searched = tuple(dict.fromkeys((*self.channels, *also_searched)))
         self.pacer = ChannelPacer(interval, clock=clock, sleep=sleep)
         self._echo = echo
         self._clock = clock
@@ -138,7 +148,8 @@ class SlackChat:
             tool = (tool_name, partial(runner, "slack"))
         return cls(credentials, base_url=slack.base_url, channels=channels_of(settings),
                    interval=slack.channel_interval_seconds, session=session, recovery_hours=slack.recovery_hours,
-                   recovery_pages=slack.recovery_pages, echo=echo, tool=tool)
+                   recovery_pages=slack.recovery_pages, echo=echo, tool=tool,
+                   also_searched=escalation_channels_of(settings))
 
     # -- posting ---------------------------------------------------------------------------------
     @staticmethod
@@ -213,7 +224,8 @@ class SlackChat:
     async def find_posted(self, key: str) -> str | None:
         """The reference of an earlier alert carrying ``key``, if any (crash recovery).
 
-        Bounded: the candidates are the routing channels and the fallback the bot is a member of;
+        Bounded: the candidates are the routing channels, the escalation channels and the fallbacks the
+        bot is a member of;
         each is read newest first with ``conversations.history`` (``include_all_metadata``) back to
         ``[slack] recovery_hours`` ago, at most ``recovery_pages`` pages of 200 messages. Every key
         seen is remembered, so one scan answers all the keys of a recovering run: at most
@@ -232,7 +244,7 @@ class SlackChat:
                 return self._posted[key]
             floor = self._wall() - self._window
             unread: FrontlineError | None = None
-            for name in self.channels:
+            for name in self._searched:
                 found = await self.api.channel(name)
                 if found is None or not found.member:
                     continue  # the bot cannot have posted where it is not

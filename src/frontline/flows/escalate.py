@@ -15,7 +15,6 @@ nothing about them needs to change for that.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -28,6 +27,7 @@ from frontline.errors import ChannelRefusedError, FrontlineError, NotFoundError
 from frontline.model import Conversation, Escalation, IssueDraft, IssueRef
 from frontline.ports import Chat, Classifier, Conversations, Tracker
 from frontline.render import Renderer
+from frontline.runtime import owners
 from frontline.runtime.ledger import Ledger
 from frontline.store.state import Decision, StateStore
 
@@ -116,7 +116,7 @@ class EscalateRun:
         self.now = now or (lambda: datetime.now(UTC))
         self.summary = EscalationSummary(dry_run=dry_run)
         self.ledger = Ledger(services.store, self.flow)
-        self.owner = f"{os.uname().nodename}:{os.getpid()}:{id(self)}"
+        self.owner = owners.this_process(id(self))
         self._slots = asyncio.Semaphore(self.settings.runner.concurrency)
 
     async def run(self) -> EscalationSummary:
@@ -195,7 +195,9 @@ class EscalateRun:
             return True
         todo = await self._categorise(todo)
         outcomes = await asyncio.gather(*(self._escalate(c, e, v) for c, e, v in todo))
-        return all(o is None or o.completed for o in outcomes)
+        # One held elsewhere (None) is not done either: its holder may die before finishing it, so
+        # the cursor must not move past it; the next pass finds it handled, or takes it over.
+        return all(o is not None and o.completed for o in outcomes)
 
     def _reopened_since(self, conversation: Conversation, handled_version: str) -> bool:
         """True when re-escalation is on and the conversation reopened after its last escalation."""
@@ -233,7 +235,7 @@ class EscalateRun:
             self._count(outcome, done=True)
             return outcome
         store = self.s.store
-        if not store.claim(self.flow, conversation.id, self.owner):
+        if not self._claim(conversation.id):
             self.summary.busy += 1  # a webhook or another worker is on it right now
             return None
         try:
@@ -248,6 +250,17 @@ class EscalateRun:
             store.release(self.flow, conversation.id, self.owner)
         self._count(outcome, done=outcome.completed)
         return outcome
+
+    def _claim(self, item_id: str) -> bool:
+        """Claim the conversation; a claim left by a process of this machine that died is taken over."""
+        store = self.s.store
+        if store.claim(self.flow, item_id, self.owner):
+            return True
+        holder = store.holder(self.flow, item_id)
+        if holder is None or not owners.gone(holder):
+            return False
+        store.release(self.flow, item_id, holder)  # killed mid-escalation: nobody is acting on it now
+        return store.claim(self.flow, item_id, self.owner)
 
     def _channel(self, escalation: Escalation) -> str:
         routing = self.settings.escalation.routing

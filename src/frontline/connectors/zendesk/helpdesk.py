@@ -215,11 +215,42 @@ class ZendeskHelpdesk:
             params = {**params, "page[after]": meta["after_cursor"]}
 
     async def find_marker(self, ticket_id: str, marker: str) -> str | None:
-        """The private note carrying ``marker`` on the ticket (newest first), as ``comment:ID``; else None."""
+        """The private note carrying ``marker`` on the ticket (newest first), as ``comment:ID``; else None.
+
+        Bulk jobs still queued or working are waited for first (see :meth:`_settle_jobs`).
+        """
+        await self._settle_jobs()
         async for comment in self._comments(self._number(ticket_id), newest_first=True):
             if carries_marker(comment, marker):
                 return f"comment:{comment.get('id')}"
         return None
+
+    _jobs_settled = False
+    _settling: asyncio.Lock | None = None
+
+    async def _settle_jobs(self) -> None:
+        """Once per adapter, before the first marker check: wait for the bulk jobs Zendesk has not run yet.
+
+        A run killed after it submitted an update_many job never saw the job finish, and Zendesk runs
+        it later; a marker check made before then misses the note the job is about to add, and the
+        note would be written twice. A job still pending after ``JOB_TIMEOUT``, or a listing that
+        fails, leaves the check as it was before (look, and write when the note is not there).
+        """
+        if self._jobs_settled:
+            return
+        if self._settling is None:
+            self._settling = asyncio.Lock()
+        async with self._settling:
+            if self._jobs_settled:
+                return
+            try:
+                body = await self.api.json("GET", "/api/v2/job_statuses")
+                pending = [str(job["id"]) for job in body.get("job_statuses") or ()
+                           if isinstance(job, Mapping) and job.get("id") and job.get("status") in PENDING]
+                await asyncio.gather(*(self._finished(job_id) for job_id in pending), return_exceptions=True)
+            except ConnectorError:
+                pass
+            self._jobs_settled = True
 
     def _number(self, ticket_id: str) -> int:
         number = ticket_number(ticket_id)
