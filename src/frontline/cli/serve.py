@@ -7,6 +7,13 @@ import click
 from frontline.cli import cli
 from frontline.cli.common import console, settings_from
 
+SECRETS = (
+    ("INTERCOM_CLIENT_SECRET", "Intercom webhooks"),
+    ("ZENDESK_WEBHOOK_SECRET", "Zendesk webhooks"),
+    ("SLACK_SIGNING_SECRET", "Slack interactivity"),
+    ("FRONTLINE_API_KEY", "POST /tickets"),
+)
+
 
 @cli.command("serve")
 @click.option("--host", help="Address to listen on (default: server.host, 127.0.0.1).")
@@ -14,7 +21,10 @@ from frontline.cli.common import console, settings_from
 @click.option("--no-poll", is_flag=True, help="Only webhooks: do not poll as a safety net.")
 @click.pass_context
 def serve_command(ctx: click.Context, /, host: str | None, port: int | None, no_poll: bool) -> None:
-    """Receive webhooks (Intercom: POST /webhooks/intercom), process them in the background, poll too."""
+    """Receive webhooks (Intercom, Zendesk, Slack) and POST /tickets, process them in the background, poll too.
+
+    Routes: POST /webhooks/intercom, /webhooks/zendesk, /webhooks/slack, /tickets; GET /healthz, /metrics.
+    """
     import uvicorn
 
     from frontline.store.inbox import Inbox
@@ -26,8 +36,9 @@ def serve_command(ctx: click.Context, /, host: str | None, port: int | None, no_
                                    ("server", "poll"): False if no_poll else None})
     store = StateStore.open(settings.state_url)
     app = WebApp(settings, Inbox(store.engine), lifespan=background)
-    if not settings.secret("INTERCOM_CLIENT_SECRET"):
-        console.print("[yellow]INTERCOM_CLIENT_SECRET is not set: Intercom webhooks will be refused (503).[/]")
+    for variable, what in SECRETS:
+        if not settings.secret(variable):
+            console.print(f"[yellow]{variable} is not set: {what} will be refused (503).[/]")
     mode = (f"webhooks, and polling every {settings.runner.poll_interval_minutes:g} min" if settings.server.poll
             else "webhooks only")
     console.print(f"Listening on http://{settings.server.host}:{settings.server.port} ({mode}). Ctrl+C stops.")

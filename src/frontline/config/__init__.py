@@ -124,6 +124,8 @@ class ServerSettings(Strict):
     max_body_bytes: int = Field(default=1_000_000, ge=1_000, le=50_000_000)
     # Polling keeps running next to the webhooks as the safety net for a missed delivery.
     poll: bool = True
+    # Signed webhooks (Zendesk, Slack) older or newer than this are refused: replay protection.
+    timestamp_tolerance_seconds: int = Field(default=300, ge=10, le=3600)
 
 
 class Settings(Strict):

@@ -1,29 +1,44 @@
 """Background work of `frontline serve`: process the inbox, and keep polling as the safety net.
 
-Webhook deliveries are leased from the inbox, the conversation is read again from the source
-(a notification's copy may be stale or partial) and handed to the same ``EscalateRun.handle`` the
-poller uses, so both paths share the escalation state: the ledger and the per-conversation claim
-make a webhook and a poll that race on one conversation escalate it once.
+Inbox entries are leased per flow and settled one by one (done, or failed to come back later):
+
+- ``escalate`` (Intercom): the conversation is read again from the source (a notification's copy
+  may be stale or partial) and handed to the same ``EscalateRun.handle`` the poller uses, so the
+  ledger and the per-conversation claim make a webhook and a poll that race escalate it once;
+- ``triage`` (Zendesk, ``POST /tickets``): the ticket is read again from the helpdesk with ``get``
+  and handed to ``TriageRun.handle``, which skips tickets already handled, so a ticket is triaged
+  once however many deliveries name it. In this process the poller's triage and the inbox's never
+  run at the same time (one lock), so they cannot both alert about a new ticket;
+- ``feedback`` (Slack buttons and menus): a person's correction is recorded as a decision of the
+  ``feedback`` flow (classifier ``human:slack:<user>``), next to the decision it corrects.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import logging
 import os
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from frontline.errors import FrontlineError, NotFoundError
 from frontline.flows.escalate import EscalateRun, EscalateServices
+from frontline.flows.triage import TriageRun, TriageServices
+from frontline.model import Ticket
 from frontline.store.inbox import Delivery, Inbox
+from frontline.store.state import Decision, StateStore
+from frontline.web.metrics import rate_limits
 
 if TYPE_CHECKING:
     from frontline.web.app import WebApp
 
 log = logging.getLogger("frontline.worker")
 IDLE_SECONDS = 2.0
+CLOSED = ("solved", "closed")
+Processor = Callable[[list[Delivery]], Awaitable[None]]
 
 
 async def process_deliveries(services: EscalateServices, inbox: Inbox, deliveries: list[Delivery]) -> None:
@@ -52,6 +67,69 @@ async def process_deliveries(services: EscalateServices, inbox: Inbox, deliverie
             await asyncio.to_thread(inbox.done, delivery.id)
 
 
+async def process_triage(services: TriageServices, inbox: Inbox, deliveries: list[Delivery],
+                         lock: asyncio.Lock | None = None) -> None:
+    """Read each delivery's ticket again, triage the batch once (handled tickets are skipped), settle each."""
+    tickets: dict[str, Ticket] = {}
+    waiting: list[Delivery] = []
+    for delivery in deliveries:
+        if delivery.item_id not in tickets:
+            try:
+                ticket = await services.helpdesk.get(delivery.item_id)
+            except NotFoundError:
+                await asyncio.to_thread(inbox.done, delivery.id)  # deleted since, or never here
+                continue
+            except Exception as error:
+                await asyncio.to_thread(inbox.failed, delivery.id, _describe(error), retry_in=_backoff(delivery))
+                continue
+            if ticket.status in CLOSED:  # solved before we got to it: nobody needs an alert now
+                await asyncio.to_thread(inbox.done, delivery.id)
+                continue
+            tickets[ticket.id] = ticket
+        waiting.append(delivery)
+    if not waiting:
+        return
+    run = TriageRun(services)
+    try:
+        async with lock or contextlib.nullcontext():
+            await run.handle(list(tickets.values()))
+    except Exception as error:
+        log.exception("triage of %d webhook tickets failed", len(tickets))
+        for delivery in waiting:
+            await asyncio.to_thread(inbox.failed, delivery.id, _describe(error), retry_in=_backoff(delivery))
+        return
+    handled = await asyncio.to_thread(services.store.handled_among, run.flow, list(tickets))
+    reasons = dict(run.summary.failures)
+    for delivery in waiting:
+        if delivery.item_id in handled:
+            await asyncio.to_thread(inbox.done, delivery.id)
+        else:
+            reason = reasons.get(delivery.item_id, "triage did not complete")
+            await asyncio.to_thread(inbox.failed, delivery.id, reason, retry_in=_backoff(delivery))
+
+
+async def process_feedback(store: StateStore, inbox: Inbox, deliveries: list[Delivery]) -> None:
+    """Record each person's correction as a ``feedback`` decision, then settle the entries."""
+    decisions = [_feedback_decision(d) for d in deliveries]
+    await asyncio.to_thread(store.complete, decisions)
+    for delivery in deliveries:
+        await asyncio.to_thread(inbox.done, delivery.id)
+
+
+def _feedback_decision(delivery: Delivery) -> Decision:
+    payload: dict[str, Any] = delivery.payload if isinstance(delivery.payload, dict) else {}
+    kind = str(payload.get("kind") or "unknown")
+    user = str(payload.get("user") or "unknown")
+    return Decision(
+        flow="feedback", item_id=delivery.item_id, version=str(payload.get("action_ts") or delivery.delivery)[:100],
+        inputs_hash=hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest(),
+        classifier=f"human:{delivery.source}:{user}"[:60], confidence=1.0,
+        category=payload.get("category") if kind == "correct_category" else None, severity=None,
+        fields={"kind": kind, "user": user, "source": delivery.source, "delivery": delivery.delivery,
+                "corrects": "triage" if kind == "correct_category" else "escalate"},
+    )
+
+
 def _backoff(delivery: Delivery) -> float:
     return float(min(30 * 2 ** max(delivery.attempts - 1, 0), 3600))
 
@@ -60,20 +138,24 @@ def _describe(error: BaseException) -> str:
     return str(error) if isinstance(error, FrontlineError) else f"{type(error).__name__}: {error}"
 
 
-async def inbox_loop(app: WebApp, services: EscalateServices, *, owner: str) -> None:
-    """Lease and process deliveries until cancelled; sleeps until woken by a new delivery or a tick."""
+async def inbox_loop(app: WebApp, processors: dict[str, Processor], *, owner: str) -> None:
+    """Lease and process each flow's deliveries until cancelled; sleeps until woken or a tick passes."""
     inbox = app.inbox
     while True:
-        deliveries = await asyncio.to_thread(inbox.lease, owner, flow="escalate")
-        if deliveries:
-            await process_deliveries(services, inbox, deliveries)
+        busy = False
+        for flow, process in processors.items():
+            deliveries = await asyncio.to_thread(inbox.lease, owner, flow=flow)
+            if deliveries:
+                busy = True
+                await process(deliveries)
+        if busy:
             continue
         app.wake.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(app.wake.wait(), IDLE_SECONDS)
 
 
-async def poll_loop(app: WebApp, minutes: float) -> None:
+async def poll_loop(app: WebApp, minutes: float, triage_lock: asyncio.Lock | None = None) -> None:
     """Run every flow for every team on the poll interval (the safety net for missed deliveries)."""
     from frontline.app import escalate_services, triage_services
     from frontline.flows.escalate import run_escalate
@@ -86,10 +168,17 @@ async def poll_loop(app: WebApp, minutes: float) -> None:
                 try:
                     if flow == "triage":
                         async with triage_services(settings, echo=lambda line: None) as triage:
-                            await run_triage(triage)
+                            try:
+                                async with triage_lock or contextlib.nullcontext():
+                                    await run_triage(triage)
+                            finally:
+                                app.rate_limited_closed.update(rate_limits([triage]))
                     else:
                         async with escalate_services(settings, echo=lambda line: None) as escalate:
-                            await run_escalate(escalate)
+                            try:
+                                await run_escalate(escalate)
+                            finally:
+                                app.rate_limited_closed.update(rate_limits([escalate]))
                 except Exception:  # a failing cycle is logged; the next one runs as planned
                     log.exception("%s poll for team %s failed", flow, name)
         await asyncio.sleep(minutes * 60)
@@ -98,15 +187,30 @@ async def poll_loop(app: WebApp, minutes: float) -> None:
 @contextlib.asynccontextmanager
 async def background(app: WebApp) -> AsyncIterator[None]:
     """Start the inbox worker (and the poller, unless turned off); stop them on shutdown."""
-    from frontline.app import escalate_services
+    from frontline.app import escalate_services, triage_services
 
     settings = app.settings
     owner = f"{os.uname().nodename}:{os.getpid()}"
     tasks: list[asyncio.Task[None]] = []
-    async with escalate_services(settings, echo=lambda line: None) as services:
-        tasks.append(asyncio.create_task(inbox_loop(app, services, owner=owner), name="inbox"))
+    triage_lock = asyncio.Lock()
+    async with contextlib.AsyncExitStack() as stack:
+        escalate = await stack.enter_async_context(escalate_services(settings, echo=lambda line: None))
+        processors: dict[str, Processor] = {
+            "escalate": lambda batch: process_deliveries(escalate, app.inbox, batch),
+            "feedback": lambda batch: process_feedback(app.store, app.inbox, batch),
+        }
+        app.services.append(escalate)
+        try:
+            triage = await stack.enter_async_context(triage_services(settings, echo=lambda line: None))
+        except FrontlineError as error:  # e.g. an LLM classifier without its key: webhooks still record
+            log.warning("triage deliveries wait in the inbox: %s", error)
+        else:
+            processors["triage"] = lambda batch: process_triage(triage, app.inbox, batch, triage_lock)
+            app.services.append(triage)
+        tasks.append(asyncio.create_task(inbox_loop(app, processors, owner=owner), name="inbox"))
         if settings.server.poll:
-            tasks.append(asyncio.create_task(poll_loop(app, settings.runner.poll_interval_minutes), name="poll"))
+            tasks.append(asyncio.create_task(poll_loop(app, settings.runner.poll_interval_minutes, triage_lock),
+                                             name="poll"))
         try:
             yield
         finally:
@@ -115,3 +219,5 @@ async def background(app: WebApp) -> AsyncIterator[None]:
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+            app.rate_limited_closed.update(rate_limits(app.services))
+            app.services.clear()

@@ -1,0 +1,215 @@
+"""The routes of ``frontline serve``: each authenticates first, records durably, then answers.
+
+Every webhook receiver follows the same order — secret configured (else 503), signature and
+timestamp on the raw bytes (else 401 with a minimal body; the reason goes to the log only),
+parse (else 400), record in the inbox (a redelivery is acknowledged, recorded once), answer.
+Nothing slow happens before the answer: the background worker does the work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from frontline.web.metrics import CONTENT_TYPE
+from frontline.web.payloads import PayloadError, slack_request, ticket_batch, zendesk_event
+from frontline.web.responses import Response
+from frontline.web.signatures import bearer_matches, verify_intercom, verify_slack, verify_zendesk
+
+if TYPE_CHECKING:
+    from frontline.web.app import WebApp
+
+log = logging.getLogger("frontline.web")
+
+# Intercom topics that can change whether a conversation should escalate.
+INTERCOM_TOPICS = {
+    "conversation.user.created", "conversation.user.replied", "conversation.admin.replied",
+    "conversation.admin.opened", "conversation.admin.closed", "conversation.admin.noted",
+    "conversation.admin.snoozed", "conversation.admin.unsnoozed", "conversation.admin.assigned",
+}
+MAX_DELIVERY = 200  # the inbox's delivery column
+
+
+def _response(status: int, body: Any = None, headers: dict[str, str] | None = None) -> Response:
+    return Response(status, body, headers)
+
+
+def unauthorized() -> Response:
+    """The answer to a bad signature: 401 and nothing else to learn from."""
+    return _response(401, {"error": "invalid signature"})
+
+
+def _unconfigured(app: WebApp, source: str, variable: str) -> Response:
+    log.warning("%s webhook refused: %s is not set", source.capitalize(), variable)
+    app.metrics.delivery(source, "unconfigured")
+    return _response(503, {"error": "webhook not configured"})
+
+
+def _refused(app: WebApp, source: str, problem: str) -> Response:
+    log.warning("%s webhook refused: %s", source.capitalize(), problem)
+    app.metrics.delivery(source, "refused")
+    return unauthorized()
+
+
+def _invalid(app: WebApp, source: str, problem: str) -> Response:
+    app.metrics.delivery(source, "invalid")
+    return _response(400, {"error": problem})
+
+
+def _ignored(app: WebApp, source: str, what: str) -> Response:
+    app.metrics.delivery(source, "ignored")
+    return _response(200, {"ignored": what})
+
+
+def delivery_key(*parts: str) -> str:
+    """A delivery id that fits the inbox column (a long one is hashed)."""
+    key = ":".join(p for p in parts if p)
+    return key if len(key) <= MAX_DELIVERY else hashlib.sha256(key.encode()).hexdigest()
+
+
+# -- webhooks ----------------------------------------------------------------------------------------
+async def intercom(app: WebApp, headers: dict[str, str], body: bytes) -> Response:
+    """Intercom notifications: verify X-Hub-Signature, record conversation topics, answer."""
+    secret = app.settings.secret("INTERCOM_CLIENT_SECRET")
+    if not secret:
+        return _unconfigured(app, "intercom", "INTERCOM_CLIENT_SECRET")
+    problem = verify_intercom(secret, headers, body)
+    if problem is not None:
+        return _refused(app, "intercom", problem)
+    try:
+        payload = json_object(body)
+        topic = str(payload.get("topic") or "")
+        item = (payload.get("data") or {}).get("item") or {}
+    except (PayloadError, AttributeError):
+        return _invalid(app, "intercom", "not a notification")
+    if topic == "ping" or topic not in INTERCOM_TOPICS:
+        return _ignored(app, "intercom", topic or "no topic")
+    conversation = item.get("id") if isinstance(item, dict) else None
+    if not conversation or not isinstance(conversation, str | int):
+        return _invalid(app, "intercom", "notification without a conversation id")
+    delivery = delivery_key(str(payload.get("id") or "")) or hashlib.sha256(body).hexdigest()
+    added = await app.record("intercom", delivery, "escalate", str(conversation), {"topic": topic})
+    return _response(200, {"received": delivery, "duplicate": not added})
+
+
+async def zendesk(app: WebApp, headers: dict[str, str], body: bytes) -> Response:
+    """A Zendesk trigger (or ticket event) webhook: verify, record the ticket for triage, answer."""
+    secret = app.settings.secret("ZENDESK_WEBHOOK_SECRET")
+    if not secret:
+        return _unconfigured(app, "zendesk", "ZENDESK_WEBHOOK_SECRET")
+    problem = verify_zendesk(secret, headers, body, tolerance=app.settings.server.timestamp_tolerance_seconds)
+    if problem is not None:
+        return _refused(app, "zendesk", problem)
+    try:
+        event = zendesk_event(body)
+    except PayloadError as error:
+        return _invalid(app, "zendesk", str(error))
+    if event.ticket_id is None:
+        return _ignored(app, "zendesk", event.kind)
+    # A retried invocation keeps its id; without one, the same body is the same delivery.
+    invocation = headers.get("x-zendesk-webhook-invocation-id", "").strip()
+    delivery = (delivery_key(headers.get("x-zendesk-webhook-id", "").strip(), invocation) if invocation
+                else delivery_key(event.event_id or "") or hashlib.sha256(body).hexdigest())
+    added = await app.record("zendesk", delivery, "triage", event.ticket_id,
+                             {"kind": event.kind, "updated_at": event.updated_at})
+    return _response(200, {"received": delivery, "duplicate": not added})
+
+
+async def slack(app: WebApp, headers: dict[str, str], body: bytes) -> Response:
+    """Slack interactivity: verify, record frontline's buttons and menus as feedback, answer within 3 s."""
+    secret = app.settings.secret("SLACK_SIGNING_SECRET")
+    if not secret:
+        return _unconfigured(app, "slack", "SLACK_SIGNING_SECRET")
+    problem = verify_slack(secret, headers, body, tolerance=app.settings.server.timestamp_tolerance_seconds)
+    if problem is not None:
+        return _refused(app, "slack", problem)
+    try:
+        request = slack_request(body, headers.get("content-type", ""))
+    except PayloadError as error:
+        return _invalid(app, "slack", str(error))
+    if request.kind == "url_verification":
+        return _response(200, {"challenge": request.challenge})
+    if request.kind == "ignored":
+        app.metrics.delivery("slack", "ignored")
+        return _response(200, b"", {"content-type": "text/plain"})
+    base = request.delivery or hashlib.sha256(body).hexdigest()
+    for number, action in enumerate(request.actions):
+        if action.category is not None and action.category not in app.settings.categories:
+            log.warning("Slack correction for %s ignored: %r is not a configured category", action.item_id,
+                        action.category)
+            app.metrics.delivery("slack", "invalid")
+            continue
+        await app.record("slack", delivery_key(base, str(number)), "feedback", action.item_id, {
+            "kind": action.kind, "category": action.category, "user": action.user, "action_ts": action.action_ts})
+    # An empty 200 leaves the message as it is; the worker applies the feedback.
+    return _response(200, b"", {"content-type": "text/plain"})
+
+
+def json_object(body: bytes) -> dict[str, Any]:
+    """The body as a JSON object, or PayloadError."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        raise PayloadError("the body is not JSON") from None
+    if not isinstance(data, dict):
+        raise PayloadError("the body is not a JSON object")
+    return data
+
+
+# -- the embedded helpdesk's intake -------------------------------------------------------------------
+async def tickets(app: WebApp, headers: dict[str, str], body: bytes) -> Response:
+    """``POST /tickets``: one ticket or a list, validated, upserted, queued for triage; 202 with the ids."""
+    key = app.settings.secret("FRONTLINE_API_KEY")
+    if not key:
+        log.warning("POST /tickets refused: FRONTLINE_API_KEY is not set")
+        return _response(503, {"error": "ticket intake not configured"})
+    if not bearer_matches(key, headers):
+        log.warning("POST /tickets refused: missing or wrong bearer key")
+        return _response(401, {"error": "unauthorized"}, {"www-authenticate": "Bearer"})
+    helpdesk = app.settings.connectors.helpdesk
+    if helpdesk != "local":
+        return _response(409, {"error": f"POST /tickets feeds the embedded helpdesk; connectors.helpdesk is "
+                                        f"{helpdesk!r}"})
+    try:
+        batch = ticket_batch(body)
+    except PayloadError as error:
+        return _response(400, {"error": str(error)})
+    if batch.errors:  # all or nothing: the caller fixes the batch and sends it again
+        return _response(422, {"errors": batch.errors})
+    created, updated = await asyncio.to_thread(_store_tickets, app, batch.records)
+    app.wake.set()
+    return _response(202, {"accepted": [r["id"] for r in batch.records], "created": created, "updated": updated})
+
+
+def _store_tickets(app: WebApp, records: list[dict[str, Any]]) -> tuple[int, int]:
+    """Upsert, then queue each ticket for triage (delivery = id@updated_at). Runs in a thread.
+
+    A crash between the two leaves a stored ticket unqueued: the poller (the safety net) still
+    finds it, since the upsert moved it past the helpdesk cursor.
+    """
+    now = datetime.now(UTC).isoformat()
+    for record in records:
+        record["updated_at"] = record["updated_at"] or record["created_at"] or now
+    with app.helpdesk_lock:
+        created, updated = app.local_helpdesk().upsert(records)
+    for record in records:
+        added = app.inbox.add("api", delivery_key(f"{record['id']}@{record['updated_at']}"), "triage", record["id"])
+        app.metrics.delivery("api", "recorded" if added else "duplicate")
+    return created, updated
+
+
+# -- probes ----------------------------------------------------------------------------------------------
+async def health(app: WebApp, headers: dict[str, str], body: bytes) -> Response:
+    """Liveness plus the inbox depth."""
+    depth = await asyncio.to_thread(app.inbox.depth)
+    return _response(200, {"status": "ok", "inbox": depth})
+
+
+async def metrics(app: WebApp, headers: dict[str, str], body: bytes) -> Response:
+    """Prometheus text format; the store's counts are read now, off the event loop."""
+    text = await asyncio.to_thread(app.metrics.render)
+    return _response(200, text, {"content-type": CONTENT_TYPE})
