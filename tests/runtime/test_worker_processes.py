@@ -102,7 +102,8 @@ def test_three_workers_share_two_thousand_tickets_and_handle_each_once(settings:
     workers = [spawn(settings, "--once", "--batch-size", "50") for _ in range(WORKERS)]
     outputs = finish(workers, started + DEADLINE)
     elapsed = time.monotonic() - started
-    assert [w.returncode for w in workers] == [0] * WORKERS, outputs
+    for worker, output in zip(workers, outputs, strict=True):
+        assert worker.returncode == 0, output
 
     notes = notes_per_ticket(settings)  # exactly one write-back per ticket…
     assert sorted(notes) == sorted(ids) and set(notes.values()) == {1}

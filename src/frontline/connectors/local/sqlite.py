@@ -20,14 +20,20 @@ def connect(path: Path) -> sqlite3.Connection:
 
 
 def migrate(connection: sqlite3.Connection, steps: list[str]) -> None:
-    """Apply numbered schema steps in order, remembering the version in ``user_version``."""
+    """Apply numbered schema steps in order, remembering the version in ``user_version``.
+
+    Several processes may open a new file at once (`frontline worker`): each step takes the write
+    lock first, and a step that fails because another process applied it meanwhile is skipped.
+    """
     current = connection.execute("PRAGMA user_version").fetchone()[0]
     for number, script in enumerate(steps, start=1):
         if number <= current:
             continue
         try:
-            connection.executescript(f"BEGIN;\n{script};\nPRAGMA user_version = {number};\nCOMMIT;")
+            connection.executescript(f"BEGIN IMMEDIATE;\n{script};\nPRAGMA user_version = {number};\nCOMMIT;")
         except BaseException:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
+            if connection.execute("PRAGMA user_version").fetchone()[0] >= number:
+                continue  # applied by another process while this one waited for the lock
             raise
