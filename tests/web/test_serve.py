@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from frontline.connectors.local.conversations import LocalConversations, normalise_conversation
 from frontline.connectors.local.outbox import OutboxChat
@@ -88,6 +89,11 @@ def test_the_serve_command_listens_verifies_and_processes(workspace: Path) -> No
             if httpx.get(f"{base}/healthz").json()["inbox"]["waiting"] == 0:
                 break
             time.sleep(0.1)
+        scrape = httpx.get(f"{base}/metrics")
+        found = {(s.name, tuple(sorted(s.labels.items()))): s.value
+                 for family in text_string_to_metric_families(scrape.text) for s in family.samples}
+        assert found[("frontline_webhook_deliveries_total", (("outcome", "refused"), ("source", "intercom")))] == 1
+        assert found[("frontline_webhook_deliveries_total", (("outcome", "recorded"), ("source", "intercom")))] == 1
     finally:
         server.terminate()
         output = server.communicate(timeout=10)[0]
