@@ -82,19 +82,22 @@ def parse_answer(content: str | None, settings: Settings) -> dict[str, Any]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"the answer was not JSON ({exc.msg} at position {exc.pos})") from None
+    except RecursionError:  # "[[[[…" deeper than the decoder goes
+        raise ValueError("the answer was JSON nested too deeply") from None
     if not isinstance(data, dict):
         raise ValueError("the answer was not a JSON object")
     missing = [name for name in FIELDS if name not in data]
     if missing:
         raise ValueError(f"the answer lacks {', '.join(missing)}")
     category, severity = data["category"], data["severity"]
-    if category not in settings.categories:
+    # Only strings can be taxonomy values (a list or an object would not even be hashable).
+    if not isinstance(category, str) or category not in settings.categories:
         raise ValueError(f"category {str(category)[:40]!r} is not one of {', '.join(settings.categories)}")
-    if severity not in settings.severities:
+    if not isinstance(severity, str) or severity not in settings.severities:
         raise ValueError(f"severity {str(severity)[:40]!r} is not one of {', '.join(settings.severities)}")
     try:
         confidence = float(data["confidence"])
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an integer too big for a float
         raise ValueError("confidence is not a number") from None
     if not math.isfinite(confidence) or not 0.0 <= confidence <= 1.0:
         raise ValueError(f"confidence {confidence} is outside 0–1")

@@ -4,6 +4,10 @@ Each kind is replaced by a bracketed placeholder (``[email]``, ``[phone]``, ``[c
 ``[iban]``, ``[secret]``) so the model still sees that something was there. Card numbers are
 only redacted when they pass the Luhn check and IBANs when they pass the mod-97 check, so order
 numbers and invoice ids survive; phone numbers need 7–15 digits in a phone-like shape.
+
+Cards and IBANs are looked for inside what surrounds them, not only as whole runs: a card number
+followed by its expiry ("4111 1111 1111 1111 12/27") or an IBAN followed by a currency ("BE68 5390
+0754 7034 EUR") is a run that as a whole fails its checksum, and the number inside it must still go.
 """
 
 from __future__ import annotations
@@ -31,8 +35,12 @@ _SECRET = re.compile(
     re.VERBOSE,
 )
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}\b")
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?\b")
-_CARD = re.compile(r"(?<![\d-])\d(?:[ \-]?\d){12,18}(?![\d-])")
+# Runs that may hold an IBAN (upper-case words after a country code and check digits) or a card
+# number (groups of digits joined by single spaces or dashes); the number is looked for inside.
+_IBAN_RUN = re.compile(r"\b[A-Z]{2}\d{2}[A-Z0-9]*(?: [A-Z0-9]+)*\b")
+_IBAN_START = re.compile(r"[A-Z]{2}\d{2}")
+_DIGIT_RUN = re.compile(r"(?<!\d)\d+(?:[ \-]\d+)*(?!\d)")
+_GROUP_SEPARATOR = re.compile(r"([ \-])")
 _PHONE = re.compile(
     r"(?<![\w+\-/#])(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{1,4}\)[\s.\-]?)?\d{2,4}(?:[\s.\-]\d{2,5}){1,4}(?![\w])"
     r"|(?<![\w+])\+\d{7,15}(?!\w)"
@@ -83,17 +91,10 @@ def redact(text: str) -> Redacted:
         return "[email]"
 
     def iban(match: re.Match[str]) -> str:
-        if not iban_valid(match.group(0)):
-            return match.group(0)
-        found["iban"] += 1
-        return "[iban]"
+        return _ibans_in(match.group(0), found)
 
     def card(match: re.Match[str]) -> str:
-        digits = re.sub(r"\D", "", match.group(0))
-        if not (13 <= len(digits) <= 19 and luhn_valid(digits)):
-            return match.group(0)
-        found["card"] += 1
-        return "[card]"
+        return _cards_in(match.group(0), found)
 
     def phone(match: re.Match[str]) -> str:
         value = match.group(0)
@@ -105,10 +106,63 @@ def redact(text: str) -> Redacted:
 
     text = _SECRET.sub(secret, text)
     text = _EMAIL.sub(email, text)
-    text = _IBAN.sub(iban, text)
-    text = _CARD.sub(card, text)
+    text = _IBAN_RUN.sub(iban, text)
+    text = _DIGIT_RUN.sub(card, text)
     text = _PHONE.sub(phone, text)
     return Redacted(text, found)
+
+
+def _ibans_in(run: str, found: Counter[str]) -> str:
+    """``run`` (space-separated upper-case words) with each valid IBAN in it replaced, longest first."""
+    words = run.split(" ")
+    out: list[str] = []
+    start = 0
+    while start < len(words):
+        end = None
+        if _IBAN_START.match(words[start]):
+            for stop in range(min(len(words), start + 34), start, -1):
+                candidate = "".join(words[start:stop])
+                if len(candidate) <= 34 and iban_valid(candidate):
+                    end = stop
+                    break
+        if end is None:
+            out.append(words[start])
+            start += 1
+        else:
+            found["iban"] += 1
+            out.append("[iban]")
+            start = end
+    return " ".join(out)
+
+
+def _cards_in(run: str, found: Counter[str]) -> str:
+    """``run`` (digit groups joined by spaces or dashes) with each Luhn-valid card number in it replaced.
+
+    A card is one group of 13-19 digits, or consecutive groups adding up to 13-19 digits of which all
+    but the last have at least three digits (4-4-4-4, 4-6-5, 4-4-4-4-3); the longest such span wins.
+    A short group (the 03 of a date, the 12 of 12/27) only ever ends a span, so a date or a version
+    next to a number does not make one.
+    """
+    parts = _GROUP_SEPARATOR.split(run)
+    groups, separators = parts[0::2], [*parts[1::2], ""]
+    out: list[str] = []
+    start = 0
+    while start < len(groups):
+        end = None
+        for stop in range(min(len(groups), start + 19), start, -1):
+            span = groups[start:stop]
+            digits = "".join(span)
+            if 13 <= len(digits) <= 19 and all(len(group) >= 3 for group in span[:-1]) and luhn_valid(digits):
+                end = stop
+                break
+        if end is None:
+            out.append(groups[start] + separators[start])
+            start += 1
+        else:
+            found["card"] += 1
+            out.append("[card]" + separators[end - 1])
+            start = end
+    return "".join(out)
 
 
 _DATE = re.compile(r"^\d{4}[-./]\d{1,2}[-./]\d{1,2}$|^\d{1,2}[-./]\d{1,2}[-./]\d{2,4}$|^\d+(?:\.\d+){2,3}$")

@@ -9,6 +9,7 @@ must (and does) skip what it already handled.
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -74,7 +75,10 @@ def _time(value: Any, name: str) -> str | None:
     parsed = parse_timestamp(str(value))
     if parsed is None:
         raise ValueError(f"{name} {str(value)[:40]!r} is not an ISO 8601 time")
-    return parsed.astimezone(UTC).isoformat()
+    try:
+        return parsed.astimezone(UTC).isoformat()
+    except OverflowError:  # e.g. 0001-01-01T00:00+01:00 is before year 1 in UTC
+        raise ValueError(f"{name} {str(value)[:40]!r} is outside the years 1 to 9999 in UTC") from None
 
 
 def normalise_conversation(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -106,8 +110,10 @@ def normalise_conversation(raw: Mapping[str, Any]) -> dict[str, Any]:
     mrr = raw.get("mrr", company.get("mrr"))
     try:
         mrr_value = None if mrr in (None, "") else float(mrr)
-    except (TypeError, ValueError):
-        raise ValueError(f"mrr {mrr!r} is not a number") from None
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"mrr {str(mrr)[:40]!r} is not a number") from None
+    if mrr_value is not None and not (math.isfinite(mrr_value) and mrr_value >= 0):
+        raise ValueError(f"mrr {str(mrr)[:40]!r} must be a non-negative number")
     created = _time(raw.get("created_at"), "created_at") or parts[0]["created_at"] or _now()
     company_name = raw.get("company") if isinstance(raw.get("company"), str) else company.get("name")
     label = raw.get("label")

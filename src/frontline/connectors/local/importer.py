@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import math
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -74,7 +75,10 @@ def _time(value: Any, name: str) -> str | None:
             raise ValueError(f"{name} {text[:40]!r} is not an ISO 8601 date or a Unix timestamp") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC).isoformat()
+    try:
+        return parsed.astimezone(UTC).isoformat()
+    except OverflowError:  # e.g. 0001-01-01T00:00+01:00 is before year 1 in UTC
+        raise ValueError(f"{name} {text[:40]!r} is outside the years 1 to 9999 in UTC") from None
 
 
 def normalise_record(raw: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
@@ -137,8 +141,13 @@ def normalise_record(raw: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
     return record, truncated
 
 
+# Lines end at CR LF, LF or CR only: str.splitlines() also breaks at U+2028, form feeds and the like,
+# which JSON strings may hold as they are, and would cut such a record in two.
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
 def _jsonl_rows(text: str) -> Iterator[tuple[int, Any]]:
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(_NEWLINE.split(text), start=1):
         if not line.strip():
             continue
         try:

@@ -1,0 +1,257 @@
+"""Properties of the CSV/JSONL importers, which read whatever file a user hands them.
+
+Whatever the bytes, an import returns a report or raises DataFileError; rows that can be read are
+kept, every other row is reported with the line it starts on, and ids come out canonical.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import strategies as st
+
+from frontline.connectors.local.importer import normalise_record, read_conversations, read_tickets
+from frontline.errors import DataFileError
+from frontline.model import normalise_id
+
+FILES = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SUFFIXES = (".csv", ".jsonl", ".json", ".txt", ".tsv", ".ndjson", ".dat", "")
+# Text a ticket may hold: any character a file can carry (no NUL, which the importer strips).
+TEXT = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"), max_size=60)
+LINE_TEXT = st.text(st.characters(blacklist_categories=["Cs", "Zl", "Zp"],
+                                  blacklist_characters="\x00\r\n\x0b\x0c\x1c\x1d\x1e\x85"), max_size=40)
+IDS = st.one_of(st.integers(min_value=0, max_value=10**12),
+                st.from_regex(r"[A-Za-z][A-Za-z0-9\-]{0,12}", fullmatch=True))
+SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), TEXT)
+VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
+                      max_leaves=8)
+
+
+def _write(tmp_path: Path, name: str, content: bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(content)
+    return path
+
+
+def _lines(text: str) -> int:
+    """Lines as an editor counts them: ended by CR LF, LF or CR."""
+    return len(re.split(r"\r\n|\r|\n", text))
+
+
+# -- never crash ------------------------------------------------------------------------------------
+@FILES
+@given(content=st.binary(max_size=1500), suffix=st.sampled_from(SUFFIXES))
+def test_any_bytes_give_a_report_or_a_data_file_error(tmp_path: Path, content: bytes, suffix: str) -> None:
+    path = _write(tmp_path, f"tickets{suffix}", content)
+    try:
+        report = read_tickets(path)
+    except DataFileError as error:
+        assert str(path) in str(error)
+        return
+    text = content.decode(report.encoding.split()[0], "replace")
+    for line, reason in report.errors:
+        assert isinstance(reason, str) and reason
+        assert 1 <= line <= max(1, _lines(text))
+    assert all(isinstance(r["id"], str) and r["id"] for r in report.records)
+
+
+@FILES
+@given(content=st.one_of(st.binary(max_size=1500), st.lists(st.dictionaries(TEXT, VALUES, max_size=6), max_size=6)
+                         .map(lambda rows: "\n".join(json.dumps(r) for r in rows).encode())))
+def test_any_file_of_conversations_gives_a_report_or_a_data_file_error(tmp_path: Path, content: bytes) -> None:
+    path = _write(tmp_path, "conversations.jsonl", content)
+    try:
+        report = read_conversations(path)
+    except DataFileError as error:
+        assert str(path) in str(error)
+        return
+    assert all(line >= 1 and reason for line, reason in report.errors)
+    assert all(r["parts"] and isinstance(r["id"], str) for r in report.records)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.one_of(TEXT, st.none()), VALUES, max_size=8))
+def test_normalising_any_row_returns_a_record_or_says_why_not(row: dict[Any, Any]) -> None:
+    try:
+        record, truncated = normalise_record(row)
+    except ValueError as error:
+        assert str(error)
+        return
+    assert record["id"] and record["status"] in {"new", "open", "pending", "hold", "solved", "closed"}
+    assert record["mrr"] is None or (math.isfinite(record["mrr"]) and record["mrr"] >= 0)
+    assert record["subject"] or record["description"]
+    assert isinstance(truncated, bool)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(TEXT, VALUES, max_size=8), st.one_of(IDS, VALUES))
+def test_normalising_any_conversation_returns_a_record_or_says_why_not(raw: dict[str, Any], conversation_id: Any
+                                                                       ) -> None:
+    from frontline.connectors.local.conversations import normalise_conversation
+
+    raw = {**raw, "id": conversation_id}
+    try:
+        record = normalise_conversation(raw)
+    except ValueError as error:
+        assert str(error)
+        return
+    assert record["id"] and record["parts"]
+    assert record["mrr"] is None or (math.isfinite(record["mrr"]) and record["mrr"] >= 0)
+
+
+# -- ids --------------------------------------------------------------------------------------------
+@given(st.integers(min_value=0, max_value=10**15), st.sampled_from(["{}", " {} ", "{}.0", "\t{}\n", "{}.00"]))
+def test_numeric_ids_are_canonical_however_they_are_written(number: int, shape: str) -> None:
+    assert normalise_id(shape.format(number)) == str(number)
+    assert normalise_id(number) == str(number) == normalise_id(float(number)) or number > 2**53
+    record, _ = normalise_record({"ticket_id": shape.format(number), "subject": "Hello"})
+    assert record["id"] == str(number)
+
+
+# -- rows kept, rows reported -------------------------------------------------------------------------
+GOOD = st.fixed_dictionaries({"subject": TEXT.filter(lambda t: t.strip() != ""), "description": TEXT,
+                              "status": st.sampled_from(["new", "open", "Pending", ""]),
+                              "mrr": st.sampled_from(["", "0", "49.5", "$1,200"])})
+BAD = st.sampled_from([{"id": "", "subject": "no id"}, {"id": "{n}", "subject": "", "description": " "},
+                       {"id": "{n}", "subject": "odd", "status": "exploded"},
+                       {"id": "{n}", "subject": "odd", "mrr": "lots"},
+                       {"id": "{n}", "subject": "odd", "priority": "whenever"},
+                       {"id": "{n}", "subject": "odd", "created_at": "yesterday"}])
+
+
+@FILES
+@given(rows=st.lists(st.tuples(st.booleans(), GOOD, BAD), min_size=1, max_size=12))
+def test_csv_rows_are_kept_or_reported_at_the_line_they_start_on(tmp_path: Path,
+                                                                 rows: list[tuple[bool, dict[str, str], Any]]) -> None:
+    fields = ["id", "subject", "description", "status", "mrr", "priority", "created_at"]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    expected_ids, expected_lines = [], []
+    for number, (good, row, bad) in enumerate(rows, start=1):
+        line = buffer.getvalue().count("\n") + 1
+        if good:
+            writer.writerow({"id": f" {number} ", **row})
+            expected_ids.append(str(number))
+        else:
+            writer.writerow({key: value.format(n=number) for key, value in bad.items()})
+            expected_lines.append(line)
+    text = buffer.getvalue()
+    assume("\r" not in text)  # a lone CR is a line break to the csv module but not to every editor
+    path = _write(tmp_path, "tickets.csv", text.encode())
+    try:
+        report = read_tickets(path)
+    except DataFileError:
+        assert not expected_ids and not expected_lines
+        return
+    assert [r["id"] for r in report.records] == expected_ids
+    assert [line for line, _ in report.errors] == expected_lines
+
+
+@FILES
+@given(rows=st.lists(st.tuples(st.booleans(), GOOD, st.sampled_from(["{not json", "[1, 2]", "\"text\"", "{\"x\": 1}"])),
+                     min_size=1, max_size=12))
+def test_jsonl_lines_are_kept_or_reported_by_their_number(tmp_path: Path, rows: list[tuple[bool, dict[str, str], str]]
+                                                          ) -> None:
+    lines, expected_ids, expected_lines = [], [], []
+    for number, (good, row, bad) in enumerate(rows, start=1):
+        if good:  # written as most exporters do: UTF-8, no escaping of non-ASCII characters
+            lines.append(json.dumps({"id": number, **row}, ensure_ascii=False))
+            expected_ids.append(str(number))
+        else:
+            lines.append(bad)
+            expected_lines.append(number)
+    path = _write(tmp_path, "tickets.jsonl", "\n".join(lines).encode())
+    report = read_tickets(path)
+    assert [r["id"] for r in report.records] == expected_ids
+    assert [line for line, _ in report.errors] == expected_lines
+
+
+PART = st.fixed_dictionaries({"author": st.sampled_from(["customer", "agent", "bot"]), "body": TEXT,
+                              "created_at": st.sampled_from(["2026-11-01T10:00:00Z", "2026-11-02T09:30:00+02:00"])})
+
+
+@FILES
+@given(items=st.lists(st.tuples(st.booleans(), st.lists(PART, min_size=1, max_size=3), LINE_TEXT), min_size=1,
+                      max_size=8),
+       array=st.booleans())
+def test_conversations_are_kept_or_reported_by_line_or_position(tmp_path: Path, items: list[Any], array: bool
+                                                                ) -> None:
+    records: list[Any] = []
+    expected_ids, expected_bad = [], []
+    for number, (good, parts, title) in enumerate(items, start=1):
+        if good:
+            records.append({"id": f"c{number}", "title": title, "parts": parts})
+            expected_ids.append(f"c{number}")
+        else:
+            records.append({"id": f"c{number}", "title": title, "parts": []})  # no parts: refused
+            expected_bad.append(number)
+    content = json.dumps(records, ensure_ascii=False, indent=1) if array else \
+        "\n".join(json.dumps(r, ensure_ascii=False) for r in records)
+    path = _write(tmp_path, "conversations.jsonl", content.encode())
+    report = read_conversations(path)
+    assert [r["id"] for r in report.records] == expected_ids
+    assert [line for line, _ in report.errors] == expected_bad
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85", "\x0c", "\x1c"])
+def test_a_jsonl_string_holding_a_unicode_line_separator_is_one_line(tmp_path: Path, separator: str) -> None:
+    line = json.dumps({"id": 7, "subject": f"before{separator}after"}, ensure_ascii=False)
+    report = read_tickets(_write(tmp_path, "t.jsonl", f"{line}\n".encode()))
+    assert report.errors == [] and [r["id"] for r in report.records] == ["7"]
+
+
+# -- timestamps -------------------------------------------------------------------------------------
+OFFSETS = st.builds(timezone, st.timedeltas(min_value=timedelta(hours=-23, minutes=-59),
+                                            max_value=timedelta(hours=23, minutes=59)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.datetimes(timezones=st.one_of(st.none(), OFFSETS)), st.sampled_from(["created_at", "updated_at"]))
+@example(datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=1))), "created_at")  # before year 1 in UTC
+@example(datetime(9999, 12, 31, 23, 59, tzinfo=timezone(timedelta(hours=-1))), "updated_at")  # after 9999
+def test_any_iso_timestamp_is_stored_in_utc_or_refused(moment: datetime, name: str) -> None:
+    from frontline.connectors.local.conversations import normalise_conversation
+
+    stamp = moment.isoformat()
+    try:
+        record, _ = normalise_record({"id": 1, "subject": "Hello", name: stamp})
+    except ValueError as error:
+        assert name in str(error)
+    else:
+        stored = datetime.fromisoformat(record[name])
+        assert stored.utcoffset() == timedelta(0)
+        assert stored == (moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    try:
+        normalise_conversation({"id": 1, name: stamp, "parts": [{"author": "customer", "body": "Hi",
+                                                                "created_at": stamp}]})
+    except ValueError as error:
+        assert "created_at" in str(error) or name in str(error)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.one_of(st.floats(), st.integers(), TEXT, st.sampled_from(["nan", "inf", "-5", "1e999", "49.5"])),
+       st.booleans())
+def test_a_conversations_mrr_is_a_finite_non_negative_number_or_refused(mrr: Any, nested: bool) -> None:
+    from frontline.connectors.local.conversations import normalise_conversation
+
+    raw: dict[str, Any] = {"id": 1, "parts": [{"author": "customer", "body": "Hi"}]}
+    if nested:
+        raw["company"] = {"name": "Acme", "mrr": mrr}
+    else:
+        raw["mrr"] = mrr
+    try:
+        record = normalise_conversation(raw)
+    except ValueError as error:
+        assert "mrr" in str(error)
+        return
+    assert record["mrr"] is None or (math.isfinite(record["mrr"]) and record["mrr"] >= 0)
