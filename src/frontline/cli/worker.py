@@ -82,7 +82,7 @@ def worker_command(ctx: click.Context, /, once: bool, flows: tuple[str, ...], ba
     pid = os.getpid()
 
     def report(line: str) -> None:
-        console.print(f"worker {pid} · {line}")
+        console.print(f"worker {pid} · {line}", markup=False)
 
     report(f"{', '.join(flows or FLOWS)} on {backend}" + (", until the queue is empty" if once else ""))
     try:
