@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
+from frontline import scrub
 from frontline.errors import AuthError
 
 if TYPE_CHECKING:
@@ -92,7 +93,12 @@ class EnvCredentials:
 
 
 def open_credentials(settings: Settings) -> Credentials:
-    """The configured provider: ``env`` (default) or ``scalekit``."""
+    """The configured provider: ``env`` (default) or ``scalekit``.
+
+    Whoever opens credentials is about to use them: from then on every log record is scrubbed
+    (:func:`frontline.scrub.install`), so a library echoing a request cannot log one.
+    """
+    scrub.install()
     if settings.credentials.provider == "scalekit":
         from frontline.connectors.scalekit import ScalekitCredentials
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from frontline import scrub
 from frontline.app import USER_AGENT, llm_configured, open_connector
 from frontline.config import Settings
 from frontline.credentials import Credentials, open_credentials
@@ -104,7 +105,9 @@ async def diagnose(settings: Settings, *, http: httpx.AsyncClient | None = None,
     finally:
         if http is None:
             await client.aclose()
-    return checks
+    # A base URL may carry a proxy's password or an API key in its query: never print one.
+    return [Check(scrub.text(c.connector), c.ok, scrub.text(c.detail), scrub.text(c.fix))
+            for c in checks]
 
 
 async def _connector(port: str, settings: Settings, client: httpx.AsyncClient, credentials: Credentials,

@@ -24,11 +24,20 @@ what to do next.
 
 from __future__ import annotations
 
+from frontline import scrub
+
 
 class FrontlineError(Exception):
-    """Base of every error frontline raises on purpose."""
+    """Base of every error frontline raises on purpose.
+
+    Its text never carries a credential: a URL's password, an ``?api-key=`` or a token-shaped string
+    in it is masked (:mod:`frontline.scrub`), since errors end up in logs, notes, alerts and the store.
+    """
 
     exit_code = 1
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(scrub.text(arg) if isinstance(arg, str) else arg for arg in args))
 
 
 class ConfigError(FrontlineError):
@@ -101,8 +110,8 @@ class ConnectorError(FrontlineError):
     ) -> None:
         self.service = service
         self.status = status
-        self.message = message
-        self.hint = hint
+        self.message = scrub.text(message)
+        self.hint = scrub.text(hint)
         text = f"{service}: {message}" + (f" ({status})" if status else "")
         super().__init__(text + (f". {hint}" if hint else ""))
 
@@ -141,8 +150,8 @@ class LLMError(FrontlineError):
     """The LLM endpoint was unreachable or its answer was invalid."""
 
     def __init__(self, endpoint: str, reason: str) -> None:
-        self.endpoint = endpoint
-        self.reason = reason
+        self.endpoint = scrub.url(endpoint)
+        self.reason = scrub.text(reason)
         super().__init__(f"LLM at {endpoint} failed: {reason}")
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from frontline import __version__
+from frontline import __version__, scrub
 from frontline.errors import FrontlineError
 from frontline.runtime import retries
 
@@ -40,6 +40,7 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     ctx.obj["config_path"] = config_path
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s",
                         force=True)
+    scrub.install()  # no log line, ours or a library's, ever carries a credential
     retries.install()
 
 

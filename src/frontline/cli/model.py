@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from frontline import private
 from frontline.cli import cli
 from frontline.cli.common import console, plural, settings_from
 from frontline.config import Settings
@@ -71,7 +72,7 @@ def train(ctx: click.Context, data: Path | None, text_columns: tuple[str, ...], 
     model = TrainedModel.train(texts, labels, source=source)
     elapsed = time.perf_counter() - started
     target = out or settings.model_file
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private.folder(target.parent)
     model.save(target)
     if severity_rows:
         _train_severity([r[0] for r in severity_rows], [r[1].upper() for r in severity_rows], target, source)

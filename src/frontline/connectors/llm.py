@@ -66,8 +66,10 @@ def system_prompt(settings: Settings) -> str:
 
 def ticket_prompt(ticket: Ticket) -> str:
     """The fenced, redacted ticket text."""
-    text = ticket.text[:PROMPT_TEXT_LIMIT]
-    cleaned = redact(text).text.replace("</ticket>", "</ ticket>")
+    # Redact, then cut: cutting first could leave half a card number or an email at the end, which
+    # no pattern recognises any more. (Twice the limit is read: placeholders are never longer.)
+    text = redact(ticket.text[:2 * PROMPT_TEXT_LIMIT]).text[:PROMPT_TEXT_LIMIT]
+    cleaned = text.replace("</ticket>", "</ ticket>")
     return f"<ticket>\n{cleaned}\n</ticket>"
 
 

@@ -112,6 +112,11 @@ def redact(text: str) -> Redacted:
     return Redacted(text, found)
 
 
+def redact_secrets(text: str) -> str:
+    """Only the secrets (API keys, tokens, bearer credentials) replaced by ``[secret]``: for logs and errors."""
+    return _SECRET.sub("[secret]", text)
+
+
 def _ibans_in(run: str, found: Counter[str]) -> str:
     """``run`` (space-separated upper-case words) with each valid IBAN in it replaced, longest first."""
     words = run.split(" ")

@@ -35,6 +35,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
+from frontline import private
 from frontline.errors import ModelFormatError, ModelNotFoundError, TrainingDataError
 
 MODEL_FORMAT = "frontline.trained-model"
@@ -212,7 +213,7 @@ class TrainedModel:
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the model to one file atomically (temporary file in the same folder, then rename)."""
         target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        private.folder(target.parent)  # mkstemp below makes the file 0600
         payload = {
             "format": MODEL_FORMAT,
             "format_version": MODEL_FORMAT_VERSION,

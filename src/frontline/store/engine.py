@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
+from frontline import private
 from frontline.errors import ExtraMissingError, StateError
 
 MIGRATIONS = str(Path(__file__).with_name("migrations"))
@@ -27,11 +27,7 @@ def _prepare_sqlite_file(url: str) -> None:
     database = parsed.database
     if not database or database == ":memory:":
         return
-    path = Path(database)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
-        os.close(fd)
+    private.touch(Path(database))  # its folder 0700, the file 0600
 
 
 def driver_url(url: str) -> str:

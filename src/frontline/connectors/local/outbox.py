@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from frontline import private
 from frontline.config import Settings
 from frontline.errors import ChannelRefusedError
 from frontline.model import ChatMessage
@@ -36,7 +37,7 @@ class OutboxChat:
         self.path = path
         self._echo = echo
         self._channels = set(channels) if channels is not None else None
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private.folder(path.parent)
         self._posted: dict[str, str] | None = None
         self._file: TextIO | None = None
         self._count = 0

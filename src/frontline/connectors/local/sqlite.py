@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from pathlib import Path
+
+from frontline import private
 
 
 def connect(path: Path) -> sqlite3.Connection:
     """Open an embedded SQLite file, created owner-only, in WAL mode."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    private.touch(path)  # its folder 0700, the file 0600 (SQLite gives -wal and -shm the same mode)
     connection = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
     connection.row_factory = sqlite3.Row
     connection.execute("PRAGMA journal_mode=WAL")

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from frontline import private
 from frontline.config import Settings
 from frontline.errors import ConnectorError, NotFoundError
 from frontline.model import IssueDraft, IssueRef
@@ -164,16 +165,13 @@ class LocalTracker:
 
     def _write(self, issue: LocalIssue) -> None:
         """The issue as markdown with a small front matter, replaced atomically."""
-        self.folder.mkdir(parents=True, exist_ok=True)
+        private.folder(self.folder)
         front = {"identifier": issue.identifier, "title": issue.title, "state": issue.state,
                  "priority": issue.priority, "labels": list(issue.labels), "project": issue.project,
                  "created_at": issue.created_at, "closed_at": issue.closed_at, "marker": issue.marker}
         lines = ["---", *(f"{key}: {json.dumps(value, ensure_ascii=False)}" for key, value in front.items()), "---",
                  "", f"# {issue.identifier}: {issue.title}", "", issue.body.rstrip(), ""]
-        target = self._file(issue.identifier)
-        temporary = target.with_suffix(".md.tmp")
-        temporary.write_text("\n".join(lines), encoding="utf-8")
-        os.replace(temporary, target)
+        private.write_text(self._file(issue.identifier), "\n".join(lines))
 
     # -- setup ---------------------------------------------------------------------------------
     async def diagnose(self) -> list[Check]:
