@@ -529,3 +529,12 @@ def test_a_long_ticket_is_redacted_before_it_is_cut_to_the_prompt_limit(secret: 
     prompt = ticket_prompt(Ticket("1", "", text))
     for size in range(6, len(secret) + 1):  # not even the start of it
         assert secret[:size] not in prompt, secret[:size]
+
+
+def test_settings_never_show_a_secret_in_their_repr(workspace: Path) -> None:
+    make_settings(workspace, '[classifier]\nkind = "rules"\n')
+    settings = load_settings(workspace / "frontline.toml", dotenv=None,
+                             environ={**TOKENS, "FRONTLINE_DATABASE_URL": PG_URL})
+    assert settings.state_url == PG_URL  # it is there, and used
+    shown = f"{settings!r} {settings!s}"
+    assert [secret for secret in forbidden() if secret in shown] == []

@@ -153,7 +153,7 @@ class Settings(Strict):
     # Several teams in one file: each [teams.NAME] overrides keys of the top-level sections.
     teams: dict[str, dict[str, Any]] = Field(default_factory=dict)
     templates_dir: str | None = None
-    database_url: str | None = None
+    database_url: str | None = Field(default=None, repr=False)  # may hold a password: never in a repr
     team: str = Field(default="default", exclude=True)
     source: str = Field(default="built-in defaults", exclude=True)
     env: dict[str, str] = Field(default_factory=dict, exclude=True, repr=False)
