@@ -3,11 +3,12 @@
 Each test runs a flow as a subprocess (`python -m frontline.cli … run FLOW`) against vendor fakes served
 on loopback, kills it at least 20 times and restarts it, then lets it finish and counts the effects in
 the fakes: one write-back and one alert per ticket; one tracker issue, one alert and one note per
-escalated conversation. Half the kills come after a random delay (from 0 to the expected time of the
-rest of the run, start-up included); the other half fire inside a fake while it serves a write — just
-before the effect is applied, or just after it is applied and before the answer leaves, the window
-where the remote has acted and the process never hears of it. Zendesk's bulk jobs that a killed run
-submitted but never polled run later on their own, as Zendesk's job queue would.
+escalated conversation. A kill comes after a random delay (from 0 to the expected time of start-up and
+of the run's share of the work), when the fakes have seen a random number of further effects (and a
+moment more), or inside a fake while it serves a write — just before the effect is applied, or just
+after it is applied and before the answer leaves, the window where the remote has acted and the
+process never hears of it. Zendesk's bulk jobs that a killed run submitted but never polled run later
+on their own, as Zendesk's job queue would. The figures are printed (run with -s to see them).
 """
 
 from __future__ import annotations
@@ -375,6 +376,7 @@ tracker = "linear"
 chat = "slack"
 """
 ESCALATION_CHANNELS = ("customer-support", "support-engineering", "support-triage")
+HOURS_OPEN = 24 * 3600  # the default hours-open signal, in seconds
 PART_AUTHOR = {"note": "note", "open": "open", "close": "close"}
 
 
@@ -462,14 +464,18 @@ def test_escalation_on_intercom_linear_slack_survives_sigkill(tmp_path: Path) ->
         env = {"INTERCOM_ACCESS_TOKEN": TOKEN, "INTERCOM_BASE_URL": intercom, "LINEAR_API_KEY": API_KEY,
                "LINEAR_TEAM_ID": "SUP", "LINEAR_BASE_URL": f"{linear}/graphql", "SLACK_BOT_TOKEN": "xoxb-crash",
                "SLACK_BASE_URL": f"{slack}/api"}
-        rehearsal, workspace = tmp_path / "rehearsal", tmp_path / "ws"
-        for folder in (rehearsal, workspace):
+        before, workspace = tmp_path / "rehearsal", tmp_path / "ws"
+        for folder in (before, workspace):
             folder.mkdir()
             (folder / "frontline.toml").write_text(
                 f'{ESCALATE_CONFIG}\n[local]\nworkspace = "{folder.as_posix()}"\necho = false\n', encoding="utf-8")
-        expected = escalations_expected(rehearsal / "frontline.toml", env)
+        started = time.time()
+        expected = escalations_expected(before / "frontline.toml", env)
         assert 0.1 * ITEMS <= len(expected) <= 0.4 * ITEMS, len(expected)  # a realistic share escalates
-        keys = {kind: {effect_key("escalate", c, kind, "e1"): c for c in expected}
+        # The hours-open signal moves with the clock: a conversation crossing 24 h open while the test runs
+        # is borderline (escalated or not, but never twice), so the effects of a later decision count too.
+        candidates = sorted({*expected, *(c for c in stack.intercom.conversations)})
+        keys = {kind: {effect_key("escalate", c, kind, "e1"): c for c in candidates}
                 for kind in ("issue", "alert", "note")}
 
         def counts() -> tuple[Counter[str], Counter[str], Counter[str], list[str]]:
@@ -495,15 +501,24 @@ def test_escalation_on_intercom_linear_slack_survives_sigkill(tmp_path: Path) ->
         target = Target(cli(workspace / "frontline.toml", "escalate"), environment(env), progress, 3 * len(expected),
                         writes={"intercom note": 1 / 3, "linear issueCreate": 1 / 3, "slack chat.postMessage": 1 / 3})
         crash_until_done(target, tripwire, tally, logs, seed=20261126)
+        # Open for 24 hours (the hours-open signal) at some moment of the test: decided either way.
+        window = (started - HOURS_OPEN - 60, time.time() - HOURS_OPEN + 60)
+        borderline = {c for c, raw in stack.intercom.conversations.items()
+                      if window[0] <= raw["created_at"] <= window[1]}
     issues, alerts, notes, stray = counts()
-    effects = {c: (issues[c], alerts[c], notes[c]) for c in expected}
-    tally.lost = sum(1 for each in effects.values() if 0 in each)
+    effects = {c: (issues[c], alerts[c], notes[c]) for c in candidates}
+    stable = [c for c in expected if c not in borderline]
+    tally.lost = sum(1 for c in stable if 0 in effects[c])
     tally.duplicated = sum(1 for each in effects.values() if max(each) > 1)
-    print(f"\n{tally.line()}")
+    unexpected = [c for c, each in effects.items() if any(each) and c not in expected and c not in borderline]
+    partial = [c for c in borderline if any(effects[c]) and 0 in effects[c]]
+    print(f"\n{tally.line()} ({len(borderline)} borderline)")
     assert tally.kills >= KILLS
-    assert tally.lost == 0, [(c, e) for c, e in effects.items() if 0 in e][:10]
+    assert tally.lost == 0, [(c, effects[c]) for c in stable if 0 in effects[c]][:10]
     assert tally.duplicated == 0, [(c, e) for c, e in effects.items() if max(e) > 1][:10]
-    assert stray == [], f"effects for conversations an uninterrupted run does not escalate: {stray[:5]}"
+    assert unexpected == partial == [], f"escalated though no uninterrupted run would: {unexpected[:5]}; " \
+                                        f"escalated in part: {partial[:5]}"
+    assert stray == [], f"effects under keys of no conversation: {stray[:5]}"
     for fake in stack.fakes:
         assert fake.violations == [] and fake.unknown == [], fake.service
 
