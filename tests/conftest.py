@@ -36,6 +36,12 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
+@pytest.fixture(autouse=True)
+def _no_rate_budgets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fakes enforce no limits unless a test asks: rate budgets are off (a test passes its own BudgetBook)."""
+    monkeypatch.setenv("FRONTLINE_BUDGETS", "off")
+
+
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
     """An empty workspace folder with a knowledge-base folder beside it."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,6 +19,8 @@ from frontline.flows.escalate import EscalateServices
 from frontline.flows.triage import TriageServices
 from frontline.ports import Classifier
 from frontline.render import Renderer
+from frontline.runtime.budgets import BudgetBook, budgets_wanted
+from frontline.store.budgets import BudgetTable
 from frontline.store.state import StateStore
 
 USER_AGENT = "frontline/0.1 (+https://github.com/frontline-support/frontline)"
@@ -97,11 +100,29 @@ class _AlwaysAsk:
         return await self._llm.classify_one(ticket)
 
 
+_BOOKS: dict[str, BudgetBook] = {}
+
+
+def open_budgets(settings: Settings, store: StateStore) -> BudgetBook | None:
+    """The process's rate budgets, shared with every process on the same state store; None when off.
+
+    One book per state store for the life of the process, so a poller's or a worker's cycles, and
+    several teams on one vendor account, draw on the same buckets.
+    """
+    if not budgets_wanted(settings.runner.budgets, os.environ):
+        return None
+    book = _BOOKS.get(settings.state_url)
+    if book is None:
+        book = _BOOKS[settings.state_url] = BudgetBook(table=BudgetTable(store.engine))
+    return book
+
+
 def open_connector(port: str, settings: Settings, **kwargs: Any) -> Any:
     """Instantiate the configured adapter for ``port``.
 
     Every adapter's ``from_settings`` takes the settings and keyword arguments: ``http`` (the
-    shared ``httpx.AsyncClient``), ``credentials`` (the token provider) and, for chats, ``echo``.
+    shared ``httpx.AsyncClient``), ``credentials`` (the token provider), ``budgets`` (the process's
+    :class:`~frontline.runtime.budgets.BudgetBook`, or None) and, for chats, ``echo``.
     """
     name = getattr(settings.connectors, port)
     cls = connector_class(port, name, settings.source)
@@ -111,21 +132,22 @@ def open_connector(port: str, settings: Settings, **kwargs: Any) -> Any:
 @asynccontextmanager
 async def triage_services(
     settings: Settings, *, echo: Callable[[str], None] | None = None,
-    http: httpx.AsyncClient | None = None, store: StateStore | None = None,
+    http: httpx.AsyncClient | None = None, store: StateStore | None = None, budgets: BudgetBook | None = None,
 ) -> AsyncIterator[TriageServices]:
-    """Open everything triage needs and close it afterwards."""
+    """Open everything triage needs and close it afterwards (``budgets``: the process's by default)."""
     own_http = http is None
     client = http or httpx.AsyncClient(timeout=30.0, headers={"User-Agent": USER_AGENT})
     own_store = store is None
     state = store or StateStore.open(settings.state_url)
     opened: list[Any] = []
     credentials = open_credentials(settings)
+    book = budgets or open_budgets(settings, state)
     try:
-        helpdesk = open_connector("helpdesk", settings, http=client, credentials=credentials)
+        helpdesk = open_connector("helpdesk", settings, http=client, credentials=credentials, budgets=book)
         opened.append(helpdesk)
-        kb = open_connector("kb", settings, http=client, credentials=credentials)
+        kb = open_connector("kb", settings, http=client, credentials=credentials, budgets=book)
         opened.append(kb)
-        chat = open_connector("chat", settings, http=client, credentials=credentials, echo=echo)
+        chat = open_connector("chat", settings, http=client, credentials=credentials, echo=echo, budgets=book)
         opened.append(chat)
         classifier = build_classifier(settings, client)
         yield TriageServices(settings=settings, store=state, helpdesk=helpdesk, kb=kb, chat=chat,
@@ -142,9 +164,9 @@ async def triage_services(
 @asynccontextmanager
 async def escalate_services(
     settings: Settings, *, echo: Callable[[str], None] | None = None,
-    http: httpx.AsyncClient | None = None, store: StateStore | None = None,
+    http: httpx.AsyncClient | None = None, store: StateStore | None = None, budgets: BudgetBook | None = None,
 ) -> AsyncIterator[EscalateServices]:
-    """Open everything the escalate flow needs and close it afterwards."""
+    """Open everything the escalate flow needs and close it afterwards (``budgets``: the process's by default)."""
     from frontline.decide.signals import EscalationScorer
 
     own_http = http is None
@@ -153,12 +175,13 @@ async def escalate_services(
     state = store or StateStore.open(settings.state_url)
     opened: list[Any] = []
     credentials = open_credentials(settings)
+    book = budgets or open_budgets(settings, state)
     try:
-        source = open_connector("conversations", settings, http=client, credentials=credentials)
+        source = open_connector("conversations", settings, http=client, credentials=credentials, budgets=book)
         opened.append(source)
-        tracker = open_connector("tracker", settings, http=client, credentials=credentials)
+        tracker = open_connector("tracker", settings, http=client, credentials=credentials, budgets=book)
         opened.append(tracker)
-        chat = open_connector("chat", settings, http=client, credentials=credentials, echo=echo)
+        chat = open_connector("chat", settings, http=client, credentials=credentials, echo=echo, budgets=book)
         opened.append(chat)
         try:
             classifier: Classifier | None = build_classifier(settings, client)

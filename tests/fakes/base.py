@@ -14,6 +14,10 @@ that sends a misspelt field fails its test.
 
 ``serve(fake)`` runs the same fake over real loopback HTTP (a threaded stdlib server), so the
 adapters' base-URL overrides and real sockets are exercised too.
+
+A fake can enforce its vendor's documented rate limits (``fake.limiter``, see ``tests/fakes/limits.py``):
+a request over a limit gets the vendor's 429 with Retry-After. Served on loopback, ``fake.latency``
+(seconds, drawn per request) delays each answer like a real network and server would.
 """
 
 from __future__ import annotations
@@ -31,6 +35,16 @@ from typing import Any, Protocol
 import httpx
 
 Handler = Callable[[httpx.Request, "re.Match[str]"], httpx.Response]
+
+
+class Limiter(Protocol):
+    """Decides whether a request is over a rate limit (see tests/fakes/limits.py)."""
+
+    def check(self, request: httpx.Request) -> float | None:
+        """None when admitted (and counted), else the vendor seconds until it would be."""
+
+    def retry_after(self, wait: float) -> str:
+        """The Retry-After header value for a wait."""
 
 
 class Contract(Protocol):
@@ -87,6 +101,8 @@ class FakeAPI:
         self._faults: list[Fault] = []
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self._lock = threading.RLock()
+        self.limiter: Limiter | None = None  # enforces rate limits when set
+        self.latency: Callable[[], float] | None = None  # loopback only: seconds before each answer
 
     # -- wiring -------------------------------------------------------------------------------
     def route(self, method: str, pattern: str, handler: Handler) -> None:
@@ -130,6 +146,10 @@ class FakeAPI:
         with self._lock:
             request.read()
             self.requests.append(request)
+            if self.limiter is not None:
+                wait = self.limiter.check(request)
+                if wait is not None:
+                    return self.error(429, None, {"Retry-After": self.limiter.retry_after(wait)})
             fault = self._fault_for(request)
             if fault is not None:
                 if fault.kind == "timeout":
@@ -177,6 +197,8 @@ class _LoopbackHandler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         url = f"http://{self.headers.get('host', 'localhost')}{self.path}"
         request = httpx.Request(self.command, url, headers=list(self.headers.items()), content=body)
+        if self.fake.latency is not None:
+            time.sleep(max(0.0, self.fake.latency()))  # the network and the vendor's own work, off the fake's lock
         try:
             response = self.fake.handle(request)
         except httpx.TimeoutException:

@@ -114,6 +114,21 @@ class RunnerSettings(Strict):
     concurrency: int = Field(default=8, ge=1, le=256)
     batch_size: int = Field(default=200, ge=1, le=5000)
     poll_interval_minutes: float = Field(default=5.0, gt=0)
+    # Rate budgets (frontline.runtime.budgets): wait for the vendors' documented limits instead of
+    # meeting their 429s. FRONTLINE_BUDGETS=off turns them off for a process.
+    budgets: bool = True
+    # A batch holding at least this many alerts for one channel sends its low-severity tickets as one
+    # digest message there instead of one alert each (0: never). Slack takes one post a second per channel.
+    digest_threshold: int = Field(default=0, ge=0, le=100_000)
+    digest_severities: tuple[str, ...] = ("P3",)
+
+    @field_validator("digest_severities")
+    @classmethod
+    def _known_severities(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [name for name in value if name not in SEVERITIES]
+        if unknown:
+            raise ValueError(f"names unknown severities {', '.join(unknown)} (known: {', '.join(SEVERITIES)})")
+        return value
 
 
 class ServerSettings(Strict):
@@ -267,6 +282,7 @@ ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
     "FRONTLINE_CHAT": ("connectors", "chat"),
     "FRONTLINE_TRACKER": ("connectors", "tracker"),
     "FRONTLINE_CREDENTIALS": ("credentials", "provider"),
+    "FRONTLINE_BUDGETS": ("runner", "budgets"),
     "ZENDESK_SUBDOMAIN": ("zendesk", "subdomain"),
     "ZENDESK_BASE_URL": ("zendesk", "base_url"),
     "NOTION_DB_ID": ("notion", "database_id"),

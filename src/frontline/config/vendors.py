@@ -36,6 +36,11 @@ class ZendeskSettings(Strict):
     bulk_threshold: int = Field(default=10, ge=2, le=100)
     # Account-wide request budget per minute; depends on the Zendesk plan (Team 200 … Enterprise Plus 2500).
     requests_per_minute: int = Field(default=400, ge=10, le=10_000)
+    # Endpoint limits (frontline.runtime.vendor_limits): Update Ticket per account (300 with the High
+    # Volume add-on), per user per ticket, and the incremental export (30 with the add-on).
+    updates_per_minute: int = Field(default=100, ge=1, le=10_000)
+    ticket_updates_per_10_minutes: int = Field(default=30, ge=1, le=1_000)
+    exports_per_minute: int = Field(default=10, ge=1, le=1_000)
 
     @field_validator("subdomain")
     @classmethod
@@ -65,6 +70,8 @@ class NotionSettings(Strict):
     base_url: str = "https://api.notion.com"
     # The page property searched and shown as the title; empty: the database's title property.
     title_property: str = ""
+    # Notion allows an integration "an average of three requests per second".
+    requests_per_second: float = Field(default=3.0, gt=0.0, le=1_000.0)
 
     @field_validator("base_url")
     @classmethod
@@ -90,6 +97,8 @@ class SlackSettings(Strict):
     # Crash recovery looks this far back in each routed channel, at most this many pages of 200 messages.
     recovery_hours: float = Field(default=72.0, gt=0.0, le=24.0 * 30)
     recovery_pages: int = Field(default=3, ge=1, le=20)
+    # conversations.history is Tier 3 (50+ a minute); 1 for commercially distributed apps outside the Marketplace.
+    history_per_minute: int = Field(default=50, ge=1, le=1_000)
 
     @field_validator("base_url")
     @classmethod
@@ -110,6 +119,8 @@ class IntercomSettings(Strict):
     # Conversations updated in the last N seconds wait for the next poll: search reads an index that
     # trails writes, and a cursor moved past an update not yet indexed would skip that conversation.
     settle_seconds: float = Field(default=60.0, ge=0.0, le=3600.0)
+    # Intercom allows 10,000 calls a minute per app, counted in 10-second windows.
+    requests_per_minute: int = Field(default=10_000, ge=60, le=1_000_000)
 
     @field_validator("base_url")
     @classmethod
@@ -125,6 +136,9 @@ class LinearSettings(Strict):
     team_id: str = ""
     # Labels an issue should carry that the team lacks are created as team labels (else left out).
     create_labels: bool = True
+    # Linear's leaky buckets for an API key: requests and complexity points per hour.
+    requests_per_hour: int = Field(default=5_000, ge=60, le=1_000_000)
+    complexity_per_hour: int = Field(default=250_000, ge=1_000, le=100_000_000)
 
     @field_validator("base_url")
     @classmethod

@@ -40,7 +40,7 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import stamina
@@ -61,6 +61,10 @@ from frontline.credentials import Credentials
 from frontline.errors import AuthError, ConnectorError, FrontlineError, NotFoundError, UnavailableError
 from frontline.model import IssueDraft, IssueRef
 from frontline.ports import Check
+
+if TYPE_CHECKING:
+    from frontline.connectors.http import Budget
+    from frontline.runtime.budgets import BudgetBook
 
 log = logging.getLogger(__name__)
 
@@ -110,14 +114,14 @@ class LinearTracker:
     name = "linear"
 
     def __init__(self, options: LinearSettings, *, http: httpx.AsyncClient, credentials: Credentials,
-                 projects: Mapping[str, str] | None = None) -> None:
+                 projects: Mapping[str, str] | None = None, budget: Budget | None = None) -> None:
         self.options = options
         self.endpoint = options.base_url
 
         async def auth(refresh: bool) -> Mapping[str, str]:
             return (await credentials.get("linear", refresh=refresh)).headers()
 
-        self.api = LinearAPI(http, self.endpoint, auth=auth)
+        self.api = LinearAPI(http, self.endpoint, auth=auth, budget=budget)
         self._configured_projects = dict(projects or {})  # category → project, checked by diagnose
         self._team: LinearTeam | None = None
         self._labels: dict[str, str | None] = {}  # lower-case name → id (None: missing, left out this run)
@@ -126,9 +130,11 @@ class LinearTracker:
 
     @classmethod
     def from_settings(cls, settings: Settings, *, http: httpx.AsyncClient, credentials: Credentials,
-                      **_: Any) -> LinearTracker:
-        """The tracker for ``settings.linear`` on the shared client."""
-        return cls(settings.linear, http=http, credentials=credentials, projects=settings.escalation.projects)
+                      budgets: BudgetBook | None = None, **_: Any) -> LinearTracker:
+        """The tracker for ``settings.linear`` on the shared client, inside the key's hourly budgets."""
+        budget = budgets.linear(settings.linear) if budgets is not None else None
+        return cls(settings.linear, http=http, credentials=credentials, projects=settings.escalation.projects,
+                   budget=budget)
 
     # -- the team ------------------------------------------------------------------------------
     def _team_filter(self) -> dict[str, Any] | None:

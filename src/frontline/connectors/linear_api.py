@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import stamina
 
-from frontline.connectors.http import MAX_RETRY_AFTER, AuthHeaders, VendorAPI, retry_after_seconds
+from frontline.connectors.http import MAX_RETRY_AFTER, AuthHeaders, Budget, VendorAPI, retry_after_seconds
 from frontline.errors import AuthError, ConnectorError, RateLimitedError, UnavailableError
 
 SERVICE = "Linear"
@@ -97,9 +97,10 @@ def _said(errors: list[Mapping[str, Any]]) -> str:
 class LinearAPI(VendorAPI):
     """The shared HTTP layer speaking GraphQL to Linear; it never retries by itself (see :meth:`execute`)."""
 
-    def __init__(self, http: httpx.AsyncClient, endpoint: str, *, auth: AuthHeaders) -> None:
+    def __init__(self, http: httpx.AsyncClient, endpoint: str, *, auth: AuthHeaders, budget: Budget | None = None
+                 ) -> None:
         super().__init__(SERVICE, http, endpoint, auth=auth, hint=self._status_hint, attempts=1,
-                         headers={"Accept": "application/json"})
+                         headers={"Accept": "application/json"}, budget=budget)
         self.endpoint = endpoint
 
     @staticmethod
@@ -168,6 +169,7 @@ class LinearAPI(VendorAPI):
                                           json={"query": document, "variables": dict(variables or {})})
         finally:
             _WHAT.reset(token)
+        self._charge(response)
         try:
             body = response.json()
         except ValueError:
@@ -182,6 +184,17 @@ class LinearAPI(VendorAPI):
             raise UnavailableError(SERVICE, f"answered without data trying to {what}",
                                    hint="Check LINEAR_BASE_URL: it must be Linear's GraphQL endpoint")
         return data
+
+
+    def _charge(self, response: httpx.Response) -> None:
+        """Charge the operation's complexity, known only from the answer, to the complexity budget."""
+        debit = getattr(self.budget, "debit", None)
+        try:
+            cost = float(response.headers.get("x-complexity", ""))
+        except ValueError:
+            return
+        if callable(debit) and cost > 0:
+            debit("complexity", cost)
 
 
 def retry_read(error: Exception) -> bool | float:

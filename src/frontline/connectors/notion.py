@@ -32,7 +32,8 @@ calls here are reads). Each call goes through stamina: a 429 waits its ``Retry-A
 5xx and timeouts back off, attempts are bounded and instant in tests; a 401 asks the credentials
 provider for a fresh token once. SDK errors become frontline's error tree with a fix-it hint.
 Notion allows about three requests per second on average: at most three are in flight per
-adapter, and an optional shared :class:`~frontline.connectors.http.Budget` is consulted.
+adapter, and the process's :class:`~frontline.connectors.http.Budget` (``[notion] requests_per_second``)
+is consulted before each one.
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ from frontline.ports import Check
 if TYPE_CHECKING:
     from frontline.config import Settings
     from frontline.credentials import Credentials
+    from frontline.runtime.budgets import BudgetBook
 
 SERVICE = "Notion"
 NOTION_VERSION = "2025-09-03"
@@ -168,9 +170,15 @@ class NotionKnowledgeBase:
 
     @classmethod
     def from_settings(cls, settings: Settings, *, http: httpx.AsyncClient, credentials: Credentials,
-                      budget: Budget | None = None, **_: Any) -> NotionKnowledgeBase:
-        """The adapter for ``[notion]`` (``NOTION_DB_ID``, ``NOTION_BASE_URL``); the token comes later."""
+                      budget: Budget | None = None, budgets: BudgetBook | None = None,
+                      **_: Any) -> NotionKnowledgeBase:
+        """The adapter for ``[notion]`` (``NOTION_DB_ID``, ``NOTION_BASE_URL``); the token comes later.
+
+        The budget is ``budget``, else the integration's from the process's ``budgets``.
+        """
         notion = settings.notion
+        if budget is None and budgets is not None:
+            budget = budgets.notion(notion)
         return cls(http, credentials, database_id=notion.database_id, base_url=notion.base_url,
                    title_property=notion.title_property, budget=budget)
 

@@ -4,7 +4,9 @@
   metadata carrying the idempotency key: the same arguments the outbox writes. Ticket text is
   escaped by the renderer (``&``, ``<``, ``>``); on top of that ``link_names`` is off and every
   mrkdwn text object is ``verbatim``, so a bare ``@channel`` in a ticket stays text.
-- Pacing: Slack takes about one message per second per channel; :class:`ChannelPacer` spaces posts
+- Pacing: Slack takes about one message per second per channel; with the process's rate budgets
+  (``budget``, see :mod:`frontline.runtime.budgets`) each channel has a token bucket, shared by
+  every worker, and each Web API method its tier's; without them :class:`ChannelPacer` spaces posts
   to one channel and lets other channels go at once. A 429 on a channel holds that channel back.
 - A post that failed after it may have been sent (timeout, 5xx) is looked for in the channel
   before it is sent again, so a retry does not double an alert.
@@ -28,6 +30,7 @@ import aiohttp
 import stamina
 from slack_sdk.web.async_client import AsyncWebClient
 
+from frontline.connectors.http import Budget
 from frontline.connectors.local.outbox import METADATA_EVENT
 from frontline.connectors.slack_api import (
     ATTEMPTS,
@@ -47,6 +50,7 @@ from frontline.ports import Check
 if TYPE_CHECKING:
     from frontline.config import Settings
     from frontline.credentials import Credentials
+    from frontline.runtime.budgets import BudgetBook
 
 CHECK = "chat slack"
 HISTORY_PAGE = 200
@@ -108,6 +112,7 @@ class SlackChat:
         base_url: str = DEFAULT_BASE_URL,
         channels: Iterable[str] = (),
         interval: float = 1.0,
+        budget: Budget | None = None,
         session: aiohttp.ClientSession | None = None,
         recovery_hours: float = 72.0,
         recovery_pages: int = 3,
@@ -118,7 +123,7 @@ class SlackChat:
         tool: tuple[str, ToolRunner] | None = None,
         also_searched: Iterable[str] = (),
     ) -> None:
-        self.api = SlackWebAPI(credentials, base_url=base_url, session=session)
+        self.api = SlackWebAPI(credentials, base_url=base_url, session=session, budget=budget)
         self._tool = tool  # (tool name, runner): posts go through a Scalekit tool instead of the Web API
         self.channels = tuple(dict.fromkeys(channels))  # where find_posted looks and diagnose checks
         # find_posted also looks where the other flows post (escalation alerts): an alert posted there
@@ -138,15 +143,19 @@ class SlackChat:
     @classmethod
     def from_settings(cls, settings: Settings, *, credentials: Credentials,
                       session: aiohttp.ClientSession | None = None, echo: Callable[[str], None] | None = None,
-                      **_: Any) -> SlackChat:
-        """The Web API at ``[slack] base_url`` (``SLACK_BASE_URL``) with the ``slack`` token."""
+                      budgets: BudgetBook | None = None, **_: Any) -> SlackChat:
+        """The Web API at ``[slack] base_url`` (``SLACK_BASE_URL``) with the ``slack`` token.
+
+        With ``budgets`` posts and calls wait for the workspace's budgets (per channel, per method).
+        """
         slack = settings.slack
         tool = None
         tool_name = settings.scalekit.tools.get("slack.post_message")
         runner = getattr(credentials, "execute_tool", None)
         if tool_name and callable(runner):
             tool = (tool_name, partial(runner, "slack"))
-        return cls(credentials, base_url=slack.base_url, channels=channels_of(settings),
+        budget = budgets.slack(slack) if budgets is not None else None
+        return cls(credentials, base_url=slack.base_url, channels=channels_of(settings), budget=budget,
                    interval=slack.channel_interval_seconds, session=session, recovery_hours=slack.recovery_hours,
                    recovery_pages=slack.recovery_pages, echo=echo, tool=tool,
                    also_searched=escalation_channels_of(settings))
@@ -178,14 +187,18 @@ class SlackChat:
                     found = await self._landed(channel, key, started)
                     if found is not None:
                         return found
-                await self.pacer.wait(channel)
+                if self.api.budget is None:
+                    await self.pacer.wait(channel)
+                elif self._tool is not None:  # a Scalekit tool posts: the channel's budget still applies
+                    await self.api.acquire("chat.postMessage", channel)
                 try:
                     if self._tool is not None:
                         data = await self._post_with_tool(channel, message, key)
                     else:
                         data = await self.api.call("chat.postMessage", send, retry=False, channel=channel)
                 except RateLimitedError as error:
-                    if error.retry_after <= MAX_RETRY_AFTER:  # longer is given up on, not waited for
+                    # With a budget the Web API layer already paused the channel's bucket.
+                    if error.retry_after <= MAX_RETRY_AFTER and self.api.budget is None:
                         self.pacer.penalise(channel, error.retry_after)
                     raise
                 except UnavailableError:

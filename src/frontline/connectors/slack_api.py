@@ -13,6 +13,10 @@ Slack answers most failures with HTTP 200 and ``{"ok": false, "error": CODE}``; 
 
 Retries are stamina's (bounded in attempts and time, instant in tests), not the SDK's handlers,
 whose 429 wait adds up to a second of jitter, has no upper bound and cannot be made instant.
+
+With a :class:`~frontline.connectors.http.Budget` every call first waits for its method's budget
+(and a post for its channel's), matched on the request the call stands for
+(:func:`frontline.runtime.budgets.slack_request`); a 429 pauses those budgets for Retry-After.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from frontline.connectors.http import Budget
 from frontline.errors import (
     AuthError,
     ChannelRefusedError,
@@ -109,9 +114,11 @@ class SlackWebAPI:
     """The SDK's ``AsyncWebClient`` on an aiohttp session, opened on first use with the ``slack`` token."""
 
     def __init__(self, credentials: Credentials, *, base_url: str = DEFAULT_BASE_URL,
-                 session: aiohttp.ClientSession | None = None, timeout: float = 30.0) -> None:
+                 session: aiohttp.ClientSession | None = None, timeout: float = 30.0,
+                 budget: Budget | None = None) -> None:
         self._credentials = credentials
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+        self.budget = budget
         self._session = session
         self._own_session = session is None
         self._timeout = timeout
@@ -142,10 +149,18 @@ class SlackWebAPI:
                 return await self._once(method, call, channel)
         raise AssertionError("unreachable")  # pragma: no cover - stamina re-raises the last error
 
+    async def acquire(self, method: str, channel: str | None = None) -> None:
+        """Wait for the budget of ``method`` (and of ``channel``, for a post), when there is one."""
+        if self.budget is not None:
+            from frontline.runtime.budgets import slack_request
+
+            await self.budget.acquire(slack_request(method, channel, base_url=self.base_url))
+
     async def _once(self, method: str, call: Call, channel: str | None) -> dict[str, Any]:
         client = await self.client()
         refreshed = False
         while True:
+            await self.acquire(method, channel if method == "chat.postMessage" else None)
             try:
                 response = await call(client)
             except SlackApiError as error:
@@ -177,8 +192,10 @@ class SlackWebAPI:
         status = getattr(response, "status_code", None) or getattr(response, "status", None)
         shown = status if isinstance(status, int) and status != 200 else None
         if status == 429 or code in ("ratelimited", "rate_limited"):
-            return RateLimitedError(SERVICE, _retry_after(getattr(response, "headers", None)),
-                                    f"rate limited on {method}")
+            wait = _retry_after(getattr(response, "headers", None))
+            if self.budget is not None:
+                self.budget.penalise(wait)
+            return RateLimitedError(SERVICE, wait, f"rate limited on {method}")
         if code in REFUSED and channel is not None:
             return ChannelRefusedError(SERVICE, channel, code, hint=await self._invite_hint(channel, code))
         if code == "missing_scope":

@@ -148,3 +148,14 @@ inbox = Table(
     UniqueConstraint("source", "delivery", name="uq_inbox_delivery"),
     Index("ix_inbox_pending", "done_at", "available_at"),
 )
+
+# Rate budgets shared by every process on one store (frontline.runtime.budgets.SharedBucket): the
+# tokens a bucket held at ``updated_at`` (epoch seconds of the budgets' clock; in the future while
+# a 429 pauses the bucket).
+budgets = Table(
+    "budgets",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("tokens", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import stamina
@@ -40,6 +40,9 @@ from frontline.errors import (
 )
 from frontline.model import Conversation
 from frontline.ports import Check, Page
+
+if TYPE_CHECKING:
+    from frontline.runtime.budgets import BudgetBook
 
 PER_PAGE_MAX = 150  # the search's largest page
 SEARCH_PAGES = 10  # search requests in one list_changed call before handing back
@@ -104,8 +107,14 @@ class IntercomConversations:
 
     @classmethod
     def from_settings(cls, settings: Settings, *, http: httpx.AsyncClient, credentials: Credentials,
-                      budget: Budget | None = None, **_: Any) -> IntercomConversations:
-        """The adapter for ``settings.intercom`` on the shared client (INTERCOM_BASE_URL picks the region)."""
+                      budget: Budget | None = None, budgets: BudgetBook | None = None,
+                      **_: Any) -> IntercomConversations:
+        """The adapter for ``settings.intercom`` on the shared client (INTERCOM_BASE_URL picks the region).
+
+        The budget is ``budget``, else the app's from the process's ``budgets``.
+        """
+        if budget is None and budgets is not None:
+            budget = budgets.intercom(settings.intercom)
         return cls(settings.intercom, http=http, credentials=credentials,
                    lookback_hours=settings.escalation.lookback_hours, concurrency=settings.runner.concurrency,
                    budget=budget)

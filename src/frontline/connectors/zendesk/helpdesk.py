@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import stamina
 
 from frontline.config import Settings
 from frontline.config.vendors import ZendeskSettings
-from frontline.connectors.http import MAX_RETRY_AFTER, VendorAPI
+from frontline.connectors.http import MAX_RETRY_AFTER, Budget, VendorAPI
 from frontline.connectors.zendesk.payloads import (
     Sideloads,
     TicketReader,
@@ -36,10 +36,15 @@ from frontline.errors import (
 from frontline.model import Ticket, WriteBack
 from frontline.ports import Check, Page, WriteResult
 
+if TYPE_CHECKING:
+    from frontline.runtime.budgets import BudgetBook
+
 SERVICE = "Zendesk"
 EXPORT = "/api/v2/incremental/tickets/cursor"
 PAGE_MAX = 1000  # the export's largest page
 JOB_MAX = 100  # tickets per update_many job
+# update_many jobs of one write-back in flight at once (Zendesk queues or runs at most 30 per account).
+JOBS_IN_FLIGHT = 4
 # Pages with no wanted ticket read in one call before handing back (the export allows 10 a minute).
 SKIP_PAGES = 10
 WRITE_ATTEMPTS = 5
@@ -93,7 +98,8 @@ class ZendeskHelpdesk:
     name = "zendesk"
 
     def __init__(self, options: ZendeskSettings, *, http: httpx.AsyncClient, credentials: Credentials,
-                 concurrency: int = 8) -> None:
+                 concurrency: int = 8, budget: Budget | None = None, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.options = options
         self.base_url = options.api_root
         url = httpx.URL(self.base_url)
@@ -103,19 +109,26 @@ class ZendeskHelpdesk:
         # them like `writeback.custom_fields` and hands them back in WriteBack.custom_fields.
         self.field_templates: dict[str, str] = {str(k): v for k, v in options.custom_fields.items()}
         self._slots = asyncio.Semaphore(concurrency)
+        self._clock = clock  # the budgets' time: bulk-job polls wait the way the budgets do
+        self._sleep = sleep
 
         async def auth(refresh: bool) -> Mapping[str, str]:
             return (await credentials.get("zendesk", refresh=refresh)).headers()
 
-        common: dict[str, Any] = {"auth": auth, "hint": self._hint, "headers": {"Accept": "application/json"}}
+        common: dict[str, Any] = {"auth": auth, "hint": self._hint, "headers": {"Accept": "application/json"},
+                                  "budget": budget}
         self.api = ZendeskAPI(SERVICE, http, self.base_url, **common)
         # Writes are not idempotent (each adds a note): this one never retries on its own.
         self._write_api = ZendeskAPI(SERVICE, http, self.base_url, attempts=1, **common)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, http: httpx.AsyncClient, credentials: Credentials,
-                      **_: Any) -> ZendeskHelpdesk:
-        """The adapter for ``settings.zendesk`` on the shared client; ConfigError when no account is set."""
+                      budgets: BudgetBook | None = None, **_: Any) -> ZendeskHelpdesk:
+        """The adapter for ``settings.zendesk`` on the shared client; ConfigError when no account is set.
+
+        With ``budgets`` (the process's :class:`~frontline.runtime.budgets.BudgetBook`) every request
+        waits for the account's limits, and bulk-job polls wait on the budgets' clock.
+        """
         if not settings.zendesk.api_root:
             raise ConfigError(settings.source, "zendesk.subdomain",
                               "is not set; set ZENDESK_SUBDOMAIN (acme for acme.zendesk.com), or ZENDESK_BASE_URL "
@@ -131,7 +144,10 @@ class ZendeskHelpdesk:
             except (KeyError, IndexError, ValueError) as error:
                 raise ConfigError(settings.source, f"zendesk.custom_fields.{field_id}",
                                   f"is not a valid template ({error!r}); use {{category}} and {{severity}}") from None
-        return cls(settings.zendesk, http=http, credentials=credentials, concurrency=settings.runner.concurrency)
+        if budgets is None:
+            return cls(settings.zendesk, http=http, credentials=credentials, concurrency=settings.runner.concurrency)
+        return cls(settings.zendesk, http=http, credentials=credentials, concurrency=settings.runner.concurrency,
+                   budget=budgets.zendesk(settings.zendesk), clock=budgets.clock, sleep=budgets.sleep)
 
     def _hint(self, status: int, message: str) -> str:
         """What to do about a Zendesk error, by status and Zendesk's own words."""
@@ -273,16 +289,22 @@ class ZendeskHelpdesk:
                 todo.append((index, number, update))
         refused: list[AuthError] = []
         if len(todo) >= self.options.bulk_threshold:
-            for start in range(0, len(todo), JOB_MAX):
-                chunk = todo[start:start + JOB_MAX]
-                if refused:  # the token was rejected: the other jobs would be refused too
-                    done = [(index, WriteResult(update.ticket_id, error=refused[0])) for index, _, update in chunk]
-                else:
+            jobs = asyncio.Semaphore(JOBS_IN_FLIGHT)
+
+            async def one(chunk: Sequence[tuple[int, int, WriteBack]]) -> list[tuple[int, WriteResult]]:
+                async with jobs:
+                    if refused:  # the token was rejected: the other jobs would be refused too
+                        return [(index, WriteResult(update.ticket_id, error=refused[0])) for index, _, update in chunk]
                     done = await self._job(chunk)
+                    for _, result in done:
+                        if isinstance(result.error, AuthError) and not refused:
+                            refused.append(result.error)
+                    return done
+
+            chunks = [todo[start:start + JOB_MAX] for start in range(0, len(todo), JOB_MAX)]
+            for done in await asyncio.gather(*(one(chunk) for chunk in chunks)):
                 for index, result in done:
                     results[index] = result
-                    if isinstance(result.error, AuthError) and not refused:
-                        refused.append(result.error)
         else:
             done = await asyncio.gather(*(self._one(index, number, update, refused) for index, number, update in todo))
             for index, result in done:
@@ -359,15 +381,15 @@ class ZendeskHelpdesk:
     async def _finished(self, job_id: str) -> Mapping[str, Any]:
         """Poll a job with a growing pause until it is completed or failed (a plain loop: polling is no error)."""
         pause = 1.0
-        deadline = time.monotonic() + JOB_TIMEOUT
+        deadline = self._clock() + JOB_TIMEOUT
         for _ in range(JOB_POLLS):
             body = await self.api.json("GET", f"/api/v2/job_statuses/{job_id}")
             job = dict(body.get("job_status") or {})
             if job.get("status") not in PENDING:
                 return job
-            if time.monotonic() + pause > deadline:
+            if self._clock() + pause > deadline:
                 break
-            await asyncio.sleep(0 if stamina.is_testing() else pause)
+            await self._sleep(0 if stamina.is_testing() else pause)
             pause = min(pause * 2, 10.0)
         raise _JobPending(job_id)
 
