@@ -1,4 +1,10 @@
-"""The triage flow: fetch → skip handled → classify → KB search → route → alert → write back (last)."""
+"""The triage flow: fetch → skip handled → classify → KB search → route → alert → write back (last).
+
+Within a page a ticket's alert goes out as soon as its own KB search is done, so the chat's budget
+and the knowledge base's are spent at the same time; alerts never hold the flow's concurrency slots
+(they wait on the chat's budget, not on other tickets). On a large backlog a channel's low-severity
+alerts may go out as one digest (:mod:`frontline.flows.digest`).
+"""
 
 from __future__ import annotations
 
@@ -6,14 +12,15 @@ import asyncio
 import os
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from frontline.config import Settings
 from frontline.decide.triage import RulesClassifier
 from frontline.errors import ChannelRefusedError, FrontlineError, NotFoundError
-from frontline.model import Article, Effect, EffectStatus, Ticket, Triage, WriteBack, effect_key
+from frontline.flows.digest import Entry, digest_key, digest_message, digest_of, digest_target, plan_digests
+from frontline.model import Article, ChatMessage, Effect, EffectStatus, Ticket, Triage, WriteBack, effect_key
 from frontline.ports import Chat, Classifier, Helpdesk, KnowledgeBase
 from frontline.render import Renderer
 from frontline.store.state import Decision, StateStore
@@ -227,12 +234,18 @@ class TriageRun:
         """Triage one page of tickets; True when every ticket completed."""
         triages = await self._classify(tickets)
         outcomes = [self._route(t, tr) for t, tr in zip(tickets, triages, strict=True)]
-        await asyncio.gather(*(self._search(o) for o in outcomes))
+        searches = {o.ticket.id: asyncio.ensure_future(self._search(o)) for o in outcomes}
+        try:
+            if not self.dry_run:
+                await self._alerts(outcomes, searches)
+            await asyncio.gather(*searches.values())
+        finally:
+            for search in searches.values():
+                search.cancel()  # only when the alerts failed: nothing waits for these any more
         if self.dry_run:
             for outcome in outcomes:
                 self._count(outcome)
             return True
-        await self._alerts(outcomes)
         await self._write_backs(outcomes)
         completed = [o for o in outcomes if o.completed]
         self.s.store.complete([self._decision(o) for o in completed])
@@ -257,54 +270,118 @@ class TriageRun:
                 outcome.problems.append(f"KB search failed: {_describe(error)}")
 
     # -- alerts --------------------------------------------------------------------------------
-    async def _alerts(self, outcomes: list[TicketOutcome]) -> None:
+    async def _alerts(self, outcomes: list[TicketOutcome],
+                      searches: Mapping[str, Awaitable[None]] | None = None) -> None:
+        """Alert every ticket once: alone when its KB search is done, or in its channel's digest."""
+        store = self.s.store
         keys = {o.ticket.id: effect_key(self.flow, o.ticket.id, "alert", TRIAGE_VERSION) for o in outcomes}
-        ledger = self.s.store.effects_by_key(keys.values())
-        self.s.store.plan([Effect(keys[o.ticket.id], self.flow, o.ticket.id, "alert", o.channel) for o in outcomes])
-        results = await asyncio.gather(*(self._alert(o, keys[o.ticket.id], ledger.get(keys[o.ticket.id]))
-                                         for o in outcomes))
-        self.s.store.finish([r for r in results if r is not None])
+        ledger = store.effects_by_key(keys.values())
+        store.plan([Effect(keys[o.ticket.id], self.flow, o.ticket.id, "alert", o.channel) for o in outcomes])
+        pending: list[TicketOutcome] = []
+        for outcome in outcomes:
+            known = ledger.get(keys[outcome.ticket.id])
+            if known is not None and known.status is EffectStatus.DONE:
+                outcome.alert_ref = known.remote_ref
+            else:
+                pending.append(outcome)
+        recovered = [e for e in await asyncio.gather(*(
+            self._recover(o, keys[o.ticket.id], ledger[keys[o.ticket.id]]) for o in pending
+            if keys[o.ticket.id] in ledger)) if e is not None]
+        settled = {e.item_id for e in recovered}
+        todo = [o for o in pending if o.ticket.id not in settled]
+        runner = self.settings.runner
+        groups = plan_digests([(o.ticket.id, o.channel, o.triage.severity) for o in todo],
+                              threshold=runner.digest_threshold, severities=runner.digest_severities)
+        by_id = {o.ticket.id: o for o in todo}
+        grouped = {item_id for _, ids in groups for item_id in ids}
+        backlog = {channel: sum(1 for o in todo if o.channel == channel) for channel, _ in groups}
+        results = await asyncio.gather(
+            *(self._digest(channel, [by_id[i] for i in ids], keys, backlog[channel]) for channel, ids in groups),
+            *(self._alert(o, keys[o.ticket.id], searches) for o in todo if o.ticket.id not in grouped))
+        store.finish([*recovered, *(e for result in results for e in result)])
 
-    async def _alert(self, outcome: TicketOutcome, key: str, known: Effect | None) -> Effect | None:
-        if known is not None and known.status is EffectStatus.DONE:
-            outcome.alert_ref = known.remote_ref
-            return None
-        chat = self.s.chat
-        async with self._slots:
-            if known is not None:  # planned before a crash: was it posted after all?
-                try:
-                    ref = await chat.find_posted(key)
-                except Exception as error:
-                    outcome.problems.append(f"could not check for an earlier alert: {_describe(error)}")
-                    ref = None
-                if ref:
-                    outcome.alert_ref = ref
-                    return Effect(key, self.flow, outcome.ticket.id, "alert", outcome.channel, EffectStatus.DONE, ref)
+    async def _recover(self, outcome: TicketOutcome, key: str, known: Effect) -> Effect | None:
+        """Planned before a crash: was it posted after all, alone (its key) or in a digest (the digest's)?"""
+        candidates = [(key, outcome.channel)]
+        digest = digest_of(known.target)
+        if digest is not None:
+            candidates.append(digest)
+        for candidate, channel in candidates:
             try:
-                message = self.s.renderer.alert(outcome.ticket, outcome.triage, outcome.articles,
-                                                review=outcome.review)
-            except FrontlineError as error:
-                outcome.problems.append(f"alert not rendered: {error}")
-                return Effect(key, self.flow, outcome.ticket.id, "alert", outcome.channel, EffectStatus.FAILED,
-                              error=str(error))
-            channels = [outcome.channel]
-            if outcome.channel != self.settings.routing.fallback:
-                channels.append(self.settings.routing.fallback)
-            for channel in channels:
-                try:
-                    ref = await chat.post(channel, message, key)
-                except ChannelRefusedError as error:
-                    fix = f": {error.hint}" if error.hint else ""
-                    outcome.problems.append(f"alert refused in {channel} ({error.reason}){fix}")
-                    continue
-                except Exception as error:
-                    outcome.problems.append(f"alert to {channel} failed: {_describe(error)}")
-                    continue
+                ref = await self.s.chat.find_posted(candidate)
+            except Exception as error:
+                outcome.problems.append(f"could not check for an earlier alert: {_describe(error)}")
+                continue
+            if ref:
                 outcome.alert_ref = ref
-                outcome.channel = channel
                 return Effect(key, self.flow, outcome.ticket.id, "alert", channel, EffectStatus.DONE, ref)
-        return Effect(key, self.flow, outcome.ticket.id, "alert", outcome.channel, EffectStatus.FAILED,
-                      error="; ".join(outcome.problems[-2:]))
+        return None
+
+    async def _post(self, outcome_problems: list[list[str]], channel: str, message: ChatMessage, key: str
+                    ) -> tuple[str | None, str]:
+        """Post to ``channel``, else the fallback; (reference or None, where it went). Problems go to each list."""
+        channels = [channel]
+        if channel != self.settings.routing.fallback:
+            channels.append(self.settings.routing.fallback)
+        for target in channels:
+            try:
+                return await self.s.chat.post(target, message, key), target
+            except ChannelRefusedError as error:
+                fix = f": {error.hint}" if error.hint else ""
+                problem = f"alert refused in {target} ({error.reason}){fix}"
+            except Exception as error:
+                problem = f"alert to {target} failed: {_describe(error)}"
+            for problems in outcome_problems:
+                problems.append(problem)
+        return None, channel
+
+    async def _alert(self, outcome: TicketOutcome, key: str,
+                     searches: Mapping[str, Awaitable[None]] | None) -> list[Effect]:
+        if searches is not None and outcome.ticket.id in searches:
+            await searches[outcome.ticket.id]  # the alert lists the ticket's help articles
+        try:
+            message = self.s.renderer.alert(outcome.ticket, outcome.triage, outcome.articles, review=outcome.review)
+        except FrontlineError as error:
+            outcome.problems.append(f"alert not rendered: {error}")
+            return [Effect(key, self.flow, outcome.ticket.id, "alert", outcome.channel, EffectStatus.FAILED,
+                           error=str(error))]
+        ref, channel = await self._post([outcome.problems], outcome.channel, message, key)
+        if ref is None:
+            return [Effect(key, self.flow, outcome.ticket.id, "alert", outcome.channel, EffectStatus.FAILED,
+                           error="; ".join(outcome.problems[-2:]))]
+        outcome.alert_ref = ref
+        outcome.channel = channel
+        return [Effect(key, self.flow, outcome.ticket.id, "alert", channel, EffectStatus.DONE, ref)]
+
+    async def _digest(self, channel: str, members: list[TicketOutcome], keys: Mapping[str, str],
+                      backlog: int) -> list[Effect]:
+        """One digest message for ``members``; each member's alert effect ends with the digest's reference."""
+        store = self.s.store
+        key = digest_key(self.flow, channel, [m.ticket.id for m in members])
+        digest_item = f"digest:{channel}"
+        # Point every member at the digest before it is sent: after a crash its key is looked for too.
+        store.finish([Effect(keys[m.ticket.id], self.flow, m.ticket.id, "alert", digest_target(key, channel))
+                      for m in members])
+        store.plan([Effect(key, self.flow, digest_item, "digest", channel)])
+
+        def each(status: EffectStatus, where: str, ref: str | None = None, error: str | None = None) -> list[Effect]:
+            return [*(Effect(keys[m.ticket.id], self.flow, m.ticket.id, "alert", where, status, ref, error)
+                      for m in members), Effect(key, self.flow, digest_item, "digest", where, status, ref, error)]
+
+        try:
+            message = digest_message(self.s.renderer, channel, [Entry(m.ticket, m.triage, m.review) for m in members],
+                                     backlog=backlog, severities=self.settings.runner.digest_severities)
+        except FrontlineError as error:
+            for member in members:
+                member.problems.append(f"digest not rendered: {error}")
+            return each(EffectStatus.FAILED, channel, error=str(error))
+        ref, where = await self._post([m.problems for m in members], channel, message, key)
+        if ref is None:
+            return each(EffectStatus.FAILED, channel, error="; ".join(members[0].problems[-2:]))
+        for member in members:
+            member.alert_ref = ref
+            member.channel = where
+        return each(EffectStatus.DONE, where, ref)
 
     # -- write-back (last, always) ---------------------------------------------------------------
     def _tags(self, triage: Triage, review: bool) -> tuple[str, ...]:
