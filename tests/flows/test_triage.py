@@ -251,3 +251,34 @@ def test_services_close_cleanly_when_the_flow_raises(settings: Settings) -> None
 
     with pytest.raises(RuntimeError):
         run(go())
+
+
+def test_a_run_racing_a_workers_batch_triages_each_ticket_once(settings: Settings) -> None:
+    import asyncio
+
+    from frontline.flows.triage import TriageRun
+
+    helpdesk = seed(settings)
+
+    async def race() -> None:
+        async with triage_services(settings) as poller, triage_services(settings) as worker:
+            tickets = (await worker.helpdesk.list_changed(None, 50)).items
+            await asyncio.gather(TriageRun(poller).run(), TriageRun(worker).handle(tickets),
+                                 TriageRun(worker).handle(tickets))
+
+    run(race())
+    triage(settings)  # whatever was busy during the race is picked up now
+    assert alerts_per_ticket(settings) == Counter({"1": 1, "2": 1, "3": 1, "4": 1, "5": 1})
+    assert all(len(helpdesk.notes(t)) == 1 for t in "12345")
+
+
+def test_a_claim_left_by_a_killed_process_is_taken_over_at_once(settings: Settings) -> None:
+    from frontline.store.state import StateStore
+
+    seed(settings)
+    store = StateStore.open(settings.state_url)
+    dead = f"{__import__('os').uname().nodename}:" \
+           f"{__import__('frontline.runtime.owners', fromlist=['x'])._namespace()}:999999999:1"
+    assert store.claim_many("triage", ["1"], dead, 300) == {"1"}
+    store.close()
+    assert triage(settings).handled == 5  # no 5-minute wait for a lease nobody will give back

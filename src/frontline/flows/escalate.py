@@ -253,14 +253,7 @@ class EscalateRun:
 
     def _claim(self, item_id: str) -> bool:
         """Claim the conversation; a claim left by a process of this machine that died is taken over."""
-        store = self.s.store
-        if store.claim(self.flow, item_id, self.owner):
-            return True
-        holder = store.holder(self.flow, item_id)
-        if holder is None or not owners.gone(holder):
-            return False
-        store.release(self.flow, item_id, holder)  # killed mid-escalation: nobody is acting on it now
-        return store.claim(self.flow, item_id, self.owner)
+        return bool(self.s.store.claim_or_take_over(self.flow, [item_id], self.owner, 300.0, dead=owners.gone))
 
     def _channel(self, escalation: Escalation) -> str:
         routing = self.settings.escalation.routing

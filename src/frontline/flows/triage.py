@@ -9,7 +9,6 @@ alerts may go out as one digest (:mod:`frontline.flows.digest`).
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections import Counter
 from collections.abc import Awaitable, Mapping, Sequence
@@ -23,6 +22,7 @@ from frontline.flows.digest import Entry, digest_key, digest_message, digest_of,
 from frontline.model import Article, ChatMessage, Effect, EffectStatus, Ticket, Triage, WriteBack, effect_key
 from frontline.ports import Chat, Classifier, Helpdesk, KnowledgeBase
 from frontline.render import Renderer
+from frontline.runtime import owners
 from frontline.store.state import Decision, StateStore
 
 FLOW = "triage"
@@ -134,7 +134,7 @@ class TriageRun:
         self._slots = asyncio.Semaphore(self.settings.runner.concurrency)
         self._rules = RulesClassifier(self.settings)
         # Who holds the per-ticket claims taken by `handle`; a worker sets its own id.
-        self.owner = f"{os.uname().nodename}:{os.getpid()}:{id(self)}"
+        self.owner = owners.this_process(id(self))
         self.claim_seconds = 300.0
 
     async def run(self) -> RunSummary:
@@ -160,7 +160,8 @@ class TriageRun:
             todo = [t for t in tickets if t.id not in done]
             self.summary.skipped += len(tickets) - len(todo)
             if todo:
-                ok = await self._page(todo)
+                # Claimed like a worker's batch, so `run` next to workers or a webhook never doubles.
+                ok = await self.handle(todo)
                 cursor_clean = cursor_clean and ok
                 if remaining is not None:
                     remaining -= len(todo)
@@ -209,7 +210,8 @@ class TriageRun:
         unique = list({t.id: t for t in tickets}.values())
         store = self.s.store
         ids = [t.id for t in unique]
-        claimed = set(ids) if self.dry_run else store.claim_many(self.flow, ids, self.owner, self.claim_seconds)
+        claimed = set(ids) if self.dry_run else store.claim_or_take_over(self.flow, ids, self.owner,
+                                                                         self.claim_seconds, dead=owners.gone)
         try:
             done = store.handled_among(self.flow, [i for i in ids if i in claimed])
             todo = [t for t in unique if t.id in claimed and t.id not in done]

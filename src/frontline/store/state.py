@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -241,6 +241,19 @@ class StateStore:
     def release(self, flow: str, item_id: str, owner: str) -> None:
         """Give a claim back."""
         self.release_many(flow, [item_id], owner)
+
+    def claim_or_take_over(self, flow: str, item_ids: Sequence[str], owner: str, seconds: float, *,
+                           dead: Callable[[str], bool]) -> set[str]:
+        """:meth:`claim_many`, then take over the items whose holder ``dead`` says is gone (killed mid-work)."""
+        taken = self.claim_many(flow, item_ids, owner, seconds)
+        for item_id in dict.fromkeys(item_ids):
+            if item_id in taken:
+                continue
+            holder = self.holder(flow, item_id)
+            if holder is not None and dead(holder):
+                self.release(flow, item_id, holder)
+                taken |= self.claim_many(flow, [item_id], owner, seconds)
+        return taken
 
     def release_many(self, flow: str, item_ids: Sequence[str], owner: str) -> None:
         """Give back the claims ``owner`` holds on ``item_ids``."""
