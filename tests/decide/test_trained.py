@@ -8,6 +8,8 @@ import joblib
 import numpy as np
 import pytest
 
+from frontline.decide.ngrams import normalise, word_pairs
+from frontline.decide.stacking import fit_stacker
 from frontline.decide.trained import TrainedModel
 from frontline.errors import ModelFormatError, ModelNotFoundError, TrainingDataError
 
@@ -59,11 +61,38 @@ def test_metadata_records_labels_size_and_scores(model: TrainedModel) -> None:
     ["", "   ", "a", "Ünïcödé  TEXT\twith\ttabs\u00a0and nbsp", "x" * 60, "İstanbul ǅ straße", "!!! ???"],
 ])
 def test_fast_features_equal_scikit_learn(model: TrainedModel, texts: list[str]) -> None:
-    union = model._pipeline.named_steps["features"]
+    union = model._features
+    assert [name for name, _ in union.transformer_list] == ["words", "chars", "pairs"]
     for (_, vectorizer), block in zip(union.transformer_list, model._blocks, strict=True):
         expected = vectorizer.transform(texts).toarray()
         for _ in range(2):  # the second pass reads the word cache
             assert np.allclose(block.transform(texts).toarray(), expected, atol=1e-5)
+
+
+def test_prediction_features_are_the_normalised_clipped_text(model: TrainedModel) -> None:
+    texts = ["I can't log in, it's been 3 days", "Refund £20 now!", "x" * 5000]
+    prepared = [normalise(text[:model.meta.max_chars]) for text in texts]
+    expected = model._features.transform(prepared).toarray()
+    assert np.allclose(np.hstack([m.toarray() for m in model.features(texts)]), expected, atol=1e-5)
+
+
+def test_normalise_expands_contractions_and_folds_digits_and_currency() -> None:
+    assert normalise("I CAN'T pay $15, it won\u2019t work; they're sure I'd paid") == (
+        "i can not pay  usd 00, it will not work; they are sure i would paid"
+    )
+    assert normalise("Don't") == "do not"
+
+
+def test_word_pairs_are_unordered_stem_pairs() -> None:
+    assert word_pairs("card arrived? the card arrival") == ["arri card", "arri the", "card the"]
+    assert word_pairs("one") == []
+
+
+def test_the_stacker_leans_on_each_labels_own_svm_score_when_data_is_scarce() -> None:
+    scores = np.random.default_rng(0).normal(size=(6, 3))
+    stacker, _ = fit_stacker(scores, scores.argmax(axis=1))
+    assert np.array_equal(stacker.weights.argmax(axis=0), np.arange(3))  # penalised towards the identity
+    assert np.abs(stacker.weights - np.eye(3)).max() < 0.5
 
 
 def test_a_model_trained_on_the_same_texts_shares_features(model: TrainedModel) -> None:

@@ -1,14 +1,17 @@
-"""The local trained classifier: TF-IDF word and character n-grams → linear SVM, temperature-calibrated.
+"""The local trained classifier: TF-IDF n-grams → linear SVM → stacked logistic layer, temperature-calibrated.
 
-Training fits one pipeline (word 1-2 grams + ``char_wb`` 2-5 grams, sublinear tf → ``LinearSVC``).
-Probabilities come from temperature scaling: a softmax over the SVM's decision values with one
-inverse temperature fitted on out-of-fold decision values (stratified k-fold inside the training
-data, k = 3 or fewer for tiny classes). Scaling by one positive number never changes the ranking,
-so the calibrated model predicts exactly what the SVM trained on all rows predicts, and the
-out-of-fold predictions double as an honest accuracy estimate stored in the metadata.
+Features (see :mod:`frontline.decide.ngrams`): normalised text → word 1-2-grams, ``char_wb``
+2-5-grams and word-stem pairs, sublinear TF-IDF. A one-vs-rest ``LinearSVC`` scores every label;
+a small logistic layer fitted on out-of-fold SVM scores (stratified k-fold inside the training
+data, k = 3 or fewer for tiny classes) corrects how labels are confused, and one inverse
+temperature turns its logits into probabilities (see :mod:`frontline.decide.stacking`). The
+stacker and its temperature are judged on honest logits: each training row scored by an SVM and a
+stacker neither of which was fitted on that row, so the accuracy stored in the metadata is an
+out-of-fold estimate. Both layers are linear and are folded into one weight matrix, so a
+prediction is one sparse product.
 
-A model file is a joblib dict ``{format, format_version, pipeline, calibration, meta}``. Loading
-unpickles it, so only load model files you (or your own ``frontline train``) wrote.
+A model file is a joblib dict ``{format, format_version, features, output, calibration, meta}``.
+Loading unpickles it, so only load model files you (or your own ``frontline train``) wrote.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import tempfile
 import warnings
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,31 +31,24 @@ from typing import Any
 import joblib
 import numpy as np
 import sklearn
-from joblib import Parallel, delayed
 from scipy import sparse
-from scipy.optimize import minimize_scalar
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.model_selection import StratifiedKFold
-from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 
 from frontline import private
+from frontline.decide.ngrams import compile_blocks, feature_union, normalise
+from frontline.decide.stacking import Stacker, cross_fit, fit_inverse_temperature, softmax
 from frontline.errors import ModelFormatError, ModelNotFoundError, TrainingDataError
 
 MODEL_FORMAT = "frontline.trained-model"
-MODEL_FORMAT_VERSION = 1
+# 2: normalised text, a word-pair block, and a stacked output layer stored as plain arrays.
+MODEL_FORMAT_VERSION = 2
 # Long tickets are read from the start only: the intent is nearly always stated early, and a
 # pasted log would otherwise dominate both the time and the features.
 DEFAULT_MAX_CHARS = 3000
 CALIBRATION_FOLDS = 3
 SVM_C = 0.7
-# Caps keep the model file and its memory bounded on large corpora (banking77 stays well below).
-MAX_WORD_FEATURES = 60_000
-MAX_CHAR_FEATURES = 120_000
-# Below this many rows every n-gram is kept; above it, character n-grams seen once are noise.
-CHAR_MIN_DF_ROWS = 500
-# Distinct words whose character n-gram columns are remembered between calls (about 40 MB at most).
-WORD_CACHE_SIZE = 200_000
 
 
 @dataclass(frozen=True)
@@ -94,20 +91,19 @@ class ModelMeta:
 class TrainedModel:
     """A fitted text classifier with calibrated probabilities; build with :meth:`train` or :meth:`load`."""
 
-    def __init__(self, pipeline: Pipeline, beta: float, meta: ModelMeta) -> None:
-        features: FeatureUnion = pipeline.named_steps["features"]
-        classifier: LinearSVC = pipeline.named_steps["classifier"]
-        # One float32 copy of the weights, feature-major for fast row gathers; the classifier keeps a
-        # transposed view of it so the pickled pipeline and the fast path share the same memory.
-        self._coef = np.ascontiguousarray(np.asarray(classifier.coef_, dtype=np.float32).T)
-        classifier.coef_ = self._coef.T
-        self._intercept = np.asarray(classifier.intercept_, dtype=np.float32)
-        self._pipeline = pipeline
-        self._blocks = _compile(features)
-        if self._blocks[-1].stop != self._coef.shape[0]:
-            raise ValueError("the features and the classifier disagree on the number of features")
+    def __init__(self, features: FeatureUnion, coef: np.ndarray, intercept: np.ndarray, labels: Sequence[str],
+                 beta: float, meta: ModelMeta) -> None:
+        # Feature-major float32 weights of the final logits, for fast row gathers.
+        self._coef = np.ascontiguousarray(coef, dtype=np.float32)
+        self._intercept = np.asarray(intercept, dtype=np.float32)
+        self._features = features
+        self._blocks = compile_blocks(features)
+        self._labels = [str(label) for label in labels]
+        if self._coef.ndim != 2 or self._blocks[-1].stop != self._coef.shape[0]:
+            raise ValueError("the features and the output layer disagree on the number of features")
+        if not self._coef.shape[1] == self._intercept.shape[0] == len(self._labels):
+            raise ValueError("the output layer and the labels disagree on the number of labels")
         self._beta = float(beta)
-        self._labels = [str(label) for label in classifier.classes_]
         self.meta = meta
 
     @property
@@ -118,30 +114,28 @@ class TrainedModel:
     @classmethod
     def train(cls, texts: Sequence[str], labels: Sequence[str], *, source: str = "",
               max_chars: int = DEFAULT_MAX_CHARS) -> TrainedModel:
-        """Fit the pipeline and its calibration on labelled texts (raises TrainingDataError)."""
-        texts_list = _clip(texts, max_chars)
+        """Fit the features, the SVM, its stacked layer and the temperature (raises TrainingDataError)."""
+        texts_list = _prepare(texts, max_chars)
         y = np.asarray([str(label) for label in labels], dtype=object)
         folds = _check_training_data(texts_list, y)
-        pipeline = Pipeline([("features", _features(len(texts_list))), ("classifier", LinearSVC(C=SVM_C))])
-        features: FeatureUnion = pipeline.named_steps["features"]
+        features = feature_union(len(texts_list))
         try:
-            matrix = features.fit_transform(texts_list)
+            matrix = features.fit_transform(texts_list).tocsr()
         except ValueError as exc:  # sklearn: "empty vocabulary; perhaps the documents only contain stop words"
             raise TrainingDataError(f"the texts hold no usable words or characters ({exc})") from None
-        classifier: LinearSVC = pipeline.named_steps["classifier"]
-        oof = _fit_with_out_of_fold(classifier, matrix, y, folds)
+        classifier, stacker, honest = _fit_layers(matrix, y, folds)
         classes = [str(label) for label in classifier.classes_]
         index = {label: i for i, label in enumerate(classes)}
         gold = np.fromiter((index[label] for label in y), dtype=np.intp, count=len(y))
-        logits = _logits(np.asarray(oof, dtype=np.float64))
-        beta = _fit_inverse_temperature(logits, gold)
-        probabilities = _softmax(beta * logits)
-        train_scores = _logits(np.asarray(classifier.decision_function(matrix), dtype=np.float64))
+        beta = fit_inverse_temperature(honest, gold)
+        probabilities = softmax(beta * honest)
+        coef, intercept = _fold_layers(classifier, stacker)
+        train_logits = matrix @ coef + intercept
         scores = {
-            "cv_accuracy": float(np.mean(logits.argmax(axis=1) == gold)),
+            "cv_accuracy": float(np.mean(honest.argmax(axis=1) == gold)),
             "cv_log_loss": float(-np.mean(np.log(np.clip(probabilities[np.arange(len(gold)), gold], 1e-12, 1.0)))),
             "cv_folds": float(folds),
-            "train_accuracy": float(np.mean(train_scores.argmax(axis=1) == gold)),
+            "train_accuracy": float(np.mean(train_logits.argmax(axis=1) == gold)),
         }
         meta = ModelMeta(
             labels=tuple(classes),
@@ -151,30 +145,28 @@ class TrainedModel:
             format_version=MODEL_FORMAT_VERSION,
             source=source,
             max_chars=max_chars,
-            calibration=f"temperature scaling on {folds}-fold out-of-fold decision values",
+            calibration=f"stacked logistic layer and temperature scaling on {folds}-fold out-of-fold SVM scores",
             scores=scores,
         )
-        return cls(pipeline, beta, meta)
+        return cls(features, coef, intercept, classes, beta, meta)
 
     def predict_proba(self, texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
         """Label order and an (n_texts, n_labels) matrix of calibrated probabilities (rows sum to 1)."""
         if len(texts) == 0:
             return self.labels, np.zeros((0, len(self._labels)), dtype=np.float64)
-        decision = self._decision(_clip(texts, self.meta.max_chars))
-        return self.labels, _softmax(self._beta * _logits(decision))
+        return self.labels, softmax(self._beta * self._logits(self.features(texts)))
 
-    def _decision(self, texts: list[str], features: list[sparse.csr_matrix] | None = None) -> np.ndarray:
-        matrices = features if features is not None else self.features(texts)
-        decision = np.zeros((len(texts), self._coef.shape[1]), dtype=np.float32)
+    def _logits(self, matrices: list[sparse.csr_matrix]) -> np.ndarray:
+        logits = np.zeros((matrices[0].shape[0], self._coef.shape[1]), dtype=np.float32)
         for block, matrix in zip(self._blocks, matrices, strict=True):
-            decision += matrix @ self._coef[block.start:block.stop]
-        result: np.ndarray = (decision + self._intercept).astype(np.float64)
+            logits += matrix @ self._coef[block.start:block.stop]
+        result: np.ndarray = (logits + self._intercept).astype(np.float64)
         return result
 
     def features(self, texts: Sequence[str]) -> list[sparse.csr_matrix]:
-        """The TF-IDF rows of each feature block (clipped like predictions are)."""
-        clipped = _clip(texts, self.meta.max_chars)
-        return [block.transform(clipped) for block in self._blocks]
+        """The TF-IDF rows of each feature block (texts clipped and normalised like predictions are)."""
+        prepared = _prepare(texts, self.meta.max_chars)
+        return [block.transform(prepared) for block in self._blocks]
 
     def shares_features_with(self, other: TrainedModel) -> bool:
         """True when ``other`` turns text into exactly the same features (same vocabularies and weights).
@@ -194,8 +186,7 @@ class TrainedModel:
         rows = features[0].shape[0]
         if rows == 0:
             return []
-        probabilities = _softmax(self._beta * _logits(self._decision([""] * rows, features)))
-        return self._best(probabilities)
+        return self._best(softmax(self._beta * self._logits(features)))
 
     def predict(self, texts: Sequence[str]) -> list[tuple[str, float]]:
         """The most probable label of each text with its probability."""
@@ -217,7 +208,8 @@ class TrainedModel:
         payload = {
             "format": MODEL_FORMAT,
             "format_version": MODEL_FORMAT_VERSION,
-            "pipeline": self._pipeline,
+            "features": self._features,
+            "output": {"labels": list(self._labels), "coef": self._coef, "intercept": self._intercept},
             "calibration": {"method": "temperature", "beta": self._beta},
             "meta": self.meta.to_dict(),
         }
@@ -262,10 +254,12 @@ class TrainedModel:
         try:
             meta = ModelMeta.from_dict(payload["meta"])
             beta = float(payload["calibration"]["beta"])
-            pipeline = payload["pipeline"]
-            if not isinstance(pipeline, Pipeline):
-                raise TypeError("pipeline is not a scikit-learn Pipeline")
-            model = cls(pipeline, beta, meta)
+            features = payload["features"]
+            if not isinstance(features, FeatureUnion):
+                raise TypeError("features are not a scikit-learn FeatureUnion")
+            output = payload["output"]
+            model = cls(features, np.asarray(output["coef"]), np.asarray(output["intercept"]),
+                        [str(label) for label in output["labels"]], beta, meta)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 model.predict_proba(["model probe"])
@@ -280,138 +274,47 @@ class TrainedModel:
         return model
 
 
-def _fit_with_out_of_fold(classifier: LinearSVC, matrix: sparse.csr_matrix, y: np.ndarray, folds: int) -> np.ndarray:
-    """Fit ``classifier`` on everything and, alongside, k fold models for out-of-fold decision values.
+def _fit_layers(matrix: sparse.csr_matrix, y: np.ndarray, folds: int) -> tuple[LinearSVC, Stacker, np.ndarray]:
+    """The SVM on all rows, the stacker on out-of-fold SVM scores, and honest (out-of-fold) stacked logits.
 
-    liblinear releases the GIL, so the k + 1 fits run on threads, one per core.
+    liblinear releases the GIL, so the k fold SVMs and the final one run on threads, one per core;
+    the folds go first so that the stacker is fitted while the final SVM is still training.
     """
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
     splits = list(splitter.split(np.zeros(len(y)), y))
+    labels = sorted(set(y.tolist()))
 
-    def fold(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        model = LinearSVC(C=SVM_C).fit(matrix[train], y[train])
-        if list(model.classes_) != sorted(set(y.tolist())):
-            raise TrainingDataError("a calibration fold lacks a label; add examples to the rarest labels")
-        return test, np.asarray(model.decision_function(matrix[test]), dtype=np.float64)
+    def fit(rows: np.ndarray) -> LinearSVC:
+        return LinearSVC(C=SVM_C).fit(matrix[rows], y[rows])
 
-    jobs = [delayed(classifier.fit)(matrix, y)] + [delayed(fold)(train, test) for train, test in splits]
-    results = Parallel(n_jobs=min(len(jobs), os.cpu_count() or 1), prefer="threads")(jobs)
-    first = results[1][1]
-    oof = np.zeros((len(y), *first.shape[1:]), dtype=np.float64)
-    for test, values in results[1:]:
-        oof[test] = values
-    return oof
-
-
-def _clip(texts: Sequence[str], max_chars: int) -> list[str]:
-    return [text[:max_chars] if len(text) > max_chars else text for text in texts]
-
-
-class _Block:
-    """A fitted TfidfVectorizer replayed without scikit-learn's per-call validation overhead.
-
-    ``TfidfVectorizer.transform`` spends about 0.5 ms per call on input checks, which dominates
-    single-ticket latency; this does the same arithmetic (count, 1 + log tf, idf, l2) directly and
-    is checked against scikit-learn in the tests. Character n-grams never cross a word (``char_wb``),
-    so each distinct word's vocabulary columns are computed once and remembered: ticket text is
-    Zipfian, and most words of a new ticket were seen in earlier ones.
-    """
-
-    def __init__(self, vectorizer: TfidfVectorizer, start: int) -> None:
-        if not (vectorizer.sublinear_tf and vectorizer.use_idf and vectorizer.norm == "l2" and not vectorizer.binary):
-            raise ValueError("unsupported vectorizer settings")
-        self.analyze = vectorizer.build_analyzer()
-        self.signature: tuple[Any, ...] = (vectorizer.analyzer, vectorizer.ngram_range, vectorizer.lowercase,
-                                           vectorizer.token_pattern, vectorizer.strip_accents)
-        self.vocabulary: dict[str, int] = vectorizer.vocabulary_
-        self.idf = np.asarray(vectorizer.idf_, dtype=np.float32)
-        self.start = start
-        self.stop = start + len(self.idf)
-        self._by_word = (
-            vectorizer.analyzer == "char_wb" and vectorizer.lowercase and vectorizer.strip_accents is None
-            and vectorizer.preprocessor is None
-        )
-        self._ngram_range: tuple[int, int] = vectorizer.ngram_range
-        self._word_columns: dict[str, tuple[int, ...]] = {}
-
-    def _columns_of(self, word: str) -> tuple[int, ...]:
-        """The vocabulary columns of one word's ``char_wb`` n-grams, as scikit-learn generates them."""
-        found = self._word_columns.get(word)
-        if found is not None:
-            return found
-        lookup = self.vocabulary.get
-        padded = f" {word} "
-        length = len(padded)
-        columns: list[int] = []
-        for n in range(self._ngram_range[0], self._ngram_range[1] + 1):
-            if n >= length:  # a short word counts once, whole, as in scikit-learn
-                column = lookup(padded)
-                if column is not None:
-                    columns.append(column)
-                break
-            for i in range(length - n + 1):
-                column = lookup(padded[i:i + n])
-                if column is not None:
-                    columns.append(column)
-        result = tuple(columns)
-        if len(self._word_columns) >= WORD_CACHE_SIZE:
-            self._word_columns.clear()  # bounded memory; the frequent words come back at once
-        self._word_columns[word] = result
-        return result
-
-    def _counts(self, text: str) -> Counter[int]:
-        if self._by_word:
-            columns: list[int] = []
-            for word in text.lower().split():
-                columns.extend(self._columns_of(word))
-            return Counter(columns)
-        lookup = self.vocabulary.get
-        grams = Counter(self.analyze(text))
-        return Counter({column: count for gram, count in grams.items() if (column := lookup(gram)) is not None})
-
-    def transform(self, texts: list[str]) -> sparse.csr_matrix:
-        """The l2-normalised sublinear TF-IDF rows of ``texts``."""
-        indices: list[int] = []
-        counts: list[int] = []
-        indptr = [0]
-        for text in texts:
-            found = self._counts(text)
-            indices.extend(found.keys())
-            counts.extend(found.values())
-            indptr.append(len(indices))
-        columns = np.asarray(indices, dtype=np.int32)
-        data = np.log(np.asarray(counts, dtype=np.float32)) + np.float32(1.0)
-        data *= self.idf[columns]
-        bounds = np.asarray(indptr, dtype=np.int64)
-        lengths = bounds[1:] - bounds[:-1]
-        rows = np.repeat(np.arange(len(texts)), lengths)
-        norms = np.sqrt(np.bincount(rows, weights=data * data, minlength=len(texts))).astype(np.float32)
-        norms[norms == 0] = 1.0  # a text with no known n-gram stays an all-zero row
-        data /= norms[rows]
-        return sparse.csr_matrix((data, columns, indptr), shape=(len(texts), len(self.idf)))
+    with ThreadPoolExecutor(max_workers=max(1, min(folds + 1, os.cpu_count() or 1))) as pool:
+        fold_models = [pool.submit(fit, train) for train, _ in splits]
+        final = pool.submit(fit, np.arange(len(y)))
+        scores = np.zeros((len(y), max(len(labels), 2)), dtype=np.float64)
+        for (_, test), future in zip(splits, fold_models, strict=True):
+            model = future.result()
+            if list(model.classes_) != labels:
+                raise TrainingDataError("a calibration fold lacks a label; add examples to the rarest labels")
+            scores[test] = _svm_logits(np.asarray(model.decision_function(matrix[test]), dtype=np.float64))
+        index = {label: i for i, label in enumerate(labels)}
+        gold = np.fromiter((index[label] for label in y), dtype=np.intp, count=len(y))
+        stacker, honest = cross_fit(scores, gold, splits)
+        return final.result(), stacker, honest
 
 
-def _compile(features: FeatureUnion) -> list[_Block]:
-    blocks: list[_Block] = []
-    start = 0
-    for _, vectorizer in features.transformer_list:
-        if not isinstance(vectorizer, TfidfVectorizer):
-            raise TypeError(f"unsupported feature step {type(vectorizer).__name__}")
-        blocks.append(_Block(vectorizer, start))
-        start = blocks[-1].stop
-    if not blocks:
-        raise ValueError("the pipeline has no feature steps")
-    return blocks
+def _fold_layers(classifier: LinearSVC, stacker: Stacker) -> tuple[np.ndarray, np.ndarray]:
+    """One feature-major weight matrix and intercept for svm-then-stacker (both linear)."""
+    weights = np.asarray(classifier.coef_, dtype=np.float32).T
+    bias = np.asarray(classifier.intercept_, dtype=np.float64)
+    if weights.shape[1] == 1:  # binary: one column d becomes the two logits (-d/2, d/2)
+        weights = np.hstack([-weights / 2, weights / 2])
+        bias = np.array([-bias[0] / 2, bias[0] / 2])
+    coef = np.ascontiguousarray(weights @ stacker.weights.astype(np.float32))
+    return coef, bias @ stacker.weights + stacker.bias
 
 
-def _features(n_rows: int) -> FeatureUnion:
-    char_min_df = 2 if n_rows >= CHAR_MIN_DF_ROWS else 1
-    return FeatureUnion([
-        ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"(?u)\b\w+\b",
-                                  max_features=MAX_WORD_FEATURES, dtype=np.float32)),
-        ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True,
-                                  min_df=char_min_df, max_features=MAX_CHAR_FEATURES, dtype=np.float32)),
-    ])
+def _prepare(texts: Sequence[str], max_chars: int) -> list[str]:
+    return [normalise(text[:max_chars] if len(text) > max_chars else text) for text in texts]
 
 
 def _check_training_data(texts: list[str], labels: np.ndarray) -> int:
@@ -434,30 +337,9 @@ def _check_training_data(texts: list[str], labels: np.ndarray) -> int:
     return min(CALIBRATION_FOLDS, min(counts.values()))
 
 
-def _logits(decision: np.ndarray) -> np.ndarray:
-    """Per-class scores; a binary SVM's single column d becomes (-d/2, d/2)."""
+def _svm_logits(decision: np.ndarray) -> np.ndarray:
+    """Per-label scores; a binary SVM's single column d becomes (-d/2, d/2)."""
     if decision.ndim == 1 or decision.shape[1] == 1:
         column = decision.reshape(-1) / 2.0
         return np.column_stack([-column, column])
     return decision
-
-
-def _softmax(scores: np.ndarray) -> np.ndarray:
-    shifted = scores - scores.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    result: np.ndarray = exp / exp.sum(axis=1, keepdims=True)
-    return result
-
-
-def _fit_inverse_temperature(logits: np.ndarray, gold: np.ndarray) -> float:
-    """The beta minimising the log loss of softmax(beta * logits) on out-of-fold predictions."""
-    rows = np.arange(len(gold))
-
-    def log_loss(log_beta: float) -> float:
-        scaled = np.exp(log_beta) * logits
-        top = scaled.max(axis=1)
-        log_norm = top + np.log(np.exp(scaled - top[:, None]).sum(axis=1))
-        return float(np.mean(log_norm - scaled[rows, gold]))
-
-    result = minimize_scalar(log_loss, bounds=(-4.0, 6.0), method="bounded", options={"xatol": 1e-4})
-    return float(np.exp(result.x))
