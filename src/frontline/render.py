@@ -82,15 +82,19 @@ class Renderer:
               ticket_url: str | None = None) -> ChatMessage:
         """A Block Kit alert with its plain-text fallback."""
         context = self._context(ticket, triage, articles, review, ticket_url)
-        text = self.render("alert_text.j2", **context).strip()
-        raw = self.render("alert_blocks.json.j2", **context)
+        return self.chat_message("alert_text.j2", "alert_blocks.json.j2", **context)
+
+    def chat_message(self, text_template: str, blocks_template: str, **context: Any) -> ChatMessage:
+        """A chat message from a text-fallback template and a Block Kit template that must yield a JSON list."""
+        text = self.render(text_template, **context).strip()
+        raw = self.render(blocks_template, **context)
         try:
             blocks = json.loads(raw)
         except json.JSONDecodeError as exc:
-            raise ConfigError("template alert_blocks.json.j2", "(template)",
+            raise ConfigError(f"template {blocks_template}", "(template)",
                               f"did not produce valid JSON ({exc.msg} at line {exc.lineno})") from None
         if not isinstance(blocks, list):
-            raise ConfigError("template alert_blocks.json.j2", "(template)", "must produce a JSON list of blocks")
+            raise ConfigError(f"template {blocks_template}", "(template)", "must produce a JSON list of blocks")
         return ChatMessage(text=text, blocks=tuple(blocks))
 
     def note(self, ticket: Ticket, triage: Triage, articles: Sequence[Article], *, review: bool,
@@ -131,14 +135,7 @@ class Renderer:
                          issue: IssueRef | None) -> ChatMessage:
         """The Block Kit alert for an escalation, with its text fallback."""
         context = self._escalation_context(conversation, escalation, issue)
-        text = self.render("escalation_alert_text.j2", **context).strip()
-        raw = self.render("escalation_alert_blocks.json.j2", **context)
-        try:
-            blocks = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise ConfigError("template escalation_alert_blocks.json.j2", "(template)",
-                              f"did not produce valid JSON ({exc.msg} at line {exc.lineno})") from None
-        return ChatMessage(text=text, blocks=tuple(blocks))
+        return self.chat_message("escalation_alert_text.j2", "escalation_alert_blocks.json.j2", **context)
 
     def escalation_issue(self, conversation: Conversation, escalation: Escalation, marker: str) -> tuple[str, str]:
         """The tracker issue's title and markdown body."""

@@ -20,13 +20,11 @@ a new digest.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from frontline.errors import ConfigError
 from frontline.model import ChatMessage, Ticket, Triage, effect_key
 from frontline.render import SEVERITY_EMOJI, Renderer
 
@@ -107,13 +105,4 @@ def digest_message(renderer: Renderer, channel: str, entries: Sequence[Entry], *
     shown = sorted({e.triage.severity for e in entries}) or list(severities)
     context = {"channel": channel, "count": len(entries), "backlog": backlog, "severities": shown,
                "tickets": [e.ticket for e in entries], "sections": sections}
-    text = renderer.render("digest_text.j2", **context).strip()
-    raw = renderer.render("digest_blocks.json.j2", **context)
-    try:
-        blocks = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ConfigError("template digest_blocks.json.j2", "(template)",
-                          f"did not produce valid JSON ({exc.msg} at line {exc.lineno})") from None
-    if not isinstance(blocks, list):
-        raise ConfigError("template digest_blocks.json.j2", "(template)", "must produce a JSON list of blocks")
-    return ChatMessage(text=text, blocks=tuple(blocks))
+    return renderer.chat_message("digest_text.j2", "digest_blocks.json.j2", **context)
