@@ -59,6 +59,7 @@ def test_metadata_records_labels_size_and_scores(model: TrainedModel) -> None:
 @pytest.mark.parametrize("texts", [
     TEXTS,
     ["", "   ", "a", "Ünïcödé  TEXT\twith\ttabs\u00a0and nbsp", "x" * 60, "İstanbul ǅ straße", "!!! ???"],
+    [" ".join(TEXTS * 6), " ".join(reversed(" ".join(TEXTS * 3).split()))],  # past the 64 words pairs read
 ])
 def test_fast_features_equal_scikit_learn(model: TrainedModel, texts: list[str]) -> None:
     union = model._features

@@ -21,7 +21,7 @@ from sklearn.pipeline import FeatureUnion
 # Caps keep the model file and its memory bounded on large corpora (banking77 stays well below).
 MAX_WORD_FEATURES = 60_000
 MAX_CHAR_FEATURES = 120_000
-MAX_PAIR_FEATURES = 120_000
+MAX_PAIR_FEATURES = 50_000  # banking77 needs 42k; long tickets would fill 120k with rare pairs
 # Below this many rows every n-gram is kept; above it, character n-grams and pairs seen once are noise.
 MIN_DF_ROWS = 500
 # Distinct words whose character n-gram columns are remembered between calls (about 40 MB at most).
@@ -98,6 +98,16 @@ class Block:
         )
         self._ngram_range: tuple[int, int] = vectorizer.ngram_range
         self._word_columns: dict[str, tuple[int, ...]] = {}
+        # Stem pairs: a long ticket has hundreds of stems and tens of thousands of pairs, nearly all
+        # outside the vocabulary. Walking each stem's known partners instead costs what the vocabulary
+        # holds for the stems present, not the square of the stems.
+        self._partners: dict[str, frozenset[str]] | None = None
+        if vectorizer.analyzer is word_pairs:
+            grouped: dict[str, list[str]] = {}
+            for gram in self.vocabulary:
+                first, _, second = gram.partition(" ")
+                grouped.setdefault(first, []).append(second)
+            self._partners = {stem: frozenset(others) for stem, others in grouped.items()}
 
     def _columns_of(self, word: str) -> tuple[int, ...]:
         """The vocabulary columns of one word's ``char_wb`` n-grams, as scikit-learn generates them."""
@@ -124,7 +134,24 @@ class Block:
         self._word_columns[word] = result
         return result
 
+    def _pair_columns(self, stems: set[str]) -> list[int]:
+        """The vocabulary columns of the stem pairs among ``stems``, each pair once (``a < b``).
+
+        Set intersection runs over the smaller side in C, so a common stem with thousands of known
+        partners costs no more than the ticket's own stems.
+        """
+        assert self._partners is not None
+        vocabulary = self.vocabulary
+        columns: list[int] = []
+        for stem in stems:
+            known = self._partners.get(stem)
+            if known:
+                columns.extend(vocabulary[f"{stem} {other}"] for other in stems.intersection(known))
+        return columns
+
     def _counts(self, text: str) -> Counter[int]:
+        if self._partners is not None:
+            return Counter(self._pair_columns({word[:STEM_CHARS] for word in _WORD.findall(text)[:PAIR_WORDS]}))
         if self._by_word:
             columns: list[int] = []
             for word in text.lower().split():

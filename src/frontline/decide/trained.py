@@ -181,6 +181,18 @@ class TrainedModel:
             for a, b in zip(self._blocks, other._blocks, strict=True)
         )
 
+    def adopt_features(self, other: TrainedModel) -> bool:
+        """Use ``other``'s feature blocks when they are identical to this model's; True when adopted.
+
+        Vocabularies are the biggest part of a loaded model: a severity model trained on the same
+        history as the category model then holds no second copy of them.
+        """
+        if other is self or not self.shares_features_with(other):
+            return False
+        self._features = other._features
+        self._blocks = other._blocks
+        return True
+
     def predict_features(self, features: list[sparse.csr_matrix]) -> list[tuple[str, float]]:
         """Predictions from :meth:`features` of a model that :meth:`shares_features_with` this one."""
         rows = features[0].shape[0]

@@ -115,7 +115,7 @@ class ModelClassifier:
         self._severity = severity
         self._builder = TriageBuilder(settings)
         # Trained on the same history, the two models featurise text identically: do it once.
-        self._shared = severity is not None and model.shares_features_with(severity)
+        self._shared = severity is not None and severity.adopt_features(model)
 
     @property
     def scores(self) -> dict[str, float]:

@@ -52,6 +52,20 @@ def upsert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], ke
     return _count(conn, statement.returning(table.c[keys[0]]), rows)
 
 
+def upsert_returning(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], keys: Sequence[str],
+                     changes: Callable[[Any], Mapping[str, Any]], where: ColumnElement[bool] | None,
+                     column: str) -> list[Any]:
+    """:func:`upsert` as one multi-row statement per 500 rows; ``column`` of each row inserted or changed."""
+    found: list[Any] = []
+    for start in range(0, len(rows), 500):
+        statement = _insert(conn, table)
+        statement = statement.on_conflict_do_update(index_elements=list(keys),
+                                                    set_=dict(changes(statement.excluded)), where=where)
+        chunk = [dict(r) for r in rows[start:start + 500]]
+        found += [row[0] for row in conn.execute(statement.values(chunk).returning(table.c[column])).all()]
+    return found
+
+
 def _count(conn: Connection, statement: Any, rows: Sequence[Mapping[str, Any]]) -> int:
     """Rows the statement inserted or changed, counted with RETURNING (rowcount is not portable for INSERT)."""
     if len(rows) == 1:

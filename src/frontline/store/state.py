@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from frontline.model import Effect, EffectStatus
 from frontline.store.engine import create_state_engine, migrate
-from frontline.store.portable import upsert
+from frontline.store.portable import upsert, upsert_returning
 from frontline.store.schema import claims, cursors, decisions, effects, handled, requeued, watch
 
 
@@ -221,22 +221,20 @@ class StateStore:
     def claim_many(self, flow: str, item_ids: Sequence[str], owner: str, seconds: float = 300.0) -> set[str]:
         """Take each of ``item_ids`` that is free (or already ``owner``'s, renewed); returns those taken.
 
-        One ``INSERT … ON CONFLICT DO UPDATE … WHERE`` per item: a free item is inserted, an expired
-        or own claim is taken over, a live claim of someone else changes nothing. On PostgreSQL a
+        One multi-row ``INSERT … ON CONFLICT DO UPDATE … WHERE … RETURNING``: a free item is inserted,
+        an expired or own claim is taken over, a live claim of someone else changes nothing. On PostgreSQL a
         second worker racing for the same item waits for the first one's transaction, then sees its
         claim; on SQLite the write lock serialises them.
         """
         now = _now()
         until = now + timedelta(seconds=seconds)
-        taken: set[str] = set()
+        rows = [{"flow": flow, "item_id": item_id, "owner": owner, "expires_at": until}
+                for item_id in dict.fromkeys(item_ids)]
         with self.engine.begin() as conn:
-            for item_id in dict.fromkeys(item_ids):
-                row = {"flow": flow, "item_id": item_id, "owner": owner, "expires_at": until}
-                if upsert(conn, claims, [row], ["flow", "item_id"],
-                          lambda new: {"owner": new.owner, "expires_at": new.expires_at},
-                          where=(claims.c.expires_at < now) | (claims.c.owner == owner)):
-                    taken.add(item_id)
-        return taken
+            taken = upsert_returning(conn, claims, rows, ["flow", "item_id"],
+                                     lambda new: {"owner": new.owner, "expires_at": new.expires_at},
+                                     (claims.c.expires_at < now) | (claims.c.owner == owner), "item_id")
+        return {str(item_id) for item_id in taken}
 
     def release(self, flow: str, item_id: str, owner: str) -> None:
         """Give a claim back."""
