@@ -99,3 +99,35 @@ def test_an_escalation_alert_escapes_the_customer_and_uses_their_first_words_as_
     assert "<!channel>" not in text and "&lt;!channel&gt;" in text and "&amp; slow" in text
     assert "your app is" in message.text  # the first words stand in for the empty title
     assert "ESC-1" in text and "https://app.example/c/9" in text and "frustrated (0.90" in text
+
+
+def test_interactive_alerts_carry_controls_whose_clicks_the_slack_receiver_understands(workspace: Path) -> None:
+    from urllib.parse import urlencode
+
+    from frontline.model import Author, Conversation, CustomerValue, Escalation, Part
+    from frontline.web.payloads import slack_request
+
+    settings = make_settings(workspace, "[slack]\ninteractive = true\n")
+    renderer = Renderer(settings)
+    blocks = renderer.alert(TICKET, TRIAGE, ARTICLES, review=False).blocks
+    [select] = [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    assert [o["value"] for o in select["options"]] == [f"42/{name}" for name in settings.categories]
+    conversation = Conversation("c7", "Refund", (Part(Author.CUSTOMER, "refund now"),))
+    escalation = Escalation(0.4, (), True, CustomerValue("P1", "P1"))
+    [button] = [e for b in renderer.escalation_alert(conversation, escalation, None).blocks
+                if b["type"] == "actions" for e in b["elements"] if e.get("action_id")]
+
+    def click(action: dict[str, object]) -> bytes:
+        payload = {"type": "block_actions", "user": {"id": "U1", "name": "ann"}, "trigger_id": "t1",
+                   "actions": [{**action, "action_ts": "1700000000.1"}]}
+        return urlencode({"payload": json.dumps(payload)}).encode()
+
+    chosen = click({**select, "selected_option": select["options"][1]})
+    resolved = click(button)
+    [category] = slack_request(chosen, "application/x-www-form-urlencoded").actions
+    [resolve] = slack_request(resolved, "application/x-www-form-urlencoded").actions
+    assert (category.kind, category.item_id, category.category) == ("correct_category", "42",
+                                                                      list(settings.categories)[1])
+    assert (resolve.kind, resolve.item_id) == ("resolve_escalation", "c7")
+    plain = Renderer(make_settings(workspace, "")).alert(TICKET, TRIAGE, ARTICLES, review=False).blocks
+    assert not [b for b in plain if b["type"] == "actions"]

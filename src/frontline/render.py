@@ -76,6 +76,7 @@ class Renderer:
             "ticket_url": ticket_url, "company_line": company_line, "articles_mrkdwn": articles_mrkdwn,
             "severity_emoji": SEVERITY_EMOJI.get(triage.severity, ""),
             "priority": self._settings.priority_for(triage.severity),
+            "interactive": self._settings.slack.interactive, "categories": list(self._settings.categories),
         }
 
     def alert(self, ticket: Ticket, triage: Triage, articles: Sequence[Article], *, review: bool,
@@ -128,7 +129,7 @@ class Renderer:
             "company_name": company.name if company else "", "contact_name": contact.name or contact.email,
             "customer_line": " · ".join(parts), "sentiment_line": sentiment_line,
             "last_message": said[-1].body if said else "", "reasons_mrkdwn": reasons or "(none)",
-            "threshold": self._settings.escalation.threshold,
+            "threshold": self._settings.escalation.threshold, "interactive": self._settings.slack.interactive,
         }
 
     def escalation_alert(self, conversation: Conversation, escalation: Escalation,

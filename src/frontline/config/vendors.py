@@ -99,6 +99,9 @@ class SlackSettings(Strict):
     recovery_pages: int = Field(default=3, ge=1, le=20)
     # conversations.history is Tier 3 (50+ a minute); 1 for commercially distributed apps outside the Marketplace.
     history_per_minute: int = Field(default=50, ge=1, le=1_000)
+    # Alerts carry "Correct category" and "Mark resolved" controls; their clicks come back to
+    # `frontline serve` at /webhooks/slack (set the app's Interactivity Request URL there first).
+    interactive: bool = False
 
     @field_validator("base_url")
     @classmethod
