@@ -32,6 +32,7 @@ unit: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_model.py
 	$(BIN)/python bench/bench_triage.py
+	$(BIN)/python bench/bench_escalate.py
 
 clean:
 	rm -rf $(VENV) .frontline frontline-demo .mypy_cache .ruff_cache .pytest_cache
