@@ -131,3 +131,10 @@ def test_interactive_alerts_carry_controls_whose_clicks_the_slack_receiver_under
     assert (resolve.kind, resolve.item_id) == ("resolve_escalation", "c7")
     plain = Renderer(make_settings(workspace, "")).alert(TICKET, TRIAGE, ARTICLES, review=False).blocks
     assert not [b for b in plain if b["type"] == "actions"]
+
+
+def test_the_console_echo_shows_the_text_as_written_not_slack_escaped() -> None:
+    from frontline.model import ChatMessage
+    from frontline.render import console_line
+
+    assert console_line(ChatMessage("[P1] Lumen &amp; Co · a &lt;b&gt; c\nsecond line")) == "[P1] Lumen & Co · a <b> c"

@@ -22,6 +22,12 @@ def slack_escape(value: object) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def console_line(message: ChatMessage) -> str:
+    """A chat message's first text line as a person reads it on a console (Slack's escaping undone)."""
+    first = message.text.splitlines()[0] if message.text else ""
+    return first.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 class Renderer:
     """Loads templates from the user's folder first, then frontline's built-ins."""
 

@@ -46,6 +46,7 @@ from frontline.connectors.slack_pacer import ChannelPacer, Clock, Sleep
 from frontline.errors import FrontlineError, RateLimitedError, UnavailableError
 from frontline.model import ChatMessage
 from frontline.ports import Check
+from frontline.render import console_line
 
 if TYPE_CHECKING:
     from frontline.config import Settings
@@ -207,7 +208,7 @@ class SlackChat:
                 ref = reference(str(data.get("channel") or channel), str(data.get("ts") or ""))
                 self._posted[key] = ref
                 if self._echo is not None:
-                    self._echo(f"{channel}  {message.text.splitlines()[0] if message.text else ''}")
+                    self._echo(f"{channel}  {console_line(message)}")
                 return ref
         raise AssertionError("unreachable")  # pragma: no cover - stamina re-raises the last error
 

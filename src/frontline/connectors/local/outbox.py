@@ -20,6 +20,7 @@ from frontline.config import Settings
 from frontline.errors import ChannelRefusedError
 from frontline.model import ChatMessage
 from frontline.ports import Check
+from frontline.render import console_line
 
 SERVICE = "Outbox"
 # Slack channel names: lower-case letters, digits, hyphens, underscores; at most 80 characters.
@@ -92,7 +93,7 @@ class OutboxChat:
         self._file.flush()
         posted[key] = ts
         if self._echo is not None:
-            self._echo(f"{channel}  {message.text.splitlines()[0] if message.text else ''}")
+            self._echo(f"{channel}  {console_line(message)}")
         return ts
 
     async def diagnose(self) -> list[Check]:
