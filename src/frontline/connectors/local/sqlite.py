@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 from frontline import private
@@ -13,9 +14,25 @@ def connect(path: Path) -> sqlite3.Connection:
     private.touch(path)  # its folder 0700, the file 0600 (SQLite gives -wal and -shm the same mode)
     connection = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
     connection.row_factory = sqlite3.Row
-    connection.execute("PRAGMA journal_mode=WAL")
+    _wal(connection)
     connection.execute("PRAGMA synchronous=NORMAL")
     return connection
+
+
+def _wal(connection: sqlite3.Connection, seconds: float = 30.0) -> None:
+    """Switch to WAL; another process switching the new file at the same moment makes SQLite answer
+    "database is locked" at once, without its busy handler, so wait and try again (bounded)."""
+    deadline = time.monotonic() + seconds
+    pause = 0.01
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() + pause > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
 
 
 def migrate(connection: sqlite3.Connection, steps: list[str]) -> None:
