@@ -74,11 +74,11 @@ def _time(value: Any, name: str) -> str | None:
         return None
     parsed = parse_timestamp(str(value))
     if parsed is None:
-        raise ValueError(f"{name} {str(value)[:40]!r} is not an ISO 8601 time")
+        raise ValueError(f"has {name} {str(value)[:40]!r}, which is not an ISO 8601 time")
     try:
         return parsed.astimezone(UTC).isoformat()
     except OverflowError:  # e.g. 0001-01-01T00:00+01:00 is before year 1 in UTC
-        raise ValueError(f"{name} {str(value)[:40]!r} is outside the years 1 to 9999 in UTC") from None
+        raise ValueError(f"has {name} {str(value)[:40]!r}, outside the years 1 to 9999 in UTC") from None
 
 
 def normalise_conversation(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -90,30 +90,30 @@ def normalise_conversation(raw: Mapping[str, Any]) -> dict[str, Any]:
     company: Mapping[str, Any] = raw["company"] if isinstance(raw.get("company"), Mapping) else {}
     parts_in = raw.get("parts")
     if not isinstance(parts_in, list) or not parts_in:
-        raise ValueError(f"conversation {conversation_id} has no parts")
+        raise ValueError(f"has no parts (conversation {conversation_id})")
     parts = []
     for index, part in enumerate(parts_in, start=1):
         if not isinstance(part, Mapping):
-            raise ValueError(f"part {index} is not an object")
+            raise ValueError(f"has a part {index} that is not an object")
         author = str(part.get("author") or "").lower()
         kind = str(part.get("kind") or "comment").lower()
         if author not in AUTHORS:
-            raise ValueError(f"part {index} has author {author!r}; use customer, agent or bot")
+            raise ValueError(f"has part {index} by author {author!r}; use customer, agent or bot")
         if kind not in KINDS:
-            raise ValueError(f"part {index} has kind {kind!r}; use one of {', '.join(sorted(KINDS))}")
+            raise ValueError(f"has part {index} of kind {kind!r}; use one of {', '.join(sorted(KINDS))}")
         parts.append({"author": author, "kind": kind, "body": html_to_text(str(part.get("body") or "")),
                       "author_name": str(part.get("author_name") or ""),
                       "created_at": _time(part.get("created_at"), f"part {index} created_at")})
     state = str(raw.get("state") or "open").lower()
     if state not in STATES:
-        raise ValueError(f"state {state!r} is not one of {', '.join(sorted(STATES))}")
+        raise ValueError(f"has state {state!r}, not one of {', '.join(sorted(STATES))}")
     mrr = raw.get("mrr", company.get("mrr"))
     try:
         mrr_value = None if mrr in (None, "") else float(mrr)
     except (TypeError, ValueError, OverflowError):
-        raise ValueError(f"mrr {str(mrr)[:40]!r} is not a number") from None
+        raise ValueError(f"has mrr {str(mrr)[:40]!r}, which is not a number") from None
     if mrr_value is not None and not (math.isfinite(mrr_value) and mrr_value >= 0):
-        raise ValueError(f"mrr {str(mrr)[:40]!r} must be a non-negative number")
+        raise ValueError(f"has mrr {str(mrr)[:40]!r}; it must be a non-negative number")
     created = _time(raw.get("created_at"), "created_at") or parts[0]["created_at"] or _now()
     company_name = raw.get("company") if isinstance(raw.get("company"), str) else company.get("name")
     label = raw.get("label")
