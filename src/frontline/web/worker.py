@@ -139,7 +139,22 @@ def _describe(error: BaseException) -> str:
 
 
 async def inbox_loop(app: WebApp, processors: dict[str, Processor], *, owner: str) -> None:
-    """Lease and process each flow's deliveries until cancelled; sleeps until woken or a tick passes."""
+    """Lease and process each flow's deliveries until cancelled; sleeps until woken or a tick passes.
+
+    A failure of one round is logged and the loop goes on: a dead worker would leave every
+    delivery waiting in the inbox with nobody to say why.
+    """
+    while True:
+        try:
+            await _inbox_round(app, processors, owner=owner)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("the inbox worker's round failed; the next one runs in %ss", IDLE_SECONDS)
+            await asyncio.sleep(IDLE_SECONDS)
+
+
+async def _inbox_round(app: WebApp, processors: dict[str, Processor], *, owner: str) -> None:
     inbox = app.inbox
     while True:
         busy = False
@@ -191,6 +206,9 @@ async def background(app: WebApp) -> AsyncIterator[None]:
 
     settings = app.settings
     owner = f"{os.uname().nodename}:{os.getpid()}"
+    # An asyncio.Event belongs to the first loop that waits on it: a fresh one for this loop, or the
+    # worker of a second start (tests, an embedding application) would die on its first wait.
+    app.wake = asyncio.Event()
     tasks: list[asyncio.Task[None]] = []
     triage_lock = asyncio.Lock()
     async with contextlib.AsyncExitStack() as stack:
