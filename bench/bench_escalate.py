@@ -16,16 +16,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench_triage import peak_rss_mb
+from bench_triage import peak_rss_mb, run_on_copy
 
 
 def prepare(folder: Path, conversations: int) -> Path:
@@ -99,12 +97,7 @@ def main() -> None:
         copy = base
         for attempt in range(args.repeat):
             copy = Path(tmp) / f"run{attempt}"
-            shutil.copytree(base, copy)
-            config = copy / "frontline.toml"
-            config.write_text(config.read_text().replace(str(base), str(copy)))
-            out = subprocess.run([sys.executable, __file__, "--run-only", str(config)], check=True,
-                                 capture_output=True, text=True).stdout
-            result = json.loads(out.strip().splitlines()[-1])
+            result = run_on_copy(base, copy, __file__)
             rates.append(args.conversations / result["seconds"])
             peaks.append(result["peak_rss_mb"])
             print(f"run {attempt + 1}: {args.conversations} conversations ({result['scored']} open scored, "

@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 
 def prepare(folder: Path, tickets: int) -> None:
@@ -77,6 +78,17 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def run_on_copy(base: Path, copy: Path, script: str) -> dict[str, Any]:
+    """Copy the prepared workspace, time ``script --run-only`` on it in a fresh process; its JSON result."""
+    shutil.copytree(base, copy)
+    config = copy / "frontline.toml"
+    config.write_text(config.read_text().replace(str(base), str(copy)))
+    out = subprocess.run([sys.executable, script, "--run-only", str(config)], check=True,
+                         capture_output=True, text=True).stdout
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
 def main() -> None:
     """Prepare once, then time triage on fresh copies."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -94,13 +106,7 @@ def main() -> None:
         print(f"prepared {args.tickets} tickets in {time.perf_counter() - started:.1f}s")
         rates, peaks = [], []
         for attempt in range(args.repeat):
-            copy = Path(tmp) / f"run{attempt}"
-            shutil.copytree(base, copy)
-            config = copy / "frontline.toml"
-            config.write_text(config.read_text().replace(str(base), str(copy)))
-            out = subprocess.run([sys.executable, __file__, "--run-only", str(config)], check=True,
-                                 capture_output=True, text=True).stdout
-            result = json.loads(out.strip().splitlines()[-1])
+            result = run_on_copy(base, Path(tmp) / f"run{attempt}", __file__)
             assert result["handled"] == args.tickets, result
             rates.append(result["handled"] / result["seconds"])
             peaks.append(result["peak_rss_mb"])
