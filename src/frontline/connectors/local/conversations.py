@@ -22,7 +22,7 @@ from frontline.errors import ConnectorError, NotFoundError
 from frontline.model import Author, Company, Conversation, Part, Requester, normalise_id, parse_timestamp
 from frontline.ports import Check, Page
 
-from .sqlite import connect, migrate
+from .sqlite import connect, migrate, transaction
 
 SERVICE = "Local conversations"
 NOTE_AUTHOR = "frontline"
@@ -197,8 +197,7 @@ class LocalConversations:
         """Insert or replace conversations as :func:`normalise_conversation` returns them; (created, updated)."""
         created = updated = 0
         db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(db):
             seq = int(db.execute("SELECT COALESCE(MAX(seq), 0) FROM conversations").fetchone()[0])
             for raw in records:
                 record = dict(raw)
@@ -221,10 +220,6 @@ class LocalConversations:
                     [(record["id"], p["author"], p["kind"], p["body"], p["author_name"], p["created_at"])
                      for p in parts],
                 )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
         return created, updated
 
     async def add_note(self, conversation_id: str, body: str, marker: str) -> str:
@@ -232,24 +227,20 @@ class LocalConversations:
         db = self._db
         now = _now()
         try:
-            db.execute("BEGIN IMMEDIATE")
-            found = db.execute("SELECT id FROM parts WHERE conversation_id = ? AND marker = ?",
-                               (conversation_id, marker)).fetchone()
-            if found is not None:
-                db.execute("COMMIT")
-                return f"part:{found['id']}"
-            if db.execute("SELECT 1 FROM conversations WHERE id = ?", (conversation_id,)).fetchone() is None:
-                db.execute("ROLLBACK")
-                raise NotFoundError(SERVICE, f"no conversation {conversation_id} in {self.path}")
-            cursor = db.execute(
-                "INSERT INTO parts (conversation_id, author, kind, body, author_name, marker, created_at) "
-                "VALUES (?, 'agent', 'note', ?, ?, ?, ?)", (conversation_id, body, NOTE_AUTHOR, marker, now))
-            seq = int(db.execute("SELECT COALESCE(MAX(seq), 0) FROM conversations").fetchone()[0]) + 1
-            db.execute("UPDATE conversations SET seq = ?, updated_at = ? WHERE id = ?", (seq, now, conversation_id))
-            db.execute("COMMIT")
+            with transaction(db):
+                found = db.execute("SELECT id FROM parts WHERE conversation_id = ? AND marker = ?",
+                                   (conversation_id, marker)).fetchone()
+                if found is not None:
+                    return f"part:{found['id']}"
+                if db.execute("SELECT 1 FROM conversations WHERE id = ?", (conversation_id,)).fetchone() is None:
+                    raise NotFoundError(SERVICE, f"no conversation {conversation_id} in {self.path}")
+                cursor = db.execute(
+                    "INSERT INTO parts (conversation_id, author, kind, body, author_name, marker, created_at) "
+                    "VALUES (?, 'agent', 'note', ?, ?, ?, ?)", (conversation_id, body, NOTE_AUTHOR, marker, now))
+                seq = int(db.execute("SELECT COALESCE(MAX(seq), 0) FROM conversations").fetchone()[0]) + 1
+                db.execute("UPDATE conversations SET seq = ?, updated_at = ? WHERE id = ?",
+                           (seq, now, conversation_id))
         except sqlite3.Error as exc:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
             raise ConnectorError(SERVICE, f"the note could not be written to {self.path}: {exc}") from None
         return f"part:{cursor.lastrowid}"
 

@@ -14,7 +14,7 @@ from frontline.errors import ConnectorError, NotFoundError
 from frontline.model import Author, Company, Message, Requester, Ticket, WriteBack, normalise_id, parse_timestamp
 from frontline.ports import Check, Page, WriteResult
 
-from .sqlite import connect, migrate
+from .sqlite import connect, migrate, transaction
 
 SERVICE = "Local helpdesk"
 
@@ -154,8 +154,7 @@ class LocalHelpdesk:
         """Insert or update tickets in one transaction; returns (created, updated)."""
         created = updated = 0
         db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(db):
             seq = int(db.execute("SELECT COALESCE(MAX(seq), 0) FROM tickets").fetchone()[0])
             for raw in records:
                 record = {**raw, "id": normalise_id(raw["id"])}
@@ -182,10 +181,6 @@ class LocalHelpdesk:
                     db.execute(f"INSERT INTO tickets (id, seq, {columns}) VALUES (:id, :seq, {params})",
                                {**values, "seq": seq, "id": record["id"]})
                     created += 1
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
         return created, updated
 
     async def write_back(self, updates: Sequence[WriteBack]) -> list[WriteResult]:
@@ -197,35 +192,33 @@ class LocalHelpdesk:
         results: list[WriteResult] = []
         db = self._db
         now = datetime.now(UTC).isoformat()
-        db.execute("BEGIN IMMEDIATE")
         try:
-            for wb in updates:
-                row = db.execute("SELECT tags FROM tickets WHERE id = ?", (wb.ticket_id,)).fetchone()
-                if row is None:
-                    results.append(WriteResult(wb.ticket_id, error=NotFoundError(
-                        SERVICE, f"ticket {wb.ticket_id} disappeared before write-back")))
-                    continue
-                existing = db.execute(
-                    "SELECT id FROM notes WHERE ticket_id = ? AND marker = ?", (wb.ticket_id, wb.marker)
-                ).fetchone()
-                if existing:
-                    results.append(WriteResult(wb.ticket_id, remote_ref=f"note:{existing['id']}"))
-                    continue
-                tags = list(json.loads(row["tags"]))
-                tags.extend(t for t in dict.fromkeys(wb.add_tags) if t not in tags)
-                db.execute(
-                    "UPDATE tickets SET tags = ?, priority = COALESCE(?, priority), status = "
-                    "CASE WHEN status = 'new' THEN 'open' ELSE status END WHERE id = ?",
-                    (json.dumps(tags), wb.priority, wb.ticket_id),
-                )
-                cursor = db.execute(
-                    "INSERT INTO notes (ticket_id, body, marker, public, created_at) VALUES (?, ?, ?, 0, ?)",
-                    (wb.ticket_id, wb.note, wb.marker, now),
-                )
-                results.append(WriteResult(wb.ticket_id, remote_ref=f"note:{cursor.lastrowid}"))
-            db.execute("COMMIT")
+            with transaction(db):
+                for wb in updates:
+                    row = db.execute("SELECT tags FROM tickets WHERE id = ?", (wb.ticket_id,)).fetchone()
+                    if row is None:
+                        results.append(WriteResult(wb.ticket_id, error=NotFoundError(
+                            SERVICE, f"ticket {wb.ticket_id} disappeared before write-back")))
+                        continue
+                    existing = db.execute(
+                        "SELECT id FROM notes WHERE ticket_id = ? AND marker = ?", (wb.ticket_id, wb.marker)
+                    ).fetchone()
+                    if existing:
+                        results.append(WriteResult(wb.ticket_id, remote_ref=f"note:{existing['id']}"))
+                        continue
+                    tags = list(json.loads(row["tags"]))
+                    tags.extend(t for t in dict.fromkeys(wb.add_tags) if t not in tags)
+                    db.execute(
+                        "UPDATE tickets SET tags = ?, priority = COALESCE(?, priority), status = "
+                        "CASE WHEN status = 'new' THEN 'open' ELSE status END WHERE id = ?",
+                        (json.dumps(tags), wb.priority, wb.ticket_id),
+                    )
+                    cursor = db.execute(
+                        "INSERT INTO notes (ticket_id, body, marker, public, created_at) VALUES (?, ?, ?, 0, ?)",
+                        (wb.ticket_id, wb.note, wb.marker, now),
+                    )
+                    results.append(WriteResult(wb.ticket_id, remote_ref=f"note:{cursor.lastrowid}"))
         except sqlite3.Error as exc:
-            db.execute("ROLLBACK")
             raise ConnectorError(SERVICE, f"write-back failed in {self.path}: {exc}") from None
         return results
 

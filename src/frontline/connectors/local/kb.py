@@ -13,7 +13,7 @@ from frontline.errors import ConnectorError
 from frontline.model import Article
 from frontline.ports import Check
 
-from .sqlite import connect, migrate
+from .sqlite import connect, migrate, transaction
 
 SERVICE = "Local knowledge base"
 
@@ -144,8 +144,7 @@ class LocalKnowledgeBase:
         files = {str(p.resolve()): p for p in sorted(folder.rglob("*.md"))}
         known = {r["path"]: r["mtime"] for r in self._db.execute("SELECT path, mtime FROM articles")}
         added = updated = 0
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(self._db):
             for key, path in files.items():
                 mtime = path.stat().st_mtime
                 if known.get(key) == mtime:
@@ -167,10 +166,6 @@ class LocalKnowledgeBase:
             gone = [p for p in known if p not in files and p.startswith(str(folder.resolve()))]
             for path_key in gone:
                 self._db.execute("DELETE FROM articles WHERE path = ?", (path_key,))
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
         if added or updated or gone:
             # One merged FTS segment instead of one per inserted article: searches get about twice as fast.
             self._db.execute("INSERT INTO articles_fts(articles_fts) VALUES ('optimize')")

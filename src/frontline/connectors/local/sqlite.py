@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from frontline import private
@@ -53,3 +55,17 @@ def migrate(connection: sqlite3.Connection, steps: list[str]) -> None:
             if connection.execute("PRAGMA user_version").fetchone()[0] >= number:
                 continue  # applied by another process while this one waited for the lock
             raise
+
+
+@contextlib.contextmanager
+def transaction(connection: sqlite3.Connection) -> Iterator[None]:
+    """A write transaction taken at once (BEGIN IMMEDIATE): committed when the block ends, rolled back
+    when it raises (anything, KeyboardInterrupt included)."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")

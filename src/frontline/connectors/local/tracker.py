@@ -24,7 +24,7 @@ from frontline.errors import ConnectorError, NotFoundError
 from frontline.model import IssueDraft, IssueRef
 from frontline.ports import Check
 
-from .sqlite import connect, migrate
+from .sqlite import connect, migrate, transaction
 
 SERVICE = "Local tracker"
 PREFIX = "ESC"
@@ -129,28 +129,23 @@ class LocalTracker:
         """File an issue and write its markdown copy; an open issue with the same marker is returned instead."""
         body = draft.body if draft.marker in draft.body else f"{draft.body}\n\nfrontline marker: `{draft.marker}`"
         db = self._db
-        db.execute("BEGIN IMMEDIATE")
         try:
-            row = db.execute("SELECT * FROM issues WHERE marker = ? AND state = 'open'", (draft.marker,)).fetchone()
-            if row is None:
-                cursor = db.execute(
-                    "INSERT INTO issues (title, body, marker, labels, project, priority, created_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (" ".join(draft.title.split()) or "Escalation", body, draft.marker,
-                     json.dumps(list(dict.fromkeys(draft.labels))), draft.project, draft.priority,
-                     datetime.now(UTC).isoformat(timespec="seconds")),
-                )
-                row = db.execute("SELECT * FROM issues WHERE id = ?", (cursor.lastrowid,)).fetchone()
-                # Inside the transaction: an issue whose file cannot be written is not filed at all.
-                self._write(self._issue(row))
-            db.execute("COMMIT")
+            with transaction(db):
+                row = db.execute("SELECT * FROM issues WHERE marker = ? AND state = 'open'", (draft.marker,)).fetchone()
+                if row is None:
+                    cursor = db.execute(
+                        "INSERT INTO issues (title, body, marker, labels, project, priority, created_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (" ".join(draft.title.split()) or "Escalation", body, draft.marker,
+                         json.dumps(list(dict.fromkeys(draft.labels))), draft.project, draft.priority,
+                         datetime.now(UTC).isoformat(timespec="seconds")),
+                    )
+                    row = db.execute("SELECT * FROM issues WHERE id = ?", (cursor.lastrowid,)).fetchone()
+                    # Inside the transaction: an issue whose file cannot be written is not filed at all.
+                    self._write(self._issue(row))
         except (sqlite3.Error, OSError) as error:
-            db.execute("ROLLBACK")
             raise ConnectorError(SERVICE, f"could not file the issue in {self.path}: {error}",
                                  hint="Check the workspace's free space and permissions") from None
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
         return self._issue(row).ref
 
     def close_issue(self, issue: str) -> LocalIssue:
