@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -41,14 +42,36 @@ def _train_severity(texts: list[str], levels: list[str], out: Path, source: str)
 @click.option("--label-column", help="Label column.")
 @click.option("--severity-column", help="Also train a severity model (P0–P3) from this column.")
 @click.option("--from-helpdesk", is_flag=True, help="Train on the embedded helpdesk's labelled past tickets.")
+@click.option("--escalation", is_flag=True,
+              help="Train the escalation model (the `learned` signal) instead: labels say which messages needed "
+                   "escalating (0/1, or --positive-label).")
+@click.option("--no-header", is_flag=True, help="The file has no header row: name columns by number, from 1.")
+@click.option("--positive-label", help="With --escalation: this label means escalate, every other one does not.")
+@click.option("--embeddings", help="With --escalation: sentence encoder (auto, off, a model folder or name; "
+                                   "default: escalation.signals.learned.embeddings).")
 @click.option("--out", type=click.Path(path_type=Path), help="Where to save the model (default: configured path).")
 @click.pass_context
 def train(ctx: click.Context, data: Path | None, text_columns: tuple[str, ...], label_column: str | None,
-          severity_column: str | None, from_helpdesk: bool, out: Path | None) -> None:
-    """Train the local classifier from labelled history (a CSV, or the helpdesk's own tickets)."""
+          severity_column: str | None, from_helpdesk: bool, escalation: bool, no_header: bool,
+          positive_label: str | None, embeddings: str | None, out: Path | None) -> None:
+    """Train the local classifier from labelled history (a CSV, or the helpdesk's own tickets).
+
+    With --escalation, train the escalation model from labelled customer messages instead.
+    """
     from frontline.decide.trained import TrainedModel
 
     settings = settings_from(ctx)
+    if escalation:
+        if from_helpdesk or severity_column:
+            raise click.UsageError("--escalation trains from --data FILE.csv only (no --from-helpdesk or "
+                                   "--severity-column).")
+        if data is None or not text_columns or not label_column:
+            raise click.UsageError("Pass --data FILE.csv --text-column COL --label-column COL with --escalation.")
+        _train_escalation(settings, data, text_columns, label_column, header=not no_header,
+                          positive_label=positive_label, embeddings=embeddings, out=out)
+        return
+    if positive_label is not None or embeddings is not None:
+        raise click.UsageError("--positive-label and --embeddings go with --escalation.")
     if from_helpdesk:
         from frontline.connectors.local.helpdesk import LocalHelpdesk
 
@@ -62,11 +85,11 @@ def train(ctx: click.Context, data: Path | None, text_columns: tuple[str, ...], 
     else:
         if data is None or not text_columns or not label_column:
             raise click.UsageError("Pass --data FILE.csv --text-column COL --label-column COL, or --from-helpdesk.")
-        texts, labels, skipped = _load(data, text_columns, label_column)
+        texts, labels, skipped = _load(data, text_columns, label_column, header=not no_header)
         source = str(data)
         severity_rows = []
         if severity_column:
-            severity_texts, severity_labels, _ = _load(data, text_columns, severity_column)
+            severity_texts, severity_labels, _ = _load(data, text_columns, severity_column, header=not no_header)
             severity_rows = list(zip(severity_texts, severity_labels, strict=True))
     started = time.perf_counter()
     model = TrainedModel.train(texts, labels, source=source)
@@ -95,11 +118,18 @@ def train(ctx: click.Context, data: Path | None, text_columns: tuple[str, ...], 
 @click.option("--no-header", is_flag=True, help="The file has no header row: name columns by number, from 1.")
 @click.option("--positive-label", help="With --signals: this label is the positive class, every other one is not "
                                        "(default: labels must be 0/1).")
+@click.option("--learned/--no-learned", default=None,
+              help="With --signals: use the learned signal (default: when its model file exists) or not.")
+@click.option("--train", "train_data", type=click.Path(path_type=Path),
+              help="With --signals: train the learned signal on this labelled file first (same columns; "
+                   "nothing is saved), then score --data.")
+@click.option("--cv", "folds", type=click.IntRange(2, 20),
+              help="With --signals: cross-validate the learned signal on --data itself in this many folds.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
 def evaluate_command(ctx: click.Context, model_path: Path | None, signals: bool, data: Path,
                      text_columns: tuple[str, ...], label_column: str, no_header: bool, positive_label: str | None,
-                     as_json: bool) -> None:
+                     learned: bool | None, train_data: Path | None, folds: int | None, as_json: bool) -> None:
     """Score a model on labelled data (accuracy, macro-F1, per class…), or with --signals the escalation signals."""
     from frontline.decide.evaluation import evaluate
     from frontline.decide.trained import TrainedModel
@@ -108,11 +138,17 @@ def evaluate_command(ctx: click.Context, model_path: Path | None, signals: bool,
     if signals:
         if model_path is not None:
             raise click.UsageError("--signals scores the escalation signals, not a model: leave out --model.")
+        if learned is False and (train_data is not None or folds is not None):
+            raise click.UsageError("--train and --cv fit the learned signal: leave out --no-learned.")
+        if train_data is not None and folds is not None:
+            raise click.UsageError("Pass either --train FILE (score --data with a model fitted on FILE) or --cv K "
+                                   "(cross-validate on --data), not both.")
         _evaluate_signals(settings, data, text_columns, label_column, header=not no_header,
-                          positive_label=positive_label, as_json=as_json)
+                          positive_label=positive_label, as_json=as_json,
+                          learned=LearnedChoice(use=learned, train=train_data, folds=folds))
         return
-    if positive_label is not None:
-        raise click.UsageError("--positive-label goes with --signals.")
+    if positive_label is not None or learned is not None or train_data is not None or folds is not None:
+        raise click.UsageError("--positive-label, --learned, --train and --cv go with --signals.")
     model = TrainedModel.load(model_path or settings.model_file)
     texts, labels, skipped = _load(data, text_columns, label_column, header=not no_header)
     if not texts:
@@ -164,32 +200,120 @@ def _binary(labels: list[str], data: Path, label_column: str, positive_label: st
     return [label.strip().casefold() in TRUE_LABELS for label in labels]
 
 
-def _evaluate_signals(settings: Settings, data: Path, text_columns: tuple[str, ...], label_column: str, *,
-                      header: bool, positive_label: str | None, as_json: bool) -> None:
-    """`frontline eval --signals`: each row one customer message; flagged when keywords + sentiment escalate."""
-    from frontline.decide.signals import evaluate_text_signals
+@dataclass(frozen=True)
+class LearnedChoice:
+    """What `eval --signals` does about the learned signal."""
 
+    use: bool | None = None  # None: the configured model when its file exists
+    train: Path | None = None
+    folds: int | None = None
+
+
+def _escalation_labels(data: Path, text_columns: tuple[str, ...], label_column: str, *, header: bool,
+                       positive_label: str | None) -> tuple[list[str], list[bool], int]:
     texts, labels, skipped = _load(data, text_columns, label_column, header=header)
     if not texts:
-        raise DataFileError(str(data), "it has no rows with both text and a label to evaluate on")
-    gold = _binary(labels, data, label_column, positive_label)
+        raise DataFileError(str(data), "it has no rows with both text and a label")
+    return texts, _binary(labels, data, label_column, positive_label), skipped
+
+
+def _train_escalation(settings: Settings, data: Path, text_columns: tuple[str, ...], label_column: str, *,
+                      header: bool, positive_label: str | None, embeddings: str | None, out: Path | None) -> None:
+    from frontline.decide.learned import EscalationModel
+
+    learned = settings.escalation.signals.learned
+    keywords = settings.escalation.signals.keywords
+    texts, gold, skipped = _escalation_labels(data, text_columns, label_column, header=header,
+                                              positive_label=positive_label)
     started = time.perf_counter()
-    result = evaluate_text_signals(texts, gold, settings)
+    model = EscalationModel.train(texts, gold, keywords=keywords.words, ignore=keywords.ignore,
+                                  embeddings=embeddings or learned.embeddings, source=str(data))
+    elapsed = time.perf_counter() - started
+    target = out or settings.path(learned.model_path)
+    model.save(target)
+    meta = model.meta
+    scores = meta.scores
+    encoder = f"sentence embeddings {meta.embeddings}" if meta.embeddings else "no sentence embeddings"
+    console.print(f"Trained the escalation model on {len(texts)} messages ({sum(gold)} escalations, "
+                  f"{plural(skipped, 'row')} skipped) in {elapsed:.1f}s, with {encoder}.")
+    console.print(f"Cross-validated at {meta.threshold:.2f}: precision {scores['cv_precision']:.3f}, recall "
+                  f"{scores['cv_recall']:.3f}, F1 {scores['cv_f1']:.3f} (F1-best threshold on those folds: "
+                  f"{scores['cv_best_threshold']:.2f}, F1 {scores['cv_best_f1']:.3f}).")
+    console.print(f"Saved to {target}. The `learned` signal is on for escalate while this file exists "
+                  f"(weight {learned.weight:g}; it stands in for the sentiment label).")
+    if out is not None and settings.path(learned.model_path).resolve() != Path(out).resolve():
+        console.print("[yellow]Note:[/] escalate reads escalation.signals.learned.model_path = "
+                      f"{learned.model_path!r}; point it at {out} to use this model.")
+
+
+def _same_file(source: str, data: Path) -> bool:
+    try:
+        return Path(source).resolve() == data.resolve()
+    except (OSError, ValueError):
+        return False
+
+
+def _evaluate_signals(settings: Settings, data: Path, text_columns: tuple[str, ...], label_column: str, *,
+                      header: bool, positive_label: str | None, as_json: bool,
+                      learned: LearnedChoice = LearnedChoice()) -> None:
+    """`frontline eval --signals`: each row one customer message; flagged when its text signals escalate."""
+    from frontline.decide.signals import evaluate_text_signals, learned_model
+
+    texts, gold, skipped = _escalation_labels(data, text_columns, label_column, header=header,
+                                              positive_label=positive_label)
+    started = time.perf_counter()
+    config = settings.escalation.signals
+    how = "the configured learned model"
+    probabilities = None
+    model = None
+    if learned.folds is not None:
+        from frontline.decide.learned import cross_validate
+
+        validation = cross_validate(texts, gold, keywords=config.keywords.words, ignore=config.keywords.ignore,
+                                    embeddings=config.learned.embeddings, folds=learned.folds)
+        probabilities = validation.probabilities.tolist()
+        how = f"the learned signal cross-validated in {learned.folds} folds on this file"
+    elif learned.train is not None:
+        from frontline.decide.learned import EscalationModel
+
+        train_texts, train_gold, _ = _escalation_labels(learned.train, text_columns, label_column, header=header,
+                                                        positive_label=positive_label)
+        model = EscalationModel.train(train_texts, train_gold, keywords=config.keywords.words,
+                                      ignore=config.keywords.ignore, embeddings=config.learned.embeddings,
+                                      source=str(learned.train))
+        how = f"the learned signal trained on {learned.train} ({len(train_texts)} messages)"
+    elif learned.use is not False:
+        model = learned_model(settings)
+        if learned.use and model is None:
+            raise DataFileError(str(settings.path(config.learned.model_path)),
+                                "there is no escalation model there; train one with `frontline train --escalation "
+                                "--data FILE.csv --text-column COL --label-column COL`")
+    result = evaluate_text_signals(texts, gold, settings, learned=model, learned_probabilities=probabilities)
     result["seconds"] = round(time.perf_counter() - started, 2)
     result["skipped_rows"] = skipped
     result["data"] = str(data)
+    on = "learned" in result["signals"]
+    if on:
+        result["learned"]["how"] = how
+        if model is not None and learned.train is None and _same_file(model.meta.source, data):
+            result["learned"]["warning"] = ("the learned model was trained on this file, so these figures flatter "
+                                            "it; pass --cv K for an honest estimate")
     if as_json:
         click.echo(json.dumps(result))
         return
+    signals_read = "keywords + learned" if on else "keywords + sentiment"
     console.print(f"[bold]{data}[/]: {result['n']} messages ({skipped} skipped), {result['positives']} positive; "
-                  "each read as one customer message, scored on keywords + sentiment only")
-    console.print(f"flagged {result['flagged']} (keywords + sentiment reach the threshold "
-                  f"{result['threshold']:.2f})")
+                  f"each read as one customer message, scored on {signals_read} only")
+    if on:
+        console.print(f"learned signal: {how}, firing at {result['learned']['at_least']:.2f}")
+        if "warning" in result["learned"]:
+            console.print(f"[yellow]Warning:[/] {result['learned']['warning']}")
+    console.print(f"flagged {result['flagged']} ({signals_read} reach the threshold {result['threshold']:.2f})")
     console.print(f"precision {result['precision']:.3f}   recall {result['recall']:.3f}   F1 {result['f1']:.3f}   "
                   f"accuracy {result['accuracy']:.3f}   (F1 flagging everything: {result['baseline_f1']:.3f})")
-    fired = result["fired"]
-    console.print(f"fired: keywords {fired['keywords']}, frustrated {fired['frustrated']}, "
-                  f"negative {fired['negative']}")
-    console.print("\nat other `escalation.signals.sentiment.frustrated` levels (precision / recall / F1):")
+    console.print("fired: " + ", ".join(f"{name} {count}" for name, count in result["fired"].items()))
+    knob = result["sweep_knob"]
+    setting = "learned.at_least" if knob == "at_least" else "sentiment.frustrated"
+    console.print(f"\nat other `escalation.signals.{setting}` levels (precision / recall / F1):")
     for row in result["sweep"]:
-        console.print(f"  {row['frustrated']:.2f}: {row['precision']:.3f} / {row['recall']:.3f} / {row['f1']:.3f}")
+        console.print(f"  {row[knob]:.2f}: {row['precision']:.3f} / {row['recall']:.3f} / {row['f1']:.3f}")

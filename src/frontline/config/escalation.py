@@ -85,6 +85,22 @@ class SentimentSignal(Strict):
         return self
 
 
+class LearnedSignal(Strict):
+    """A model of escalation trained on the team's own labelled messages (`frontline train --escalation`).
+
+    On when its model file exists. It reads the sentiment model's inputs itself, so while it is on
+    the sentiment label no longer adds its own weight (the worsening trend still does).
+    """
+
+    weight: float = Field(default=0.4, ge=0.0, le=1.0)
+    # Probability at or above which a message reads as an escalation (default: the model's own, 0.5).
+    at_least: float | None = Field(default=None, gt=0.0, lt=1.0)
+    model_path: str = "escalation-model.joblib"  # inside the workspace unless absolute
+    # Sentence encoder used when training: "auto" (bundled all-MiniLM-L6-v2 with frontline[embeddings]),
+    # "off", a sentence-transformers model folder, or a model name in the local Hugging Face cache.
+    embeddings: str = "auto"
+
+
 class Signals(Strict):
     """Every signal, each named, weighted and configurable."""
 
@@ -93,6 +109,7 @@ class Signals(Strict):
     customer_replies: RepliesSignal = Field(default_factory=RepliesSignal)
     reopened: ReopenedSignal = Field(default_factory=ReopenedSignal)
     sentiment: SentimentSignal = Field(default_factory=SentimentSignal)
+    learned: LearnedSignal = Field(default_factory=LearnedSignal)
 
 
 class EscalationRouting(Strict):

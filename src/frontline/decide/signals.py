@@ -6,6 +6,9 @@
     reopened            closed and reopened at least ``at_least`` times
     sentiment           the customer's last message reads frustrated or negative (see decide.sentiment)
     sentiment_worsening the last message reads worse than the first by ``worsening`` or more
+    learned             a customer message reads like an escalation to the model trained on the team's
+                        own labelled messages (see decide.learned; on when its model file exists, and
+                        then it stands in for the ``sentiment`` label, whose inputs it reads itself)
 
 The score is the sum of the fired weights; the conversation escalates when it reaches the
 threshold. Only what the customer wrote counts: agent replies, bot messages and notes never do.
@@ -16,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from frontline.config import Settings
 from frontline.decide.keywords import KeywordHit, KeywordSpotter
@@ -25,7 +28,23 @@ from frontline.decide.text import own_words
 from frontline.decide.value import customer_value
 from frontline.model import Author, Conversation, Escalation, Part, Sentiment, Signal
 
+if TYPE_CHECKING:
+    from frontline.decide.learned import EscalationModel
+
 OPEN_STATES = frozenset({"open", "snoozed"})
+# The learned signal reads at most this many of the customer's latest messages.
+LEARNED_MESSAGES = 20
+_CONFIGURED: Any = object()  # "load the learned model the settings name, if its file exists"
+
+
+def learned_model(settings: Settings) -> EscalationModel | None:
+    """The trained escalation model the settings name, or None when its file does not exist."""
+    path = settings.path(settings.escalation.signals.learned.model_path)
+    if not path.exists():
+        return None
+    from frontline.decide.learned import EscalationModel
+
+    return EscalationModel.load(path)
 
 
 def ordinal(number: int) -> str:
@@ -46,12 +65,22 @@ def _times(count: int) -> str:
 class EscalationScorer:
     """Scores conversations against the configured signals; build one per settings and reuse it."""
 
-    def __init__(self, settings: Settings, sentiment: SentimentModel | None = None) -> None:
+    def __init__(self, settings: Settings, sentiment: SentimentModel | None = None,
+                 learned: EscalationModel | None = _CONFIGURED) -> None:
         self._settings = settings
         self._signals = settings.escalation.signals
         keywords = self._signals.keywords
         self._spotter = KeywordSpotter(keywords.words, keywords.ignore)
         self._sentiment = sentiment or SentimentModel()
+        self.learned: EscalationModel | None = learned_model(settings) if learned is _CONFIGURED else learned
+
+    @property
+    def learned_threshold(self) -> float:
+        """The probability at which the learned signal fires (configured, else the model's own)."""
+        configured = self._signals.learned.at_least
+        if configured is not None:
+            return configured
+        return self.learned.threshold if self.learned is not None else 0.5
 
     # -- the whole conversation ------------------------------------------------------------------
     def score(self, conversation: Conversation, now: datetime) -> Escalation:
@@ -106,8 +135,27 @@ class EscalationScorer:
         first = self._sentiment.read(messages[0].body)
         last = first if len(messages) == 1 else self._sentiment.read(messages[-1].body)
         sentiment = Sentiment(self._label(last.negativity), first.negativity, last.negativity)
-        fired.extend(self._tone(sentiment, last, single=len(messages) == 1))
+        learned = self._learned(messages)
+        if learned is not None:
+            fired.append(learned)
+        fired.extend(self._tone(sentiment, last, single=len(messages) == 1, label=self.learned is None))
         return fired, sentiment
+
+    def _learned(self, messages: Sequence[Part]) -> Signal | None:
+        if self.learned is None:
+            return None
+        start = max(0, len(messages) - LEARNED_MESSAGES)
+        probabilities = self.learned.predict_proba([m.body for m in messages[start:]])
+        best = int(probabilities.argmax())
+        probability = float(probabilities[best])
+        threshold = self.learned_threshold
+        if probability < threshold:
+            return None
+        where = ("the customer's message" if len(messages) == 1
+                 else f"the customer's {ordinal(start + best + 1)} message")
+        return Signal("learned", self._signals.learned.weight,
+                      f"{where} reads like an escalation ({probability:.2f} ≥ {threshold:.2f}) to the model "
+                      f"{self.learned.meta.describe()}")
 
     def _keywords(self, messages: Sequence[Part]) -> Signal | None:
         settings = self._signals.keywords
@@ -164,15 +212,16 @@ class EscalationScorer:
             return "negative"
         return "positive" if negativity < settings.negative / 2 else "neutral"
 
-    def _tone(self, sentiment: Sentiment, last: Reading, *, single: bool) -> list[Signal]:
+    def _tone(self, sentiment: Sentiment, last: Reading, *, single: bool, label: bool = True) -> list[Signal]:
         settings = self._signals.sentiment
         fired: list[Signal] = []
         which = "the customer's message" if single else "the customer's last message"
         cues = f": {last.describe()}" if last.cues else ""
-        if sentiment.label == "frustrated":
+        # With ``label`` off the learned signal, which reads the same inputs, stands in for the label.
+        if label and sentiment.label == "frustrated":
             fired.append(Signal("sentiment", settings.frustrated_weight,
                                 f"frustrated ({sentiment.last:.2f}) in {which}{cues}"))
-        elif sentiment.label == "negative":
+        elif label and sentiment.label == "negative":
             fired.append(Signal("sentiment", settings.negative_weight,
                                 f"negative ({sentiment.last:.2f}) in {which}{cues}"))
         if not single and round(sentiment.trend, 4) >= settings.worsening:
@@ -242,45 +291,79 @@ def binary_scores(predicted: Sequence[bool], gold: Sequence[bool]) -> BinaryScor
                         fn=sum(g and not p for p, g in pairs), tn=sum(not p and not g for p, g in pairs))
 
 
-def evaluate_text_signals(texts: Sequence[str], gold: Sequence[bool], settings: Settings,
-                          sweep: Sequence[float] = SWEEP) -> dict[str, Any]:
-    """Each text as one customer message: does keywords + sentiment reach the threshold? Scored against gold.
+LEARNED_SWEEP = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
 
-    Besides the configured operating point, ``sweep`` re-decides at other ``frustrated`` levels
-    (the one knob that moves precision against recall) so a team can pick its own.
+
+def evaluate_text_signals(texts: Sequence[str], gold: Sequence[bool], settings: Settings,
+                          sweep: Sequence[float] | None = None, *,
+                          learned: EscalationModel | None = _CONFIGURED,
+                          learned_probabilities: Sequence[float] | None = None) -> dict[str, Any]:
+    """Each text as one customer message: do its text signals reach the threshold? Scored against gold.
+
+    The text signals are the keywords and either the sentiment label or, when a learned model is
+    on (``learned``: the configured one by default), the learned signal. ``learned_probabilities``
+    gives the learned signal's probability per text instead of a model (cross-validation passes
+    out-of-fold ones). Besides the configured operating point, ``sweep`` re-decides at other levels
+    of the one knob that moves precision against recall (``sentiment.frustrated``, or
+    ``learned.at_least`` when the learned signal is on) so a team can pick its own.
     """
-    scorer = EscalationScorer(settings)
+    scorer = EscalationScorer(settings, learned=None if learned_probabilities is not None else learned)
     config = settings.escalation
     signals = config.signals
     threshold = round(config.threshold, 4)
-    keyword_flags = [bool(scorer.keyword_hits(text)) for text in texts]
-    readings = [scorer.read(text).negativity for text in texts]
+    own = [own_words(text) for text in texts]  # as score_text reads a message
+    keyword_flags = [bool(text) and bool(scorer.keyword_hits(text)) for text in own]
+    readings = [scorer.read(text).negativity if text else 0.0 for text in own]
+    probabilities: list[float] | None = None
+    if learned_probabilities is not None:
+        probabilities = [float(p) for p in learned_probabilities]
+    elif scorer.learned is not None:
+        read = scorer.learned.predict_proba([text for text in own if text])
+        it = iter(read.tolist())
+        probabilities = [next(it) if text else 0.0 for text in own]
+    at_least = signals.learned.at_least if signals.learned.at_least is not None else (
+        scorer.learned_threshold if scorer.learned is not None else 0.5)
 
-    def decide(frustrated: float) -> list[bool]:
+    def decide(frustrated: float, level: float) -> list[bool]:
         negative = min(signals.sentiment.negative, frustrated)
         decided = []
-        for keyword, negativity in zip(keyword_flags, readings, strict=True):
+        for i, (keyword, negativity) in enumerate(zip(keyword_flags, readings, strict=True)):
             total = signals.keywords.weight if keyword else 0.0
-            if negativity >= frustrated:
+            if probabilities is not None:
+                total += signals.learned.weight if probabilities[i] >= level else 0.0
+            elif negativity >= frustrated:
                 total += signals.sentiment.frustrated_weight
             elif negativity >= negative:
                 total += signals.sentiment.negative_weight
             decided.append(round(total, 4) >= threshold)
         return decided
 
-    predicted = [scorer.escalates_text(text) for text in texts]
+    predicted = decide(signals.sentiment.frustrated, at_least)
     scores = binary_scores(predicted, gold)
     result: dict[str, Any] = scores.to_dict()
     baseline = binary_scores([True] * len(gold), gold)
+    fired: dict[str, int] = {"keywords": sum(keyword_flags)}
+    if probabilities is None:
+        fired.update(frustrated=sum(n >= signals.sentiment.frustrated for n in readings),
+                     negative=sum(signals.sentiment.negative <= n < signals.sentiment.frustrated for n in readings))
+        knob = "frustrated"
+        levels = [(level, decide(level, at_least)) for level in (sweep or SWEEP)]
+    else:
+        fired["learned"] = sum(p >= at_least for p in probabilities)
+        knob = "at_least"
+        levels = [(level, decide(signals.sentiment.frustrated, level)) for level in (sweep or LEARNED_SWEEP)]
     result.update({
         "threshold": config.threshold,
         "positives": sum(gold),
         "flagged": sum(predicted),
         "baseline_f1": round(baseline.f1, 4),  # flagging every message
-        "fired": {"keywords": sum(keyword_flags),
-                  "frustrated": sum(n >= signals.sentiment.frustrated for n in readings),
-                  "negative": sum(signals.sentiment.negative <= n < signals.sentiment.frustrated for n in readings)},
-        "sweep": [{"frustrated": level, **{k: v for k, v in binary_scores(decide(level), gold).to_dict().items()
-                                           if k in ("precision", "recall", "f1")}} for level in sweep],
+        "signals": ["keywords", "learned" if probabilities is not None else "sentiment"],
+        "fired": fired,
+        "sweep_knob": knob,
+        "sweep": [{knob: level, **{k: v for k, v in binary_scores(decided, gold).to_dict().items()
+                                   if k in ("precision", "recall", "f1")}} for level, decided in levels],
     })
+    if probabilities is not None:
+        result["learned"] = {"at_least": at_least, **({"model": scorer.learned.meta.to_dict()}
+                                                      if scorer.learned is not None else {})}
     return result
