@@ -62,6 +62,23 @@ def _classifier(settings: Settings) -> Check:
     return Check("classifier", True, f"{kind}: model {settings.model_file}{shown}")
 
 
+def _escalation_model(settings: Settings) -> Check:
+    """The learned escalation signal: off, on (with its cross-validated F1), or a model that won't load."""
+    from frontline.decide.signals import learned_model
+
+    path = settings.path(settings.escalation.signals.learned.model_path)
+    if not path.exists():
+        return Check("escalation model", True, "none: escalate scores keywords + sentiment",
+                     "Train one on labelled messages with `frontline train --escalation` for the learned signal")
+    try:
+        model = learned_model(settings)
+    except FrontlineError as error:
+        return _failed("escalation model", error)
+    assert model is not None
+    encoder = f", sentence embeddings {model.meta.embeddings}" if model.meta.embeddings else ""
+    return Check("escalation model", True, f"learned signal on: {path}, {model.meta.describe()}{encoder}")
+
+
 async def _scalekit(credentials: Credentials, connectors: list[str]) -> list[Check]:
     status = getattr(credentials, "status", None)
     if status is None:
@@ -97,6 +114,7 @@ async def diagnose(settings: Settings, *, http: httpx.AsyncClient | None = None,
         for port in PORTS:
             checks += await _connector(port, settings, client, credentials, connector_kwargs or {})
         checks.append(_classifier(settings))
+        checks.append(_escalation_model(settings))
         if llm_configured(settings):
             from frontline.connectors.llm import LLMClassifier, llm_api_key
 

