@@ -134,9 +134,10 @@ def _digest(path: Path) -> str:
 
 
 def _load(name: str, where: str, *, sha256: str | None = None) -> Encoder:
+    key = f"{where}\0{sha256 or ''}"  # a checked bundled copy is never served from an unchecked load
     with _LOADING:
-        if name in _LOADED:
-            return _LOADED[name]
+        if key in _LOADED:
+            return _LOADED[key]
         if sha256 is not None:
             weights = Path(where) / "model.safetensors"
             if not weights.exists() or _digest(weights) != sha256:
@@ -164,5 +165,5 @@ def _load(name: str, where: str, *, sha256: str | None = None) -> Encoder:
                 "give a model folder on disk, a model name already in the local Hugging Face cache, "
                 "or \"auto\" for the bundled all-MiniLM-L6-v2") from None
         encoder = SentenceTransformerEncoder(name, model)
-        _LOADED[name] = encoder
+        _LOADED[key] = encoder
         return encoder
