@@ -227,7 +227,7 @@ def _train_escalation(settings: Settings, data: Path, text_columns: tuple[str, .
                                               positive_label=positive_label)
     started = time.perf_counter()
     model = EscalationModel.train(texts, gold, keywords=keywords.words, ignore=keywords.ignore,
-                                  embeddings=embeddings or learned.embeddings, source=str(data))
+                                  embeddings=embeddings or learned.embeddings, source=str(data.resolve()))
     elapsed = time.perf_counter() - started
     target = out or settings.path(learned.model_path)
     model.save(target)
@@ -280,7 +280,7 @@ def _evaluate_signals(settings: Settings, data: Path, text_columns: tuple[str, .
                                                         positive_label=positive_label)
         model = EscalationModel.train(train_texts, train_gold, keywords=config.keywords.words,
                                       ignore=config.keywords.ignore, embeddings=config.learned.embeddings,
-                                      source=str(learned.train))
+                                      source=str(learned.train.resolve()))
         how = f"the learned signal trained on {learned.train} ({len(train_texts)} messages)"
     elif learned.use is not False:
         model = learned_model(settings)

@@ -26,10 +26,8 @@ loading unpickles it, so only load files you (or your own ``frontline train``) w
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import tempfile
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -37,7 +35,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import sklearn
 from scipy import sparse
@@ -45,12 +42,11 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
-from frontline import private
-from frontline.decide import sentiment
+from frontline.decide import modelfile, sentiment
 from frontline.decide.embeddings import AUTO, BUNDLED, EmbeddingsUnavailableError, Encoder, load_encoder
 from frontline.decide.keywords import KeywordSpotter
 from frontline.decide.ngrams import normalise
-from frontline.errors import ModelFormatError, ModelNotFoundError, TrainingDataError
+from frontline.errors import ModelFormatError, TrainingDataError
 
 MODEL_FORMAT = "frontline.escalation-model"
 MODEL_FORMAT_VERSION = 1
@@ -254,36 +250,15 @@ class EscalationModel:
     # -- files -----------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the model to one file atomically (temporary file in the same folder, then rename)."""
-        target = Path(path)
-        private.folder(target.parent)
         payload = {"format": MODEL_FORMAT, "format_version": MODEL_FORMAT_VERSION, "vectorizers": self._vectorizers,
                    "coef": self._coef, "intercept": self._intercept, "meta": self.meta.to_dict()}
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                joblib.dump(payload, handle, compress=3)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp_name, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp_name)
-            raise
+        modelfile.save(payload, path)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> EscalationModel:
         """Read a model saved by :meth:`save`, with its encoder (ModelNotFoundError / ModelFormatError)."""
         source = Path(path)
-        if not source.exists():
-            raise ModelNotFoundError(str(source))
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                payload = joblib.load(source)
-        except (OSError, MemoryError) as exc:
-            raise ModelFormatError(str(source), f"it cannot be read: {exc}") from None
-        except Exception as exc:  # unpickling corrupt bytes raises nearly anything
-            raise ModelFormatError(str(source), f"it is not a frontline model file ({type(exc).__name__})") from None
+        payload = modelfile.load(source)
         if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
             raise ModelFormatError(str(source), "it is not a frontline escalation model "
                                                 "(train one with `frontline train --escalation`)")

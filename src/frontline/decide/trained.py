@@ -16,9 +16,7 @@ Loading unpickles it, so only load model files you (or your own ``frontline trai
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 import warnings
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -28,7 +26,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import sklearn
 from scipy import sparse
@@ -36,10 +33,10 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 
-from frontline import private
+from frontline.decide import modelfile
 from frontline.decide.ngrams import compile_blocks, feature_union, normalise
 from frontline.decide.stacking import Stacker, cross_fit, fit_inverse_temperature, softmax
-from frontline.errors import ModelFormatError, ModelNotFoundError, TrainingDataError
+from frontline.errors import ModelFormatError, TrainingDataError
 
 MODEL_FORMAT = "frontline.trained-model"
 # 2: normalised text, a word-pair block, and a stacked output layer stored as plain arrays.
@@ -215,8 +212,6 @@ class TrainedModel:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the model to one file atomically (temporary file in the same folder, then rename)."""
-        target = Path(path)
-        private.folder(target.parent)  # mkstemp below makes the file 0600
         payload = {
             "format": MODEL_FORMAT,
             "format_version": MODEL_FORMAT_VERSION,
@@ -225,33 +220,13 @@ class TrainedModel:
             "calibration": {"method": "temperature", "beta": self._beta},
             "meta": self.meta.to_dict(),
         }
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                joblib.dump(payload, handle, compress=3)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp_name, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp_name)
-            raise
+        modelfile.save(payload, path)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> TrainedModel:
         """Read a model saved by :meth:`save` (ModelNotFoundError / ModelFormatError on failure)."""
         source = Path(path)
-        if not source.exists():
-            raise ModelNotFoundError(str(source))
-        try:
-            with warnings.catch_warnings():
-                # A scikit-learn version change warns on unpickling; the probe below decides instead.
-                warnings.simplefilter("ignore")
-                payload = joblib.load(source)
-        except (OSError, MemoryError) as exc:
-            raise ModelFormatError(str(source), f"it cannot be read: {exc}") from None
-        except Exception as exc:  # unpickling corrupt bytes raises nearly anything
-            raise ModelFormatError(str(source), f"it is not a frontline model file ({type(exc).__name__})") from None
+        payload = modelfile.load(source)
         return cls._from_payload(str(source), payload)
 
     @classmethod
