@@ -49,11 +49,14 @@ def _train_severity(texts: list[str], levels: list[str], out: Path, source: str)
 @click.option("--positive-label", help="With --escalation: this label means escalate, every other one does not.")
 @click.option("--embeddings", help="With --escalation: sentence encoder (auto, off, a model folder or name; "
                                    "default: escalation.signals.learned.embeddings).")
+@click.option("--finetune/--no-finetune", default=None,
+              help="With --escalation and an encoder: also fine-tune the encoder (default: "
+                   "escalation.signals.learned.finetune, on).")
 @click.option("--out", type=click.Path(path_type=Path), help="Where to save the model (default: configured path).")
 @click.pass_context
 def train(ctx: click.Context, data: Path | None, text_columns: tuple[str, ...], label_column: str | None,
           severity_column: str | None, from_helpdesk: bool, escalation: bool, no_header: bool,
-          positive_label: str | None, embeddings: str | None, out: Path | None) -> None:
+          positive_label: str | None, embeddings: str | None, finetune: bool | None, out: Path | None) -> None:
     """Train the local classifier from labelled history (a CSV, or the helpdesk's own tickets).
 
     With --escalation, train the escalation model from labelled customer messages instead.
@@ -68,10 +71,10 @@ def train(ctx: click.Context, data: Path | None, text_columns: tuple[str, ...], 
         if data is None or not text_columns or not label_column:
             raise click.UsageError("Pass --data FILE.csv --text-column COL --label-column COL with --escalation.")
         _train_escalation(settings, data, text_columns, label_column, header=not no_header,
-                          positive_label=positive_label, embeddings=embeddings, out=out)
+                          positive_label=positive_label, embeddings=embeddings, finetune=finetune, out=out)
         return
-    if positive_label is not None or embeddings is not None:
-        raise click.UsageError("--positive-label and --embeddings go with --escalation.")
+    if positive_label is not None or embeddings is not None or finetune is not None:
+        raise click.UsageError("--positive-label, --embeddings and --finetune go with --escalation.")
     if from_helpdesk:
         from frontline.connectors.local.helpdesk import LocalHelpdesk
 
@@ -218,7 +221,8 @@ def _escalation_labels(data: Path, text_columns: tuple[str, ...], label_column: 
 
 
 def _train_escalation(settings: Settings, data: Path, text_columns: tuple[str, ...], label_column: str, *,
-                      header: bool, positive_label: str | None, embeddings: str | None, out: Path | None) -> None:
+                      header: bool, positive_label: str | None, embeddings: str | None, finetune: bool | None,
+                      out: Path | None) -> None:
     from frontline.decide.learned import EscalationModel
 
     learned = settings.escalation.signals.learned
@@ -226,19 +230,29 @@ def _train_escalation(settings: Settings, data: Path, text_columns: tuple[str, .
     texts, gold, skipped = _escalation_labels(data, text_columns, label_column, header=header,
                                               positive_label=positive_label)
     started = time.perf_counter()
+    tune = learned.finetune if finetune is None else finetune
+    if tune and (embeddings or learned.embeddings).strip().casefold() != "off":
+        console.print(f"Training on {len(texts)} messages; fine-tuning the sentence encoder takes a few minutes "
+                      "on a CPU (--no-finetune skips it)…")
     model = EscalationModel.train(texts, gold, keywords=keywords.words, ignore=keywords.ignore,
-                                  embeddings=embeddings or learned.embeddings, source=str(data.resolve()))
+                                  embeddings=embeddings or learned.embeddings, finetune=tune,
+                                  source=str(data.resolve()))
     elapsed = time.perf_counter() - started
     target = out or settings.path(learned.model_path)
     model.save(target)
     meta = model.meta
     scores = meta.scores
-    encoder = f"sentence embeddings {meta.embeddings}" if meta.embeddings else "no sentence embeddings"
+    encoder = (f"sentence embeddings {meta.embeddings}" + (", fine-tuned" if meta.finetuned else "")
+               if meta.embeddings else "no sentence embeddings")
     console.print(f"Trained the escalation model on {len(texts)} messages ({sum(gold)} escalations, "
                   f"{plural(skipped, 'row')} skipped) in {elapsed:.1f}s, with {encoder}.")
-    console.print(f"Cross-validated at {meta.threshold:.2f}: precision {scores['cv_precision']:.3f}, recall "
+    part = "The linear part, cross-validated" if meta.finetuned else "Cross-validated"
+    console.print(f"{part} at {meta.threshold:.2f}: precision {scores['cv_precision']:.3f}, recall "
                   f"{scores['cv_recall']:.3f}, F1 {scores['cv_f1']:.3f} (F1-best threshold on those folds: "
                   f"{scores['cv_best_threshold']:.2f}, F1 {scores['cv_best_f1']:.3f}).")
+    if meta.finetuned:
+        console.print("For the whole model with its fine-tuned encoder: frontline eval --signals --cv 5 on the same "
+                      "file (it fine-tunes once per fold).")
     console.print(f"Saved to {target}. The `learned` signal is on for escalate while this file exists "
                   f"(weight {learned.weight:g}; it stands in for the sentiment label).")
     if out is not None and settings.path(learned.model_path).resolve() != Path(out).resolve():
@@ -270,7 +284,8 @@ def _evaluate_signals(settings: Settings, data: Path, text_columns: tuple[str, .
         from frontline.decide.learned import cross_validate
 
         validation = cross_validate(texts, gold, keywords=config.keywords.words, ignore=config.keywords.ignore,
-                                    embeddings=config.learned.embeddings, folds=learned.folds)
+                                    embeddings=config.learned.embeddings, finetune=config.learned.finetune,
+                                    folds=learned.folds)
         probabilities = validation.probabilities.tolist()
         how = f"the learned signal cross-validated in {learned.folds} folds on this file"
     elif learned.train is not None:
@@ -280,7 +295,7 @@ def _evaluate_signals(settings: Settings, data: Path, text_columns: tuple[str, .
                                                         positive_label=positive_label)
         model = EscalationModel.train(train_texts, train_gold, keywords=config.keywords.words,
                                       ignore=config.keywords.ignore, embeddings=config.learned.embeddings,
-                                      source=str(learned.train.resolve()))
+                                      finetune=config.learned.finetune, source=str(learned.train.resolve()))
         how = f"the learned signal trained on {learned.train} ({len(train_texts)} messages)"
     elif learned.use is not False:
         model = learned_model(settings)

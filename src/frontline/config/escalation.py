@@ -99,6 +99,8 @@ class LearnedSignal(Strict):
     # Sentence encoder used when training: "auto" (bundled all-MiniLM-L6-v2 with frontline[embeddings]),
     # "off", a sentence-transformers model folder, or a model name in the local Hugging Face cache.
     embeddings: str = "auto"
+    # With an encoder, also fine-tune it on the labelled messages (minutes of CPU; about +0.04 F1).
+    finetune: bool = True
 
 
 class Signals(Strict):

