@@ -10,8 +10,9 @@ threshold, exactly as `frontline eval --signals` does. Reported:
 * keywords + learned, the learned model estimated two honest ways: k-fold cross-validation
   (every row scored by a model fitted without it; one run per seed) and repeated 80/20 holdout
   splits (a model trained on 80% with `EscalationModel.train`, as `frontline train --escalation`
-  does, scores the other 20%; the protocol of a held-out test split). Both with and without
-  sentence embeddings (the `frontline[embeddings]` extra);
+  does, scores the other 20%; the protocol of a held-out test split). Three variants: n-grams and
+  cues only; with frozen sentence embeddings (the `frontline[embeddings]` extra); and with the
+  encoder fine-tuned too (the default with the extra; a few minutes per fit, so fewer runs);
 * training time on the whole file and the learned signal's latency on one message.
 
 Nothing is saved and no row of the data leaves this process: the data is read from
@@ -51,6 +52,7 @@ class CachedEncoder:
         self._inner = inner
         self.name = inner.name
         self.dimension = inner.dimension
+        self.where = inner.where
         self._cache: dict[str, np.ndarray] = {}
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -65,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--seeds", type=int, default=3, help="cross-validation runs (one shuffle seed each)")
     parser.add_argument("--splits", type=int, default=5, help="random 80/20 holdout splits")
+    parser.add_argument("--tuned-seeds", type=int, default=1, help="cross-validation runs with fine-tuning")
+    parser.add_argument("--tuned-splits", type=int, default=3, help="holdout splits with fine-tuning")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if not args.data.exists():
@@ -84,8 +88,12 @@ def main(argv: list[str] | None = None) -> int:
     base = evaluate_text_signals(texts, gold, settings, learned=None)
     figures["keywords+sentiment"] = {k: base[k] for k in ("precision", "recall", "f1")}
 
-    modes = ["off"] + (["auto"] if embeddings.available() else [])
-    if "auto" in modes:
+    # (label, embeddings, fine-tune, seeds, splits)
+    modes = [("keywords+learned", "off", False, args.seeds, args.splits)]
+    if embeddings.available():
+        modes += [("keywords+learned+embeddings", "auto", False, args.seeds, args.splits),
+                  ("keywords+learned+fine-tuned", "auto", True, args.tuned_seeds, args.tuned_splits)]
+    if len(modes) > 1:
         started = time.perf_counter()
         encoder = CachedEncoder(embeddings.load_encoder("auto"))
         figures["encoder_load_s"] = round(time.perf_counter() - started, 2)
@@ -100,25 +108,25 @@ def main(argv: list[str] | None = None) -> int:
         return {k: result[k] for k in ("precision", "recall", "f1")}
 
     everyone = list(range(len(texts)))
-    for mode in modes:
-        name = "keywords+learned" + ("+embeddings" if mode == "auto" else "")
+    for name, mode, finetune, seeds, splits in modes:
         runs = []
-        for seed in range(args.seeds):
+        for seed in range(seeds):
             validation = learned.cross_validate(texts, gold, keywords=keywords.words, ignore=keywords.ignore,
-                                                embeddings=mode, seed=seed)
+                                                embeddings=mode, finetune=finetune, seed=seed)
             runs.append(decided(validation.probabilities.tolist(), everyone))
         holdouts = []
-        for split in range(args.splits):
+        for split in range(splits):
             order = list(range(len(texts)))
             random.Random(1000 + split).shuffle(order)
             cut = int(len(order) * 0.8)
             train, test = order[:cut], order[cut:]
             model = learned.EscalationModel.train([texts[i] for i in train], [gold[i] for i in train],
-                                                  keywords=keywords.words, ignore=keywords.ignore, embeddings=mode)
+                                                  keywords=keywords.words, ignore=keywords.ignore, embeddings=mode,
+                                                  finetune=finetune)
             holdouts.append(decided(model.predict_proba([texts[i] for i in test]).tolist(), test))
         started = time.perf_counter()
         model = learned.EscalationModel.train(texts, gold, keywords=keywords.words, ignore=keywords.ignore,
-                                              embeddings=mode)
+                                              embeddings=mode, finetune=finetune)
         train_s = time.perf_counter() - started
         latencies = []
         for text in texts[:200]:
@@ -126,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
             model.predict_proba([text + " "])  # not in the encoder's cache
             latencies.append(time.perf_counter() - started)
         figures[name] = {
+            "cv_seeds": seeds,
+            "holdout_splits": splits,
             "cv_f1_median": round(statistics.median(r["f1"] for r in runs), 4),
             "cv_runs": runs,
             "holdout_f1_median": round(statistics.median(r["f1"] for r in holdouts), 4),
@@ -142,12 +152,13 @@ def main(argv: list[str] | None = None) -> int:
     shown = figures["keywords+sentiment"]
     print(f"  keywords+sentiment (no model)        F1 {shown['f1']:.3f}  (P {shown['precision']:.3f}, "
           f"R {shown['recall']:.3f})")
-    for key in ("keywords+learned", "keywords+learned+embeddings"):
+    for key, *_ in modes:
         if key in figures:
             row = figures[key]
             low, high = row["holdout_f1_range"]
-            print(f"  {key:<36} F1 {row['cv_f1_median']:.3f} cross-validated (median of {args.seeds}), "
-                  f"{row['holdout_f1_median']:.3f} on 20% holdouts (median of {args.splits}, {low:.3f}–{high:.3f}); "
+            print(f"  {key:<36} F1 {row['cv_f1_median']:.3f} cross-validated (median of {row['cv_seeds']}), "
+                  f"{row['holdout_f1_median']:.3f} on 20% holdouts (median of {row['holdout_splits']}, "
+                  f"{low:.3f}–{high:.3f}); "
                   f"training {row['train_s_full_file']:.1f}s, {row['latency_ms_median_one_message']:.1f} ms/message")
     if "note" in figures:
         print(f"  ({figures['note']})")
