@@ -66,3 +66,17 @@ def workspace(tmp_path: Path) -> Path:
 def settings(workspace: Path) -> Settings:
     """Rules-based settings in the test workspace."""
     return make_settings(workspace, '[classifier]\nkind = "rules"\n')
+
+
+@pytest.fixture(scope="session")
+def minilm() -> Any:
+    """The bundled all-MiniLM-L6-v2 sentence encoder (skips without the frontline[embeddings] extra)."""
+    pytest.importorskip("torch")
+    pytest.importorskip("sentence_transformers")
+    from frontline.decide import embeddings
+
+    if embeddings.bundled_model_dir() is None:
+        pytest.skip("the frontline[embeddings] extra is not installed")
+    encoder = embeddings.load_encoder("auto")
+    assert encoder is not None
+    return encoder

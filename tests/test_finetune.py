@@ -11,24 +11,13 @@ import joblib
 import numpy as np
 import pytest
 
-from frontline.decide import embeddings, learned
+from frontline.decide import learned
 from frontline.decide.finetune import Recipe, TunedEncoder
 from frontline.decide.learned import EscalationModel, cross_validate
 from frontline.errors import ModelFormatError
 from tests.test_learned import GOLD, HELD_OUT, HELD_OUT_GOLD, TEXTS
 
 FAST = Recipe(epochs=2, learning_rate=1e-4, batch=16, max_tokens=32)
-
-
-@pytest.fixture(scope="module")
-def minilm() -> embeddings.Encoder:
-    pytest.importorskip("torch")
-    pytest.importorskip("sentence_transformers")
-    if embeddings.bundled_model_dir() is None:
-        pytest.skip("the frontline[embeddings] extra is not installed")
-    encoder = embeddings.load_encoder("auto")
-    assert encoder is not None
-    return encoder
 
 
 @pytest.fixture(scope="module")

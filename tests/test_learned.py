@@ -373,17 +373,6 @@ def test_a_fresh_process_loads_encoders_offline_without_being_told() -> None:
 
 # -- the real bundled encoder (needs frontline[embeddings]) -------------------------------------------------
 
-@pytest.fixture(scope="module")
-def minilm() -> embeddings.Encoder:
-    """The bundled all-MiniLM-L6-v2, loaded once for this module."""
-    pytest.importorskip("sentence_transformers")
-    if embeddings.bundled_model_dir() is None:
-        pytest.skip("the frontline[embeddings] extra is not installed")
-    encoder = embeddings.load_encoder("auto")
-    assert encoder is not None
-    return encoder
-
-
 def test_auto_loads_the_bundled_encoder_once(minilm: embeddings.Encoder) -> None:
     assert (minilm.name, minilm.dimension) == ("all-MiniLM-L6-v2", 384)
     assert embeddings.available()

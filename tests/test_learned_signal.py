@@ -5,7 +5,6 @@ Every model here is trained on small synthetic messages made below, without sent
 
 from __future__ import annotations
 
-import csv
 import json
 import random
 import re
@@ -20,6 +19,7 @@ from frontline.config import Settings
 from frontline.decide.learned import EscalationModel
 from frontline.decide.signals import LEARNED_SWEEP, SWEEP, EscalationScorer, evaluate_text_signals
 from frontline.model import Conversation
+from tests.cli.test_model_cli import write_rows
 from tests.decide.test_signals import NOW, agent, conversation, customer, named
 from tests.flows.test_escalate import alerts, escalate, seed, thread
 from tests.helpers import make_settings
@@ -226,14 +226,7 @@ def test_with_a_model_its_probabilities_decide_and_its_metadata_is_reported(trai
 
 
 # -- the command line ------------------------------------------------------------------------------------------
-def write_rows(path: Path, rows: list[tuple[str, ...]], header: tuple[str, ...] | None = ("id", "text", "label")
-               ) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        if header:
-            writer.writerow(header)
-        writer.writerows(rows)
-    return path
+HEADER = ("id", "text", "label")
 
 
 def as_rows(data: list[tuple[str, bool]], yes: str = "1", no: str = "0") -> list[tuple[str, ...]]:
@@ -250,12 +243,12 @@ def config(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def train_csv(tmp_path: Path) -> Path:
-    return write_rows(tmp_path / "train.csv", as_rows(TRAINING))
+    return write_rows(tmp_path / "train.csv", as_rows(TRAINING), HEADER)
 
 
 @pytest.fixture
 def test_csv(tmp_path: Path) -> Path:
-    return write_rows(tmp_path / "test.csv", as_rows(HELD_OUT))
+    return write_rows(tmp_path / "test.csv", as_rows(HELD_OUT), HEADER)
 
 
 def invoke(config: Path, *args: str) -> tuple[int, str]:
@@ -311,7 +304,7 @@ def test_train_escalation_reads_named_labels_from_a_file_without_a_header(
 ])
 def test_train_escalation_refuses_labels_it_cannot_read_as_yes_or_no(
         config: Path, workspace: Path, tmp_path: Path, extra: tuple[str, ...], message: str) -> None:
-    data = write_rows(tmp_path / "named.csv", as_rows(TRAINING, yes="complaint", no="question"))
+    data = write_rows(tmp_path / "named.csv", as_rows(TRAINING, yes="complaint", no="question"), HEADER)
     code, output = invoke(config, *train_args(data, *extra))
     assert code == 2 and message in " ".join(output.split()) and "--positive-label" in output
     assert "Traceback" not in output and not (workspace / "escalation-model.joblib").exists()

@@ -98,7 +98,7 @@ SIGNAL_ROWS = [
 ]
 
 
-def write_rows(path: Path, rows: list[tuple[str, str]], header: tuple[str, ...] | None = ("text", "label")) -> Path:
+def write_rows(path: Path, rows: list[tuple[str, ...]], header: tuple[str, ...] | None = ("text", "label")) -> Path:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         if header:
