@@ -110,7 +110,18 @@ def _library_present() -> bool:
         import sentence_transformers  # noqa: F401  # type: ignore[import-not-found,import-untyped,unused-ignore]
     except ImportError:
         return False
+    _hub_offline()
     return True
+
+
+def _hub_offline() -> None:
+    """Offline even when something imported huggingface_hub before us (it read the switch then)."""
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().casefold() not in {"1", "true", "yes", "on"}:
+        return  # the operator asked for the hub explicitly
+    with contextlib.suppress(Exception):
+        from huggingface_hub import constants  # type: ignore[import-not-found,import-untyped,unused-ignore]
+
+        constants.HF_HUB_OFFLINE = True
 
 
 def load_encoder(spec: str) -> Encoder | None:
