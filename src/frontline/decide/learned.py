@@ -129,8 +129,9 @@ def _dense(texts: Sequence[str], spotter: Spotter, encoder: Encoder | None) -> n
     rows = []
     for text in texts:
         values = sentiment.features(text) if text.strip() else {}
+        negativity = model.score(values) if sentiment.readable(text) else 0.0  # as model.read, reading once
         rows.append([values.get(name, 0.0) for name in _SENTIMENT_NAMES]
-                    + [model.read(text).negativity, 1.0 if spotter(text) else 0.0])
+                    + [negativity, 1.0 if spotter(text) else 0.0])
     dense = np.asarray(rows, dtype=np.float32).reshape(len(texts), len(_SENTIMENT_NAMES) + 2)
     if encoder is not None:
         dense = np.hstack([dense, encoder.encode([text[:MAX_CHARS] for text in texts])])

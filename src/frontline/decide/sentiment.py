@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
@@ -167,6 +168,11 @@ def features(text: str) -> dict[str, float]:
     return values
 
 
+def readable(text: str) -> bool:
+    """Whether a message holds anything to read (blank or markup-only text reads as 0)."""
+    return bool(text.strip() and normalise(text).strip())
+
+
 def _sigmoid(value: float) -> float:
     return 1.0 / (1.0 + math.exp(-value))
 
@@ -191,13 +197,16 @@ class SentimentModel:
 
     def read(self, text: str) -> Reading:
         """Negativity and cues of one message; blank text reads 0 with no cues."""
-        if not text.strip() or not normalise(text).strip():
+        if not readable(text):
             return Reading(0.0)
         values = features(text)
-        total = self.bias + sum(WEIGHTS[name] * value for name, value in values.items())
         fired = sorted((name for name, value in values.items() if value and name in CUE_LABELS and WEIGHTS[name] > 0),
                        key=lambda name: -WEIGHTS[name])
-        return Reading(round(_sigmoid(total), 4), tuple(fired))
+        return Reading(self.score(values), tuple(fired))
+
+    def score(self, values: Mapping[str, float]) -> float:
+        """The negativity that the model's inputs (:func:`features` of a readable message) add up to."""
+        return round(_sigmoid(self.bias + sum(WEIGHTS[name] * value for name, value in values.items())), 4)
 
     def negativity(self, text: str) -> float:
         """0 (content) … 1 (furious); blank text is 0."""
