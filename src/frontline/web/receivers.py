@@ -12,7 +12,9 @@ import asyncio
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from frontline.web.metrics import CONTENT_TYPE
@@ -22,6 +24,9 @@ from frontline.web.signatures import bearer_matches, verify_intercom, verify_sla
 
 if TYPE_CHECKING:
     from frontline.web.app import WebApp
+
+# secret, headers, body → what is wrong with the signature, or None
+Verifier = Callable[[str, dict[str, str], bytes], str | None]
 
 log = logging.getLogger("frontline.web")
 
@@ -71,15 +76,22 @@ def delivery_key(*parts: str) -> str:
     return key if len(key) <= MAX_DELIVERY else hashlib.sha256(key.encode()).hexdigest()
 
 
+def _unverified(app: WebApp, source: str, secret_name: str, verify: Verifier, headers: dict[str, str],
+                body: bytes) -> Response | None:
+    """Before anything else: the refusal when the secret is missing or the signature is wrong, else None."""
+    secret = app.settings.secret(secret_name)
+    if not secret:
+        return _unconfigured(app, source, secret_name)
+    problem = verify(secret, headers, body)
+    return None if problem is None else _refused(app, source, problem)
+
+
 # -- webhooks ----------------------------------------------------------------------------------------
 async def intercom(app: WebApp, headers: dict[str, str], body: bytes) -> Response:
     """Intercom notifications: verify X-Hub-Signature, record conversation topics, answer."""
-    secret = app.settings.secret("INTERCOM_CLIENT_SECRET")
-    if not secret:
-        return _unconfigured(app, "intercom", "INTERCOM_CLIENT_SECRET")
-    problem = verify_intercom(secret, headers, body)
-    if problem is not None:
-        return _refused(app, "intercom", problem)
+    refusal = _unverified(app, "intercom", "INTERCOM_CLIENT_SECRET", verify_intercom, headers, body)
+    if refusal is not None:
+        return refusal
     try:
         payload = json_object(body)
         topic = str(payload.get("topic") or "")
@@ -98,12 +110,10 @@ async def intercom(app: WebApp, headers: dict[str, str], body: bytes) -> Respons
 
 async def zendesk(app: WebApp, headers: dict[str, str], body: bytes) -> Response:
     """A Zendesk trigger (or ticket event) webhook: verify, record the ticket for triage, answer."""
-    secret = app.settings.secret("ZENDESK_WEBHOOK_SECRET")
-    if not secret:
-        return _unconfigured(app, "zendesk", "ZENDESK_WEBHOOK_SECRET")
-    problem = verify_zendesk(secret, headers, body, tolerance=app.settings.server.timestamp_tolerance_seconds)
-    if problem is not None:
-        return _refused(app, "zendesk", problem)
+    verify = partial(verify_zendesk, tolerance=app.settings.server.timestamp_tolerance_seconds)
+    refusal = _unverified(app, "zendesk", "ZENDESK_WEBHOOK_SECRET", verify, headers, body)
+    if refusal is not None:
+        return refusal
     try:
         event = zendesk_event(body)
     except PayloadError as error:
@@ -121,12 +131,10 @@ async def zendesk(app: WebApp, headers: dict[str, str], body: bytes) -> Response
 
 async def slack(app: WebApp, headers: dict[str, str], body: bytes) -> Response:
     """Slack interactivity: verify, record frontline's buttons and menus as feedback, answer within 3 s."""
-    secret = app.settings.secret("SLACK_SIGNING_SECRET")
-    if not secret:
-        return _unconfigured(app, "slack", "SLACK_SIGNING_SECRET")
-    problem = verify_slack(secret, headers, body, tolerance=app.settings.server.timestamp_tolerance_seconds)
-    if problem is not None:
-        return _refused(app, "slack", problem)
+    verify = partial(verify_slack, tolerance=app.settings.server.timestamp_tolerance_seconds)
+    refusal = _unverified(app, "slack", "SLACK_SIGNING_SECRET", verify, headers, body)
+    if refusal is not None:
+        return refusal
     try:
         request = slack_request(body, headers.get("content-type", ""))
     except PayloadError as error:

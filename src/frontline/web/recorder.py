@@ -18,29 +18,17 @@ import contextlib
 import logging
 import queue
 import threading
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from frontline.store.inbox import Inbox
+from frontline.store.inbox import Entry, Inbox
 from frontline.store.schema import inbox as inbox_table
 
 log = logging.getLogger("frontline.web")
 MAX_BATCH = 500
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One delivery to record."""
-
-    source: str
-    delivery: str
-    flow: str
-    item_id: str
-    payload: Any
 
 
 Waiter = tuple[asyncio.AbstractEventLoop, "asyncio.Future[bool]"]
