@@ -107,7 +107,7 @@ def _offline() -> None:
 def _library_present() -> bool:
     _offline()  # before the import: huggingface_hub reads its switches at import time
     try:
-        import sentence_transformers  # noqa: F401  # type: ignore[import-not-found,import-untyped,unused-ignore]
+        import sentence_transformers  # type: ignore[import-not-found,import-untyped,unused-ignore]  # noqa: F401
     except ImportError:
         return False
     _hub_offline()
