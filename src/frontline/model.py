@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+# Triage's handled versions start with this; older ones (an updated_at) predate re-triage on change.
+CONTENT_VERSION_PREFIX = "text:"
+
 
 def normalise_id(value: object) -> str:
     """Return a ticket id as a canonical string: ``4``, ``4.0`` and ``" 4 "`` are all ``"4"``."""
@@ -108,6 +111,15 @@ class Ticket:
     def version(self) -> str:
         """A stable token for this ticket's state, used in idempotency keys."""
         return self.updated_at.isoformat() if self.updated_at else "0"
+
+    @property
+    def content_version(self) -> str:
+        """What the customer wrote, as a token: a new subject or body is a new version to triage again.
+
+        Tags, priority, status and notes are left out on purpose: triage's own write-back changes them.
+        """
+        digest = hashlib.sha256(f"{self.subject}\n{self.description}".encode("utf-8", "replace"))
+        return f"{CONTENT_VERSION_PREFIX}{digest.hexdigest()[:24]}"
 
     def inputs_hash(self) -> str:
         """Hash of what the decision depends on (text and customer value)."""

@@ -93,8 +93,34 @@ def test_low_confidence_goes_to_review_not_routing(settings: Settings) -> None:
     ticket = run(helpdesk.get("3"))
     assert "frontline-review" in ticket.tags and "triaged_by_agent" in ticket.tags
     assert not any(t.startswith("auto_category:") for t in ticket.tags)
-    assert ticket.priority is None
+    assert ticket.priority == "normal"  # abstaining is about the category: the severity still sets it
     assert "Needs human review" in helpdesk.notes("3")[0]["body"]
+
+
+def test_an_unsure_outage_sent_for_review_keeps_its_urgency_and_its_articles(settings: Settings) -> None:
+    helpdesk = seed(settings, [{"id": "9", "subject": "Production down",
+                                "description": "Outage: nobody can export projects to CSV since this morning"}])
+    summary = triage(settings)
+    assert summary.review == 1
+    ticket = run(helpdesk.get("9"))
+    assert "frontline-review" in ticket.tags and "auto_severity:P0" in ticket.tags
+    assert ticket.priority == "urgent"
+    note = helpdesk.notes("9")[0]["body"]
+    assert "Export your data" in note  # searched although its category is only a guess
+    alert = next(e for e in outbox(settings) if "#9 " in e["text"])
+    assert "[P0]" in alert["text"] and "Export your data" in str(alert["blocks"])
+
+
+def test_a_reply_promises_no_articles_when_none_were_found(settings: Settings) -> None:
+    helpdesk = seed(settings, [
+        {"id": "7", "subject": "How do I enable the dark theme?", "description": "How to enable dark theme"},
+        {"id": "8", "subject": "hello", "description": "??"},
+    ])
+    triage(settings)
+    how_to = helpdesk.notes("7")[0]["body"]
+    assert "Help articles" not in how_to and "below" not in how_to.split("Suggested reply:")[1].split("Why:")[0]
+    review = helpdesk.notes("8")[0]["body"].split("Suggested reply:")[1].split("Why:")[0]
+    assert "below" not in review and "follow up" in review
 
 
 def test_second_run_alerts_nothing_new(settings: Settings) -> None:
@@ -106,13 +132,43 @@ def test_second_run_alerts_nothing_new(settings: Settings) -> None:
     assert all(len(helpdesk.notes(t)) == 1 for t in "12345")
 
 
-def test_a_reimported_ticket_is_not_triaged_twice(settings: Settings) -> None:
+def test_a_reimported_unchanged_ticket_is_not_triaged_twice(settings: Settings) -> None:
     helpdesk = seed(settings)
     triage(settings)
-    helpdesk.upsert([{**TICKETS[0], "id": "1.0", "description": "still locked out"}])
+    helpdesk.upsert([{**TICKETS[0], "id": "1.0"}])
     summary = triage(settings)
     assert summary.handled == 0 and summary.skipped == 1
     assert len(outbox(settings)) == 5
+
+
+def test_a_ticket_whose_text_changed_is_triaged_again_with_a_new_alert_and_note(settings: Settings) -> None:
+    helpdesk = seed(settings)
+    triage(settings)
+    helpdesk.upsert([{**TICKETS[1], "id": "2.0", "description": "The export crashes with an error every time"}])
+    summary = triage(settings)
+    assert summary.handled == 1 and summary.by_category == Counter({"bug": 1})
+    assert alerts_per_ticket(settings)["2"] == 2
+    assert len(helpdesk.notes("2")) == 2
+    assert triage(settings).handled == 0  # that version is handled now
+
+
+def test_forgetting_a_ticket_decides_alerts_and_notes_it_again(settings: Settings) -> None:
+    from frontline.store.state import StateStore
+
+    helpdesk = seed(settings)
+    triage(settings)
+    store = StateStore.open(settings.state_url)
+    assert store.forget("4") == 1
+    store.close()
+    shadow = triage(settings, dry_run=True)
+    assert shadow.handled == 1 and shadow.skipped == 0  # the dry run shows what the next run will do
+    assert alerts_per_ticket(settings)["4"] == 1 and len(helpdesk.notes("4")) == 1
+    summary = triage(settings)
+    assert summary.handled == 1 and not summary.failures
+    assert alerts_per_ticket(settings)["4"] == 2
+    notes = helpdesk.notes("4")
+    assert len(notes) == 2 and notes[0]["marker"] != notes[1]["marker"]
+    assert triage(settings).handled == 0
 
 
 def test_dry_run_decides_but_writes_nothing(settings: Settings) -> None:

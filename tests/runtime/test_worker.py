@@ -105,8 +105,12 @@ def test_the_fetcher_enqueues_each_version_once_and_every_ticket_is_triaged_once
     assert again.fetched == 0 and again.batches == 0
     helpdesk.upsert([{**TICKETS[0], "description": "Still locked out!"}])  # a new version of ticket 1
     changed, lines = run_worker(settings, store)
-    assert changed.fetched == 1 and "triage 1 (1 already handled)" in lines[1]
-    assert len(alerts(settings)) == 4 and len(helpdesk.notes("1")) == 1
+    assert changed.fetched == 1 and "triage 1 (1 handled)" in lines[1]  # new text: triaged again
+    assert len(alerts(settings)) == 5 and len(helpdesk.notes("1")) == 2
+    helpdesk.upsert([{**TICKETS[1], "status": "open"}])  # a change that leaves the text alone
+    same, lines = run_worker(settings, store)
+    assert same.fetched == 1 and "triage 1 (1 already handled)" in lines[1]
+    assert len(alerts(settings)) == 5 and len(helpdesk.notes("2")) == 1
     assert Inbox(store.engine).depth() == {"waiting": 0, "dead": 0}
 
 
@@ -126,7 +130,8 @@ def test_a_forgotten_ticket_is_enqueued_and_triaged_again(
     totals, _ = run_worker(settings, store)
     assert totals.fetched == 1 and totals.counts["done"] == 1
     assert store.requeued("triage") == [] and store.handled_among("triage", ["3"]) == {"3"}
-    assert len(store.item_state("3")["decisions"]) == 2  # decided again (its note and alert are found by marker)
+    assert len(store.item_state("3")["decisions"]) == 2  # decided again, with a new note and alert
+    assert len(helpdesk.notes("3")) == 2 and len(alerts(settings)) == 5
 
 
 def test_only_the_holder_of_the_role_fetches_and_a_lapsed_role_is_taken_over(

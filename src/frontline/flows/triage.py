@@ -16,18 +16,30 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from frontline.config import Settings
-from frontline.decide.triage import RulesClassifier
+from frontline.decide.triage import RulesClassifier, fit_reply
 from frontline.errors import ChannelRefusedError, FrontlineError, NotFoundError
 from frontline.flows.digest import Entry, digest_key, digest_message, digest_of, digest_target, plan_digests
-from frontline.model import Article, ChatMessage, Effect, EffectStatus, Ticket, Triage, WriteBack, effect_key
+from frontline.model import (
+    CONTENT_VERSION_PREFIX,
+    Article,
+    ChatMessage,
+    Effect,
+    EffectStatus,
+    Ticket,
+    Triage,
+    WriteBack,
+    effect_key,
+)
 from frontline.ports import Chat, Classifier, Helpdesk, KnowledgeBase
 from frontline.render import Renderer
 from frontline.runtime import owners
 from frontline.store.state import Decision, StateStore
 
 FLOW = "triage"
-# Triage happens once per ticket, so its effect keys do not depend on the ticket's version:
-# a ticket whose write-back landed (and so changed its updated_at) must keep the same keys.
+# A ticket is triaged once per *episode*, and its effect keys carry the episode, not the ticket's
+# updated_at (a landed write-back changes that and must keep the same keys). The first episode is
+# "1", as it always was; a forgotten ticket (`frontline state forget`) or one whose subject or body
+# changed gets the next number, so its new alert and note are not mistaken for the old ones.
 TRIAGE_VERSION = "1"
 
 
@@ -136,6 +148,8 @@ class TriageRun:
         # Who holds the per-ticket claims taken by `handle`; a worker sets its own id.
         self.owner = owners.this_process(id(self))
         self.claim_seconds = 300.0
+        self._episodes: dict[str, str] = {}  # ticket id → the episode this run triages it in
+        self._taken: set[str] = set()  # tickets this run already triaged (a requeued one listed again)
 
     async def run(self) -> RunSummary:
         """Handle every new and open ticket once; returns the summary."""
@@ -155,9 +169,8 @@ class TriageRun:
         while remaining is None or remaining > 0:
             size = batch if remaining is None else min(batch, remaining)
             page = await helpdesk.list_changed(cursor, size)
-            tickets = list({t.id: t for t in page.items}.values())
-            done = store.handled_among(self.flow, [t.id for t in tickets])
-            todo = [t for t in tickets if t.id not in done]
+            tickets = [t for t in {t.id: t for t in page.items}.values() if t.id not in self._taken]
+            todo = self._pending(tickets)
             self.summary.skipped += len(tickets) - len(todo)
             if todo:
                 # Claimed like a worker's batch, so `run` next to workers or a webhook never doubles.
@@ -177,11 +190,34 @@ class TriageRun:
         self.reporter.finish(self.summary)
         return self.summary
 
+    def _pending(self, tickets: Sequence[Ticket]) -> list[Ticket]:
+        """Those of ``tickets`` to triage now: never handled, forgotten, or changed since (subject or body).
+
+        Each one's episode is noted in ``self._episodes``. A ticket handled before versions were
+        recorded by content (its version is an updated_at) counts as unchanged.
+        """
+        history = self.s.store.history(self.flow, [t.id for t in tickets])
+        todo: list[Ticket] = []
+        for ticket in tickets:
+            decided, version = history.get(ticket.id, (0, None))
+            if version is not None and (version == ticket.content_version
+                                        or not version.startswith(CONTENT_VERSION_PREFIX)):
+                continue
+            self._episodes[ticket.id] = TRIAGE_VERSION if decided == 0 else str(decided + 1)
+            todo.append(ticket)
+        return todo
+
+    def _key(self, ticket_id: str, kind: str) -> str:
+        return effect_key(self.flow, ticket_id, kind, self._episodes.get(ticket_id, TRIAGE_VERSION))
+
     async def _requeued(self) -> None:
-        """Handle items a person asked to redo (`frontline state forget`), even behind the cursor."""
+        """Handle items a person asked to redo (`frontline state forget`), even behind the cursor.
+
+        A dry run shows what the next run would do with them, and leaves them queued.
+        """
         store = self.s.store
         wanted = store.requeued(self.flow)
-        if not wanted or self.dry_run:
+        if not wanted:
             return
         tickets: list[Ticket] = []
         gone: list[str] = []
@@ -192,9 +228,16 @@ class TriageRun:
                 gone.append(item_id)
             except Exception as error:  # the source is down: keep it queued for the next run
                 self.summary.failures.append((item_id, f"could not fetch it again: {_describe(error)}"))
-        store.dequeue(self.flow, gone)
-        if tickets:
-            await self._page(tickets)
+        todo = self._pending(tickets)
+        self.summary.skipped += len(tickets) - len(todo)  # handled again since, by a worker or a webhook
+        self._taken.update(t.id for t in tickets)
+        if self.dry_run:
+            if todo:
+                await self._page(todo)
+        else:
+            store.dequeue(self.flow, gone)
+            if todo:
+                await self._page(todo)
             store.dequeue(self.flow, sorted(store.handled_among(self.flow, [t.id for t in tickets])))
         if self.limit is not None:
             self.limit = max(0, self.limit - len(tickets))
@@ -213,9 +256,9 @@ class TriageRun:
         claimed = set(ids) if self.dry_run else store.claim_or_take_over(self.flow, ids, self.owner,
                                                                          self.claim_seconds, dead=owners.gone)
         try:
-            done = store.handled_among(self.flow, [i for i in ids if i in claimed])
-            todo = [t for t in unique if t.id in claimed and t.id not in done]
-            self.summary.skipped += len(done)
+            mine = [t for t in unique if t.id in claimed]
+            todo = self._pending(mine)
+            self.summary.skipped += len(mine) - len(todo)
             self.summary.busy += len(unique) - len(claimed)
             ok = await self._page(todo) if todo else True
         finally:
@@ -261,22 +304,28 @@ class TriageRun:
         return TicketOutcome(ticket=ticket, triage=triage, channel=channel, review=review)
 
     async def _search(self, outcome: TicketOutcome) -> None:
+        """Find the ticket's help articles, then fit its suggested reply to what was found.
+
+        A ticket sent for review is searched whatever its guessed category: the person reviewing it
+        should see what might answer it.
+        """
         routing = self.settings.routing
-        if outcome.review or outcome.triage.category not in routing.kb_categories:
-            return
-        query = outcome.triage.summary or outcome.ticket.subject
-        async with self._slots:
-            try:
-                outcome.articles = await self.s.kb.search(query, routing.kb_results)
-            except Exception as error:
-                outcome.problems.append(f"KB search failed: {_describe(error)}")
+        if outcome.review or outcome.triage.category in routing.kb_categories:
+            query = outcome.triage.summary or outcome.ticket.subject
+            async with self._slots:
+                try:
+                    outcome.articles = await self.s.kb.search(query, routing.kb_results)
+                except Exception as error:
+                    outcome.problems.append(f"KB search failed: {_describe(error)}")
+        outcome.triage = fit_reply(outcome.triage, outcome.ticket, self.settings, articles=bool(outcome.articles),
+                                   review=outcome.review)
 
     # -- alerts --------------------------------------------------------------------------------
     async def _alerts(self, outcomes: list[TicketOutcome],
                       searches: Mapping[str, Awaitable[None]] | None = None) -> None:
         """Alert every ticket once: alone when its KB search is done, or in its channel's digest."""
         store = self.s.store
-        keys = {o.ticket.id: effect_key(self.flow, o.ticket.id, "alert", TRIAGE_VERSION) for o in outcomes}
+        keys = {o.ticket.id: self._key(o.ticket.id, "alert") for o in outcomes}
         ledger = store.effects_by_key(keys.values())
         store.plan([Effect(keys[o.ticket.id], self.flow, o.ticket.id, "alert", o.channel) for o in outcomes])
         pending: list[TicketOutcome] = []
@@ -390,8 +439,8 @@ class TriageRun:
         settings = self.settings
         tags = []
         for pattern in settings.writeback.tags:
-            if review and ("{category}" in pattern or "{severity}" in pattern):
-                continue  # an abstained guess must not trip routing triggers built on these tags
+            if review and "{category}" in pattern:
+                continue  # an abstained guess must not trip routing triggers built on the category
             tags.append(pattern.format(category=triage.category, severity=triage.severity))
         if review:
             tags.append(settings.writeback.review_tag)
@@ -407,16 +456,17 @@ class TriageRun:
             note = (f"frontline triage: {triage.category} {triage.severity} ({triage.confidence:.2f}). "
                     f"Note template failed: {error}\n[{key}]\n")
         # A helpdesk may ask for fields of its own (Zendesk: [zendesk.custom_fields], keyed by field id).
-        # Like the category tags, they are left alone for an abstained guess sent to review.
+        # Like the category tags, those naming the category are left alone for a guess sent to review;
+        # abstaining is about the category only, so severity and priority are written all the same.
         templates = {**self.settings.writeback.custom_fields, **getattr(self.s.helpdesk, "field_templates", {})}
-        fields = {} if outcome.review else {
+        fields = {
             name: value.format(category=triage.category, severity=triage.severity)
-            for name, value in templates.items()
+            for name, value in templates.items() if not (outcome.review and "{category}" in value)
         }
         return WriteBack(
             ticket_id=outcome.ticket.id,
             add_tags=self._tags(triage, outcome.review),
-            priority=None if outcome.review else self.settings.priority_for(triage.severity),
+            priority=self.settings.priority_for(triage.severity),
             note=note,
             marker=key,
             custom_fields=fields,
@@ -424,7 +474,7 @@ class TriageRun:
 
     async def _write_backs(self, outcomes: list[TicketOutcome]) -> None:
         store, helpdesk = self.s.store, self.s.helpdesk
-        keys = {o.ticket.id: effect_key(self.flow, o.ticket.id, "writeback", TRIAGE_VERSION) for o in outcomes}
+        keys = {o.ticket.id: self._key(o.ticket.id, "writeback") for o in outcomes}
         ledger = store.effects_by_key(keys.values())
         pending: list[TicketOutcome] = []
         for outcome in outcomes:
@@ -478,7 +528,7 @@ class TriageRun:
     def _decision(self, outcome: TicketOutcome) -> Decision:
         triage = outcome.triage
         return Decision(
-            flow=self.flow, item_id=outcome.ticket.id, version=outcome.ticket.version,
+            flow=self.flow, item_id=outcome.ticket.id, version=outcome.ticket.content_version,
             inputs_hash=outcome.ticket.inputs_hash(), classifier=triage.classifier,
             confidence=triage.confidence, category=triage.category, severity=triage.severity,
             fields={
