@@ -14,6 +14,8 @@ class Category(Strict):
     keywords: tuple[str, ...] = ()
     default_severity: Literal["P0", "P1", "P2", "P3"] = "P2"
     reply: str = ""
+    # The reply when no help article was found: `reply` may point at "the articles below".
+    reply_without_articles: str = ""
 
 
 class Severity(Strict):
@@ -38,6 +40,9 @@ def default_categories() -> dict[str, Category]:
                 "Thanks for reporting this. We're looking into it and will update you as soon as we "
                 "know more. In the meantime, the articles below may help work around it."
             ),
+            reply_without_articles=(
+                "Thanks for reporting this. We're looking into it and will update you as soon as we know more."
+            ),
         ),
         "billing": Category(
             description="Invoices, charges, refunds, payment methods, plans and pricing.",
@@ -60,6 +65,7 @@ def default_categories() -> dict[str, Category]:
             ),
             default_severity="P3",
             reply="Good question! The articles below walk through it step by step.",
+            reply_without_articles="Good question! We'll get back to you shortly with the steps for this.",
         ),
         "account_issue": Category(
             description="Login, password, 2FA, SSO, users, permissions, account ownership.",
@@ -69,6 +75,9 @@ def default_categories() -> dict[str, Category]:
             ),
             default_severity="P2",
             reply="Thanks for reaching out about your account. The steps below usually resolve this.",
+            reply_without_articles=(
+                "Thanks for reaching out about your account. We're looking into it and will follow up shortly."
+            ),
         ),
         "feature_request": Category(
             description="Ideas and requests for new functionality.",

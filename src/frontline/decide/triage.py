@@ -36,18 +36,44 @@ class TriageBuilder:
               *, reasons: Sequence[str] = (), severity: tuple[str, str] | None = None) -> Triage:
         """A triage for ``ticket`` decided locally (``severity`` = (level, reason) when already known)."""
         severity_level, why = severity or self._severity.decide(ticket.text, category)
-        reply = self._settings.categories[category].reply
-        first_name = ticket.requester.name.split()[0] if ticket.requester.name.strip() else ""
-        greeting = f"Hi {first_name}," if first_name else "Hi,"
         return Triage(
             category=category,
             severity=severity_level,
             summary=summarise(ticket.subject, ticket.description),
-            suggested_reply=f"{greeting}\n\n{reply}".strip(),
+            suggested_reply=template_reply(self._settings, ticket, category),
             confidence=round(float(confidence), 4),
             classifier=classifier,
             reasons=(*reasons, why),
         )
+
+
+# A ticket sent for review has an unsure category: its reply promises nothing category-specific.
+REVIEW_REPLY = "Thanks for getting in touch. We've passed your message to the right person, who will follow up shortly."
+REVIEW_ARTICLES = "In the meantime, the articles below may help."
+
+
+def template_reply(settings: Settings, ticket: Ticket, category: str, *, articles: bool = True,
+                   review: bool = False) -> str:
+    """The category's reply with the requester's first name, fitted to whether articles were found."""
+    first_name = ticket.requester.name.split()[0] if ticket.requester.name.strip() else ""
+    greeting = f"Hi {first_name}," if first_name else "Hi,"
+    if review:
+        body = f"{REVIEW_REPLY} {REVIEW_ARTICLES}" if articles else REVIEW_REPLY
+    else:
+        entry = settings.categories[category]
+        body = entry.reply if articles or not entry.reply_without_articles else entry.reply_without_articles
+    return f"{greeting}\n\n{body}".strip()
+
+
+def fit_reply(triage: Triage, ticket: Ticket, settings: Settings, *, articles: bool, review: bool) -> Triage:
+    """The triage with a reply that is honest about what was found, once the KB search is done.
+
+    Only a reply made from the category's template is refitted; one an LLM wrote is left as it is.
+    """
+    if triage.suggested_reply != template_reply(settings, ticket, triage.category):
+        return triage
+    reply = template_reply(settings, ticket, triage.category, articles=articles, review=review)
+    return triage if reply == triage.suggested_reply else triage.with_changes(suggested_reply=reply)
 
 
 def finish(triage: Triage, ticket: Ticket, settings: Settings) -> Triage:
