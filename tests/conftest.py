@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import socket
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +12,42 @@ import pytest
 import stamina
 
 from frontline.config import Settings
-from tests.helpers import make_settings
+from tests.helpers import SHARED_MISSING, make_settings
+
+# .ci/run sets this once every optional part is there (../shared, PostgreSQL, the embeddings extra):
+# then a skipped test is a test that did not run, and fails the session.
+NO_SKIPS = "FRONTLINE_TEST_NO_SKIPS"
+EMBEDDINGS_MISSING = "need the embeddings extra: pip install -e '.[dev,embeddings]' (PyTorch; a CPU build is enough)"
+# What a skip reason names → the one line the closing summary says about those tests.
+SKIP_CAUSES = {
+    SHARED_MISSING: f"need {SHARED_MISSING}: clone frontline next to its shared/ folder to run them",
+    "FRONTLINE_TEST_POSTGRES_URL": "need PostgreSQL: set FRONTLINE_TEST_POSTGRES_URL, or run `bash .ci/run`",
+    "embeddings": EMBEDDINGS_MISSING,
+    "sentence_transformers": EMBEDDINGS_MISSING,
+}
+
+
+def _skip_cause(report: pytest.TestReport) -> str:
+    reason = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    return next((line for key, line in SKIP_CAUSES.items() if key in reason), f"were skipped: {reason}")
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's own list of skips, right above the closing line
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """One line per reason tests were skipped, with the count, so a missing part is never silent."""
+    causes = Counter(_skip_cause(r) for r in terminalreporter.stats.get("skipped", []))
+    for cause, count in causes.most_common():
+        terminalreporter.write_line(f"{count} test{'s' * (count != 1)} skipped: they {cause}.", yellow=True)
+    if causes and os.environ.get(NO_SKIPS):
+        terminalreporter.write_line(f"{NO_SKIPS} is set: every test must run here, so the skips above fail the run.",
+                                    red=True)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """With FRONTLINE_TEST_NO_SKIPS set, a skipped test fails the session."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if os.environ.get(NO_SKIPS) and reporter is not None and reporter.stats.get("skipped") and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -14,7 +14,6 @@ import functools
 import json
 import re
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -24,14 +23,16 @@ import yaml
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-SPECS = Path(__file__).resolve().parents[1].parent / "shared" / "specs"
+from tests.helpers import SHARED, SHARED_MISSING
+
+SPECS = SHARED / "specs"
 SPEC_URI = "urn:spec"
 
 
 def require_specs() -> None:
     """Skip when the shared specs folder is not beside the checkout."""
     if not SPECS.is_dir():
-        pytest.skip(f"vendor specs not found at {SPECS}")
+        pytest.skip(f"{SHARED_MISSING}: no vendor specs at {SPECS}")
 
 
 @functools.lru_cache(maxsize=8)

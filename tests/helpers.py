@@ -10,7 +10,11 @@ from typing import Any, TypeVar
 from frontline.config import Settings, load_settings
 
 T = TypeVar("T")
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SHARED_DATA = SHARED / "data"
+# Every test that needs the project's shared folder (vendor specs, public datasets) skips with this
+# reason, so the closing summary can count them in one line (tests/conftest.py).
+SHARED_MISSING = "../shared (vendor specs and public datasets) is not beside the checkout"
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from frontline.cli import cli, model  # noqa: F401  (registers the commands)
 from tests.decide.test_trained import EXAMPLES
-from tests.helpers import SHARED_DATA
+from tests.helpers import SHARED_DATA, SHARED_MISSING
 
 
 @pytest.fixture
@@ -60,7 +60,7 @@ def test_train_with_a_wrong_column_names_the_columns(labelled: Path) -> None:
 ISSUES = SHARED_DATA / "nlbse24_issues" / "issues_train.csv"
 
 
-@pytest.mark.skipif(not ISSUES.exists(), reason="shared NLBSE'24 data not beside the checkout")
+@pytest.mark.skipif(not ISSUES.exists(), reason=SHARED_MISSING)
 def test_the_model_learns_real_issue_types(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Real GitHub issues (bug / feature / question): well above the 33% chance level on unseen rows."""
     monkeypatch.chdir(tmp_path)
@@ -212,7 +212,7 @@ def test_eval_signals_with_a_model_is_a_usage_error(messages: Path) -> None:
 COMPLAINTS = SHARED_DATA / "complaints_twitter" / "complaints-data.train.csv"
 
 
-@pytest.mark.skipif(not COMPLAINTS.exists(), reason="shared complaints data not beside the checkout")
+@pytest.mark.skipif(not COMPLAINTS.exists(), reason=SHARED_MISSING)
 def test_the_signals_detect_real_complaints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Real tweets to brands (no header; text in column 2, label in 3): F1 well above flagging everything."""
     monkeypatch.chdir(tmp_path)

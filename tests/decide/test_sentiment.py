@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from frontline.decide.sentiment import CUE_LABELS, WEIGHTS, SentimentModel, negativity
-from tests.helpers import SHARED_DATA
+from tests.helpers import SHARED_DATA, SHARED_MISSING
 
 CALM = [
     "Hi, how do I add a teammate to my workspace?",
@@ -88,7 +88,7 @@ def test_any_text_reads_between_zero_and_one(text: str) -> None:
 AIRLINE = SHARED_DATA / "airline_sentiment" / "Tweets.train.csv"
 
 
-@pytest.mark.skipif(not AIRLINE.exists(), reason="shared airline sentiment data not beside the checkout")
+@pytest.mark.skipif(not AIRLINE.exists(), reason=SHARED_MISSING)
 def test_real_negative_tweets_read_more_negative_than_positive_ones(model: SentimentModel) -> None:
     """Customer tweets to airlines the model was never fitted on: negative ones score far above positive ones."""
     with AIRLINE.open(encoding="utf-8", newline="") as handle:
