@@ -12,7 +12,7 @@ import pytest
 import stamina
 
 from frontline.config import Settings
-from tests.helpers import SHARED_MISSING, make_settings
+from tests.helpers import REPORTS, SHARED_MISSING, make_settings
 
 # .ci/run sets this once every optional part is there (../shared, PostgreSQL, the embeddings extra):
 # then a skipped test is a test that did not run, and fails the session.
@@ -20,11 +20,20 @@ NO_SKIPS = "FRONTLINE_TEST_NO_SKIPS"
 EMBEDDINGS_MISSING = "need the embeddings extra: pip install -e '.[dev,embeddings]' (PyTorch; a CPU build is enough)"
 # What a skip reason names → the one line the closing summary says about those tests.
 SKIP_CAUSES = {
-    SHARED_MISSING: f"need {SHARED_MISSING}: clone frontline next to its shared/ folder to run them",
+    SHARED_MISSING: "need ../shared (vendor specs and public datasets), which is not beside the checkout: "
+                    "clone frontline next to its shared/ folder to run them",
     "FRONTLINE_TEST_POSTGRES_URL": "need PostgreSQL: set FRONTLINE_TEST_POSTGRES_URL, or run `bash .ci/run`",
     "embeddings": EMBEDDINGS_MISSING,
     "sentence_transformers": EMBEDDINGS_MISSING,
 }
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Keep each phase's report on the test (``REPORTS``) for fixtures that check after it."""
+    report = yield
+    item.stash.setdefault(REPORTS, {})[report.when] = report
+    return report
 
 
 def _skip_cause(report: pytest.TestReport) -> str:

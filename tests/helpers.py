@@ -7,9 +7,14 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
+
 from frontline.config import Settings, load_settings
 
 T = TypeVar("T")
+# Each test's reports by phase ("setup", "call", "teardown"), kept by tests/conftest.py: a fixture's
+# teardown can tell whether the test itself ran and passed.
+REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SHARED_DATA = SHARED / "data"
 # Every test that needs the project's shared folder (vendor specs, public datasets) skips with this
