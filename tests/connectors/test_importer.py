@@ -1,4 +1,5 @@
-"""Importing tickets from CSV and JSONL: bad rows by line, HTML reduced, encodings handled."""
+"""Importing tickets from CSV and JSONL: bad rows by line, HTML reduced, encodings handled line by line,
+duplicates reported, and a re-import that updates the customer's content without undoing triage."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from frontline.connectors.local.importer import read_tickets
+from frontline.connectors.local.importer import read_conversations, read_tickets
 from frontline.errors import DataFileError
 
 
@@ -94,3 +95,61 @@ def test_missing_and_empty_files_are_clear_errors(tmp_path: Path) -> None:
     empty.write_text("", encoding="utf-8")
     with pytest.raises(DataFileError, match="no tickets"):
         read_tickets(empty)
+
+
+# -- encodings: decided line by line -----------------------------------------------------------------
+def test_one_windows_1252_row_leaves_the_utf8_rows_intact(tmp_path: Path) -> None:
+    path = tmp_path / "tickets.csv"
+    path.write_bytes(b"id,subject,description\r\n"
+                     + "1,Zürich office,\"first line\r\nstill Zürich\"\r\n".encode()
+                     + "2,Café crash,naïve “quote”\r\n".encode("cp1252")
+                     + "3,Zürich again,ok\r\n".encode())
+    report = read_tickets(path)
+    assert [r["subject"] for r in report.records] == ["Zürich office", "Café crash", "Zürich again"]
+    assert report.records[0]["description"] == "first line\r\nstill Zürich"
+    assert report.records[1]["description"] == "naïve “quote”"
+    assert report.legacy == [(4, "Windows-1252")]
+
+
+def test_legacy_lines_are_found_in_jsonl_and_inside_quoted_csv_fields(tmp_path: Path) -> None:
+    jsonl = tmp_path / "tickets.jsonl"
+    jsonl.write_bytes(b'{"id": 1, "subject": "Z\xc3\xbcrich"}\n{"id": 2, "subject": "Caf\xe9"}\n'
+                      b'{"id": 3, "subject": "\x81 odd"}\n')
+    report = read_tickets(jsonl)
+    assert [r["subject"] for r in report.records] == ["Zürich", "Café", "\x81 odd"]
+    assert report.legacy == [(2, "Windows-1252"), (3, "Latin-1")]
+    csv_path = tmp_path / "tickets.csv"
+    csv_path.write_bytes(b'\xef\xbb\xbfid,subject,description\n1,Hi,"Z\xc3\xbcrich\nna\xefve\nend"\n,no id,x\n')
+    report = read_tickets(csv_path)
+    assert report.records[0]["description"] == "Zürich\nnaïve\nend"
+    assert report.legacy == [(3, "Windows-1252")] and [line for line, _ in report.errors] == [5]
+
+
+def test_conversations_are_decoded_line_by_line(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    part = {"author": "customer", "body": "Grüße aus Zürich"}
+    path.write_bytes(json.dumps({"id": 1, "parts": [part]}, ensure_ascii=False).encode() + b"\n"
+                     + json.dumps({"id": 2, "parts": [part]}, ensure_ascii=False).encode("cp1252") + b"\n")
+    report = read_conversations(path)
+    assert [r["parts"][0]["body"] for r in report.records] == ["Grüße aus Zürich"] * 2
+    assert report.legacy == [(2, "Windows-1252")]
+
+
+# -- duplicate ids: reported, the later row wins, counts add up --------------------------------------
+def test_duplicate_ids_are_reported_by_line_and_the_counts_add_up(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("id,subject\n4,old\n5,five\n,no id\n4.0,new\n5,five again\n", encoding="utf-8")
+    report = read_tickets(path)
+    assert [(r["id"], r["subject"]) for r in report.records] == [("4", "new"), ("5", "five again")]
+    assert report.duplicates == [(5, "4", 2), (6, "5", 3)]
+    assert report.rows == 5 == len(report.records) + len(report.duplicates) + len(report.errors)
+
+
+def test_duplicate_conversations_are_reported_by_line(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    part = {"author": "customer", "body": "hi"}
+    path.write_text("\n".join(json.dumps({"id": n, "title": t, "parts": [part]})
+                              for n, t in ((7, "old"), (8, "x"), ("7.0", "new"))) + "\n", encoding="utf-8")
+    report = read_conversations(path)
+    assert [(r["id"], r["title"]) for r in report.records] == [("7", "new"), ("8", "x")]
+    assert report.duplicates == [(3, "7", 1)] and report.rows == 3
