@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from frontline.connectors.local.helpdesk import LocalHelpdesk
 from frontline.connectors.local.importer import read_conversations, read_tickets
 from frontline.errors import DataFileError
+from frontline.model import WriteBack
+from tests.helpers import run
 
 
 def test_csv_rows_are_parsed_and_bad_rows_reported_by_line(tmp_path: Path) -> None:
@@ -95,6 +98,66 @@ def test_missing_and_empty_files_are_clear_errors(tmp_path: Path) -> None:
     empty.write_text("", encoding="utf-8")
     with pytest.raises(DataFileError, match="no tickets"):
         read_tickets(empty)
+
+
+# -- re-import: the customer's content is updated, what frontline wrote stays ------------------------
+def _import(helpdesk: LocalHelpdesk, path: Path, content: str) -> tuple[int, int, int]:
+    path.write_text(content, encoding="utf-8")
+    return tuple(helpdesk.upsert(read_tickets(path).records))  # type: ignore[return-value]
+
+
+FIRST = ("id,subject,description,tags,priority\n"
+         "1,Locked out,I forgot my password,vip,\n"
+         "2,Invoice,Refund the double charge,,normal\n"
+         "3,Export,CSV export is empty,,\n")
+
+
+def test_reimport_after_triage_keeps_tags_priority_status_and_notes(tmp_path: Path) -> None:
+    helpdesk = LocalHelpdesk(tmp_path / "helpdesk.db")
+    path = tmp_path / "tickets.csv"
+    assert _import(helpdesk, path, FIRST) == (3, 0, 0)
+    run(helpdesk.write_back([
+        WriteBack(n, ("auto_category:bug", "frontline-review"), "high", f"triaged {n}", f"fl-{n}") for n in "12"
+    ]))
+    assert _import(helpdesk, path, FIRST) == (0, 0, 3)
+    # The customer edits ticket 1 and tags it, and gives ticket 3 a priority: only those change.
+    changed = FIRST.replace("I forgot my password", "Still locked out").replace("vip,", '"vip,mobile",') \
+        .replace("is empty,,", "is empty,,low")
+    assert _import(helpdesk, path, changed) == (0, 2, 1)
+    one, two, three = (run(helpdesk.get(n)) for n in "123")
+    assert one.description == "Still locked out"
+    assert one.tags == ("vip", "auto_category:bug", "frontline-review", "mobile")
+    assert (one.priority, one.status) == ("high", "open")  # no priority or status in the file: triage's stay
+    assert two.tags == ("auto_category:bug", "frontline-review") and (two.priority, two.status) == ("high", "open")
+    assert (three.priority, three.status) == ("low", "new")  # a value the file gives is the customer's
+    assert [n["body"] for n in helpdesk.notes("1")] == ["triaged 1"]
+    assert [n["body"] for n in helpdesk.notes("2")] == ["triaged 2"]
+
+
+def test_a_status_or_priority_the_file_changes_is_applied(tmp_path: Path) -> None:
+    helpdesk = LocalHelpdesk(tmp_path / "helpdesk.db")
+    path = tmp_path / "tickets.csv"
+    _import(helpdesk, path, "id,subject,status,priority\n1,Hello,new,normal\n")
+    run(helpdesk.write_back([WriteBack("1", (), "high", "n", "fl-1")]))
+    assert _import(helpdesk, path, "id,subject,status,priority\n1,Hello,new,normal\n") == (0, 0, 1)
+    assert (run(helpdesk.get("1")).status, run(helpdesk.get("1")).priority) == ("open", "high")
+    assert _import(helpdesk, path, "id,subject,status,priority\n1,Hello,solved,urgent\n") == (0, 1, 0)
+    assert (run(helpdesk.get("1")).status, run(helpdesk.get("1")).priority) == ("solved", "urgent")
+
+
+def test_unchanged_tickets_are_left_alone_and_changed_ones_listed_again(tmp_path: Path) -> None:
+    helpdesk = LocalHelpdesk(tmp_path / "helpdesk.db")
+    path = tmp_path / "tickets.csv"
+    _import(helpdesk, path, FIRST)
+    cursor = run(helpdesk.list_changed(None, 10)).cursor
+    assert _import(helpdesk, path, FIRST) == (0, 0, 3)
+    assert run(helpdesk.list_changed(cursor, 10)).items == []
+    before = run(helpdesk.get("2"))
+    assert _import(helpdesk, path, FIRST.replace("Export,", "Export broken,")) == (0, 1, 2)
+    page = run(helpdesk.list_changed(cursor, 10))
+    assert [(t.id, t.subject) for t in page.items] == [("3", "Export broken")]
+    assert run(helpdesk.get("2")) == before  # nothing rewritten, not even its times
+    assert run(helpdesk.list_changed(page.cursor, 10)).items == []
 
 
 # -- encodings: decided line by line -----------------------------------------------------------------
