@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from frontline.connectors.local.importer import decode
+from frontline.connectors.local.textfile import decode
 from frontline.decide.text import html_to_text
 from frontline.errors import DataFileError
 

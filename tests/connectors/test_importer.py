@@ -1,4 +1,5 @@
-"""Importing tickets from CSV and JSONL: bad rows by line, HTML reduced, encodings handled."""
+"""Importing tickets from CSV and JSONL: bad rows by line, HTML reduced, encodings handled line by line,
+duplicates reported, and a re-import that updates the customer's content without undoing triage."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from frontline.connectors.local.importer import read_tickets
+from frontline.connectors.local.helpdesk import LocalHelpdesk
+from frontline.connectors.local.importer import read_conversations, read_tickets
 from frontline.errors import DataFileError
+from frontline.model import WriteBack
+from tests.helpers import run
 
 
 def test_csv_rows_are_parsed_and_bad_rows_reported_by_line(tmp_path: Path) -> None:
@@ -94,3 +98,121 @@ def test_missing_and_empty_files_are_clear_errors(tmp_path: Path) -> None:
     empty.write_text("", encoding="utf-8")
     with pytest.raises(DataFileError, match="no tickets"):
         read_tickets(empty)
+
+
+# -- re-import: the customer's content is updated, what frontline wrote stays ------------------------
+def _import(helpdesk: LocalHelpdesk, path: Path, content: str) -> tuple[int, int, int]:
+    path.write_text(content, encoding="utf-8")
+    return tuple(helpdesk.upsert(read_tickets(path).records))  # type: ignore[return-value]
+
+
+FIRST = ("id,subject,description,tags,priority\n"
+         "1,Locked out,I forgot my password,vip,\n"
+         "2,Invoice,Refund the double charge,,normal\n"
+         "3,Export,CSV export is empty,,\n")
+
+
+def test_reimport_after_triage_keeps_tags_priority_status_and_notes(tmp_path: Path) -> None:
+    helpdesk = LocalHelpdesk(tmp_path / "helpdesk.db")
+    path = tmp_path / "tickets.csv"
+    assert _import(helpdesk, path, FIRST) == (3, 0, 0)
+    run(helpdesk.write_back([
+        WriteBack(n, ("auto_category:bug", "frontline-review"), "high", f"triaged {n}", f"fl-{n}") for n in "12"
+    ]))
+    assert _import(helpdesk, path, FIRST) == (0, 0, 3)
+    # The customer edits ticket 1 and tags it, and gives ticket 3 a priority: only those change.
+    changed = FIRST.replace("I forgot my password", "Still locked out").replace("vip,", '"vip,mobile",') \
+        .replace("is empty,,", "is empty,,low")
+    assert _import(helpdesk, path, changed) == (0, 2, 1)
+    one, two, three = (run(helpdesk.get(n)) for n in "123")
+    assert one.description == "Still locked out"
+    assert one.tags == ("vip", "auto_category:bug", "frontline-review", "mobile")
+    assert (one.priority, one.status) == ("high", "open")  # no priority or status in the file: triage's stay
+    assert two.tags == ("auto_category:bug", "frontline-review") and (two.priority, two.status) == ("high", "open")
+    assert (three.priority, three.status) == ("low", "new")  # a value the file gives is the customer's
+    assert [n["body"] for n in helpdesk.notes("1")] == ["triaged 1"]
+    assert [n["body"] for n in helpdesk.notes("2")] == ["triaged 2"]
+
+
+def test_a_status_or_priority_the_file_changes_is_applied(tmp_path: Path) -> None:
+    helpdesk = LocalHelpdesk(tmp_path / "helpdesk.db")
+    path = tmp_path / "tickets.csv"
+    _import(helpdesk, path, "id,subject,status,priority\n1,Hello,new,normal\n")
+    run(helpdesk.write_back([WriteBack("1", (), "high", "n", "fl-1")]))
+    assert _import(helpdesk, path, "id,subject,status,priority\n1,Hello,new,normal\n") == (0, 0, 1)
+    assert (run(helpdesk.get("1")).status, run(helpdesk.get("1")).priority) == ("open", "high")
+    assert _import(helpdesk, path, "id,subject,status,priority\n1,Hello,solved,urgent\n") == (0, 1, 0)
+    assert (run(helpdesk.get("1")).status, run(helpdesk.get("1")).priority) == ("solved", "urgent")
+
+
+def test_unchanged_tickets_are_left_alone_and_changed_ones_listed_again(tmp_path: Path) -> None:
+    helpdesk = LocalHelpdesk(tmp_path / "helpdesk.db")
+    path = tmp_path / "tickets.csv"
+    _import(helpdesk, path, FIRST)
+    cursor = run(helpdesk.list_changed(None, 10)).cursor
+    assert _import(helpdesk, path, FIRST) == (0, 0, 3)
+    assert run(helpdesk.list_changed(cursor, 10)).items == []
+    before = run(helpdesk.get("2"))
+    assert _import(helpdesk, path, FIRST.replace("Export,", "Export broken,")) == (0, 1, 2)
+    page = run(helpdesk.list_changed(cursor, 10))
+    assert [(t.id, t.subject) for t in page.items] == [("3", "Export broken")]
+    assert run(helpdesk.get("2")) == before  # nothing rewritten, not even its times
+    assert run(helpdesk.list_changed(page.cursor, 10)).items == []
+
+
+# -- encodings: decided line by line -----------------------------------------------------------------
+def test_one_windows_1252_row_leaves_the_utf8_rows_intact(tmp_path: Path) -> None:
+    path = tmp_path / "tickets.csv"
+    path.write_bytes(b"id,subject,description\r\n"
+                     + "1,Zürich office,\"first line\r\nstill Zürich\"\r\n".encode()
+                     + "2,Café crash,naïve “quote”\r\n".encode("cp1252")
+                     + "3,Zürich again,ok\r\n".encode())
+    report = read_tickets(path)
+    assert [r["subject"] for r in report.records] == ["Zürich office", "Café crash", "Zürich again"]
+    assert report.records[0]["description"] == "first line\r\nstill Zürich"
+    assert report.records[1]["description"] == "naïve “quote”"
+    assert report.legacy == [(4, "Windows-1252")]
+
+
+def test_legacy_lines_are_found_in_jsonl_and_inside_quoted_csv_fields(tmp_path: Path) -> None:
+    jsonl = tmp_path / "tickets.jsonl"
+    jsonl.write_bytes(b'{"id": 1, "subject": "Z\xc3\xbcrich"}\n{"id": 2, "subject": "Caf\xe9"}\n'
+                      b'{"id": 3, "subject": "\x81 odd"}\n')
+    report = read_tickets(jsonl)
+    assert [r["subject"] for r in report.records] == ["Zürich", "Café", "\x81 odd"]
+    assert report.legacy == [(2, "Windows-1252"), (3, "Latin-1")]
+    csv_path = tmp_path / "tickets.csv"
+    csv_path.write_bytes(b'\xef\xbb\xbfid,subject,description\n1,Hi,"Z\xc3\xbcrich\nna\xefve\nend"\n,no id,x\n')
+    report = read_tickets(csv_path)
+    assert report.records[0]["description"] == "Zürich\nnaïve\nend"
+    assert report.legacy == [(3, "Windows-1252")] and [line for line, _ in report.errors] == [5]
+
+
+def test_conversations_are_decoded_line_by_line(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    part = {"author": "customer", "body": "Grüße aus Zürich"}
+    path.write_bytes(json.dumps({"id": 1, "parts": [part]}, ensure_ascii=False).encode() + b"\n"
+                     + json.dumps({"id": 2, "parts": [part]}, ensure_ascii=False).encode("cp1252") + b"\n")
+    report = read_conversations(path)
+    assert [r["parts"][0]["body"] for r in report.records] == ["Grüße aus Zürich"] * 2
+    assert report.legacy == [(2, "Windows-1252")]
+
+
+# -- duplicate ids: reported, the later row wins, counts add up --------------------------------------
+def test_duplicate_ids_are_reported_by_line_and_the_counts_add_up(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("id,subject\n4,old\n5,five\n,no id\n4.0,new\n5,five again\n", encoding="utf-8")
+    report = read_tickets(path)
+    assert [(r["id"], r["subject"]) for r in report.records] == [("4", "new"), ("5", "five again")]
+    assert report.duplicates == [(5, "4", 2), (6, "5", 3)]
+    assert report.rows == 5 == len(report.records) + len(report.duplicates) + len(report.errors)
+
+
+def test_duplicate_conversations_are_reported_by_line(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    part = {"author": "customer", "body": "hi"}
+    path.write_text("\n".join(json.dumps({"id": n, "title": t, "parts": [part]})
+                              for n, t in ((7, "old"), (8, "x"), ("7.0", "new"))) + "\n", encoding="utf-8")
+    report = read_conversations(path)
+    assert [(r["id"], r["title"]) for r in report.records] == [("7", "new"), ("8", "x")]
+    assert report.duplicates == [(3, "7", 1)] and report.rows == 3

@@ -36,7 +36,7 @@ def test_list_changed_pages_in_import_order_and_skips_closed(helpdesk: LocalHelp
 def test_reimported_ticket_is_listed_again(helpdesk: LocalHelpdesk) -> None:
     helpdesk.upsert([record("1")])
     cursor = run(helpdesk.list_changed(None, 10)).cursor
-    assert helpdesk.upsert([record("1", subject="Updated")]) == (0, 1)
+    assert helpdesk.upsert([record("1", subject="Updated")]) == (0, 1, 0)
     page = run(helpdesk.list_changed(cursor, 10))
     assert [t.subject for t in page.items] == ["Updated"]
 

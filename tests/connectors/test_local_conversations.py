@@ -85,3 +85,35 @@ def test_an_unknown_conversation_is_not_found(source: LocalConversations) -> Non
         run(source.get("404"))
     with pytest.raises(NotFoundError):
         run(source.add_note("404", "x", "fl-1"))
+
+
+def test_reimport_keeps_frontlines_notes_and_leaves_an_unchanged_conversation_alone(source: LocalConversations,
+                                                                                   tmp_path: Path) -> None:
+    cursor = run(source.list_changed(None, 10)).cursor
+    run(source.add_note("7", "frontline escalation\n[fl-abc]", "fl-abc"))
+    noted = run(source.list_changed(cursor, 10))
+    path = tmp_path / "again.jsonl"
+    path.write_text(json.dumps(THREAD) + "\n" + json.dumps({**THREAD, "id": 8, "company": None, "state": "closed"})
+                    + "\n", encoding="utf-8")
+    assert tuple(source.upsert(read_conversations(path).records)) == (0, 0, 2)
+    assert run(source.list_changed(noted.cursor, 10)).items == []
+    assert run(source.get("7")) == noted.items[0]  # the note is still last, nothing rewritten
+    # The customer writes again: the conversation is listed again, the note stays where it was written.
+    reply = {"author": "customer", "body": "Hello??", "created_at": "2026-11-05T08:00:00Z"}
+    path.write_text(json.dumps({**THREAD, "parts": [*THREAD["parts"], reply]}) + "\n", encoding="utf-8")
+    assert tuple(source.upsert(read_conversations(path).records)) == (0, 1, 0)
+    again = run(source.list_changed(noted.cursor, 10))
+    assert [c.id for c in again.items] == ["7"]
+    assert [p.kind for p in again.items[0].parts][-2:] == ["note", "comment"]
+    assert again.items[0].parts[-1].body == "Hello??" and source.notes("7") == ["frontline escalation\n[fl-abc]"]
+    assert run(source.find_note("7", "fl-abc")) is not None
+
+
+def test_a_conversation_without_times_is_unchanged_when_imported_again(tmp_path: Path) -> None:
+    source = LocalConversations(tmp_path / "c.db")
+    record = {"id": 3, "title": "No times", "parts": [{"author": "customer", "body": "hi"}]}
+    path = tmp_path / "c.jsonl"
+    path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    assert tuple(source.upsert(read_conversations(path).records)) == (1, 0, 0)
+    assert tuple(source.upsert(read_conversations(path).records)) == (0, 0, 1)
+    assert run(source.get("3")).created_at is not None

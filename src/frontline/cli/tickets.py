@@ -19,16 +19,31 @@ def import_group() -> None:
     """Import data into the embedded default."""
 
 
-def _report(ctx: click.Context, file: Path, report: ImportReport, store: Any, what: str, unit: str) -> None:
-    """Print the skipped rows (the first 50) and the totals; exit 1 when nothing could be imported."""
-    for line, reason in report.errors[:50]:
-        console.print(f"[yellow]{file}:{line}[/]: skipped, {unit} {reason}")
-    if len(report.errors) > 50:
-        console.print(f"… and {len(report.errors) - 50} more skipped {unit}s")
-    created, updated = store.upsert(report.records)
-    note = f" (decoded as {report.encoding})" if report.encoding not in ("utf-8", "utf-8-sig") else ""
-    console.print(f"Imported {created} new and {updated} updated {what} from {file}{note} into "
-                  f"{store.path}; {plural(len(report.errors), unit)} skipped.")
+def _notices(file: Path, report: ImportReport, noun: str, unit: str) -> list[tuple[int, str]]:
+    """Every line a person should look at, as (line, message): decoded, skipped, or replaced by a later one."""
+    notices = [(line, f"[yellow]{file}:{line}[/]: decoded as {name} (not UTF-8)") for line, name in report.legacy]
+    notices += [(line, f"[yellow]{file}:{line}[/]: skipped, {unit} {reason}") for line, reason in report.errors]
+    notices += [(line, f"[yellow]{file}:{line}[/]: {noun} {item} also on line {earlier}; the later {unit} wins")
+                for line, item, earlier in report.duplicates]
+    return sorted(notices, key=lambda notice: notice[0])
+
+
+def _report(ctx: click.Context, file: Path, report: ImportReport, store: Any, noun: str, unit: str) -> None:
+    """Print what needs a look (the first 50 lines) and the totals; exit 1 when nothing could be imported."""
+    notices = _notices(file, report, noun, unit)
+    for _, message in notices[:50]:
+        console.print(message)
+    if len(notices) > 50:
+        console.print(f"… and {len(notices) - 50} more lines to look at (counted below)")
+    counts = store.upsert(report.records)
+    duplicates = len(report.duplicates)
+    console.print(
+        f"Imported {counts.created} new, {counts.updated} updated and {counts.unchanged} unchanged {noun}s from "
+        f"{file} into {store.path}; {plural(report.rows, unit)} read: {len(report.records)} imported, "
+        f"{duplicates} {'duplicate' if duplicates == 1 else 'duplicates'} replaced, {len(report.errors)} skipped.")
+    if report.legacy:
+        console.print(f"{plural(len(report.legacy), 'line')} not in UTF-8 decoded as "
+                      f"{' or '.join(sorted({name for _, name in report.legacy}))} (listed above).")
     if report.truncated:
         console.print(f"{plural(report.truncated, 'description')} longer than 1 MB truncated to 1 MB.")
     if report.errors and not report.records:
@@ -39,9 +54,13 @@ def _report(ctx: click.Context, file: Path, report: ImportReport, store: Any, wh
 @click.argument("file", type=click.Path(path_type=Path))
 @click.pass_context
 def import_tickets(ctx: click.Context, file: Path) -> None:
-    """Import tickets from CSV or JSONL; bad rows are reported by line and skipped."""
+    """Import tickets from CSV or JSONL; bad rows are reported by line and skipped.
+
+    Importing a file again updates the tickets whose content changed and leaves the rest alone;
+    the tags, priority, status and notes triage wrote are kept.
+    """
     report = read_tickets(file)
-    _report(ctx, file, report, LocalHelpdesk.from_settings(settings_from(ctx)), "tickets", "row")
+    _report(ctx, file, report, LocalHelpdesk.from_settings(settings_from(ctx)), "ticket", "row")
 
 
 @import_group.command("conversations")
@@ -50,4 +69,4 @@ def import_tickets(ctx: click.Context, file: Path) -> None:
 def import_conversations(ctx: click.Context, file: Path) -> None:
     """Import conversations (JSON lines, Intercom-like: parts, contact, company) into the embedded source."""
     report = read_conversations(file)
-    _report(ctx, file, report, LocalConversations.from_settings(settings_from(ctx)), "conversations", "line")
+    _report(ctx, file, report, LocalConversations.from_settings(settings_from(ctx)), "conversation", "line")

@@ -203,11 +203,12 @@ def _store_tickets(app: WebApp, records: list[dict[str, Any]]) -> tuple[int, int
     for record in records:
         record["updated_at"] = record["updated_at"] or record["created_at"] or now
     with app.helpdesk_lock:
-        created, updated = app.local_helpdesk().upsert(records)
+        counts = app.local_helpdesk().upsert(records)
     for record in records:
         added = app.inbox.add("api", delivery_key(f"{record['id']}@{record['updated_at']}"), "triage", record["id"])
         app.metrics.delivery("api", "recorded" if added else "duplicate")
-    return created, updated
+    # The API's "updated" has always counted the tickets it already knew, changed or not.
+    return counts.created, counts.updated + counts.unchanged
 
 
 # -- probes ----------------------------------------------------------------------------------------------

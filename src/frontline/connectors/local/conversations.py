@@ -22,7 +22,7 @@ from frontline.errors import ConnectorError, NotFoundError
 from frontline.model import Author, Company, Conversation, Part, Requester, normalise_id, parse_timestamp
 from frontline.ports import Check, Page
 
-from .sqlite import connect, migrate, transaction
+from .sqlite import Upserted, connect, migrate, transaction
 
 SERVICE = "Local conversations"
 NOTE_AUTHOR = "frontline"
@@ -59,6 +59,9 @@ SCHEMA = [
     CREATE UNIQUE INDEX ix_parts_marker ON parts(conversation_id, marker) WHERE marker IS NOT NULL
     """,
 ]
+FIELDS = ("title", "state", "contact_name", "contact_email", "company", "plan", "mrr", "lifecycle", "created_at",
+          "updated_at", "label")
+PART_FIELDS = ("author", "kind", "body", "author_name", "created_at")
 AUTHORS = {"customer": Author.CUSTOMER, "user": Author.CUSTOMER, "contact": Author.CUSTOMER, "lead": Author.CUSTOMER,
            "agent": Author.AGENT, "admin": Author.AGENT, "team": Author.AGENT, "bot": Author.BOT}
 KINDS = {"comment", "note", "open", "close", "assignment", "other"}
@@ -114,7 +117,9 @@ def normalise_conversation(raw: Mapping[str, Any]) -> dict[str, Any]:
         raise ValueError(f"has mrr {str(mrr)[:40]!r}, which is not a number") from None
     if mrr_value is not None and not (math.isfinite(mrr_value) and mrr_value >= 0):
         raise ValueError(f"has mrr {str(mrr)[:40]!r}; it must be a non-negative number")
-    created = _time(raw.get("created_at"), "created_at") or parts[0]["created_at"] or _now()
+    # No time at all stays None: the store dates a new conversation on arrival and keeps that date
+    # when the same file is imported again (so the conversation is not taken for a changed one).
+    created = _time(raw.get("created_at"), "created_at") or parts[0]["created_at"]
     company_name = raw.get("company") if isinstance(raw.get("company"), str) else company.get("name")
     label = raw.get("label")
     return {
@@ -193,34 +198,58 @@ class LocalConversations:
         return {r["id"]: json.loads(r["label"]) for r in rows}
 
     # -- writing -------------------------------------------------------------------------------
-    def upsert(self, records: Iterable[Mapping[str, Any]]) -> tuple[int, int]:
-        """Insert or replace conversations as :func:`normalise_conversation` returns them; (created, updated)."""
-        created = updated = 0
+    def upsert(self, records: Iterable[Mapping[str, Any]]) -> Upserted:
+        """Insert or update conversations as :func:`normalise_conversation` returns them, in one transaction.
+
+        An unchanged conversation is left exactly as it is. A changed one is updated in place and gets
+        a new sequence number, so it is listed again: its imported parts position by position (new
+        ones appended), while the notes frontline added are never touched and stay where they were
+        written in the thread.
+        """
+        created = updated = unchanged = 0
         db = self._db
         with transaction(db):
             seq = int(db.execute("SELECT COALESCE(MAX(seq), 0) FROM conversations").fetchone()[0])
             for raw in records:
-                record = dict(raw)
-                parts = record.pop("parts")
-                seq += 1
-                exists = db.execute("SELECT 1 FROM conversations WHERE id = ?", (record["id"],)).fetchone()
-                if exists:
-                    db.execute("DELETE FROM parts WHERE conversation_id = ? AND marker IS NULL", (record["id"],))
-                    db.execute("DELETE FROM conversations WHERE id = ?", (record["id"],))
-                    updated += 1
-                else:
+                fields = {name: raw.get(name) for name in FIELDS}
+                parts = [tuple(part.get(name) for name in PART_FIELDS) for part in raw["parts"]]
+                row = db.execute("SELECT * FROM conversations WHERE id = ?", (raw["id"],)).fetchone()
+                if row is None:
+                    fields["created_at"] = fields["created_at"] or _now()
+                    fields["updated_at"] = fields["updated_at"] or fields["created_at"]
+                    stored_parts: list[sqlite3.Row] = []
                     created += 1
-                columns = ", ".join(record)
-                values = ", ".join(f":{column}" for column in record)
-                db.execute(f"INSERT INTO conversations (seq, {columns}) VALUES (:seq, {values})",
-                           {**record, "seq": seq})
-                db.executemany(
-                    "INSERT INTO parts (conversation_id, author, kind, body, author_name, created_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    [(record["id"], p["author"], p["kind"], p["body"], p["author_name"], p["created_at"])
-                     for p in parts],
-                )
-        return created, updated
+                else:
+                    fields["created_at"] = fields["created_at"] or row["created_at"]
+                    # A note frontline added moved updated_at on; only a later time from the file changes it.
+                    fields["updated_at"] = _later(row["updated_at"], fields["updated_at"])
+                    stored_parts = db.execute(
+                        f"SELECT id, {', '.join(PART_FIELDS)} FROM parts WHERE conversation_id = ? AND marker IS NULL "
+                        "ORDER BY id", (raw["id"],)).fetchall()
+                    if all(fields[name] == row[name] for name in FIELDS) and \
+                            [tuple(part)[1:] for part in stored_parts] == parts:
+                        unchanged += 1
+                        continue
+                    updated += 1
+                seq += 1
+                columns = ", ".join(FIELDS)
+                db.execute(f"INSERT INTO conversations (id, seq, {columns}) VALUES (:id, :seq, "
+                           f"{', '.join(f':{name}' for name in FIELDS)}) ON CONFLICT (id) DO UPDATE SET seq = "
+                           f"excluded.seq, {', '.join(f'{name} = excluded.{name}' for name in FIELDS)}",
+                           {**fields, "id": raw["id"], "seq": seq})
+                self._store_parts(raw["id"], stored_parts, parts)
+        return Upserted(created, updated, unchanged)
+
+    def _store_parts(self, conversation_id: str, stored: list[sqlite3.Row], parts: list[tuple[Any, ...]]) -> None:
+        """Make the imported parts (not frontline's notes) match ``parts``, rewriting only those that differ."""
+        db = self._db
+        for old, new in zip(stored, parts, strict=False):
+            if tuple(old)[1:] != new:
+                db.execute(f"UPDATE parts SET {', '.join(f'{name} = ?' for name in PART_FIELDS)} WHERE id = ?",
+                           (*new, old["id"]))
+        db.executemany("DELETE FROM parts WHERE id = ?", [(old["id"],) for old in stored[len(parts):]])
+        db.executemany(f"INSERT INTO parts (conversation_id, {', '.join(PART_FIELDS)}) VALUES (?, ?, ?, ?, ?, ?)",
+                       [(conversation_id, *new) for new in parts[len(stored):]])
 
     async def add_note(self, conversation_id: str, body: str, marker: str) -> str:
         """Append a private note part; a note already carrying ``marker`` is not added twice."""
@@ -268,6 +297,15 @@ class LocalConversations:
     async def aclose(self) -> None:
         """Close the file."""
         self._db.close()
+
+
+def _later(stored: str | None, given: str | None) -> str | None:
+    """The later of two ISO times (the stored one when the other is missing or not later)."""
+    if given is None or stored is None:
+        return stored or given
+    later = parse_timestamp(given)
+    earlier = parse_timestamp(stored)
+    return given if later is not None and earlier is not None and later > earlier else stored
 
 
 def _reopened(parts: tuple[Part, ...]) -> int:

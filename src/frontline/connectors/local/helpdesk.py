@@ -14,7 +14,7 @@ from frontline.errors import ConnectorError, NotFoundError
 from frontline.model import Author, Company, Message, Requester, Ticket, WriteBack, normalise_id, parse_timestamp
 from frontline.ports import Check, Page, WriteResult
 
-from .sqlite import connect, migrate, transaction
+from .sqlite import Upserted, connect, migrate, transaction
 
 SERVICE = "Local helpdesk"
 
@@ -49,6 +49,9 @@ SCHEMA = [
     );
     CREATE UNIQUE INDEX ix_notes_marker ON notes(ticket_id, marker)
     """,
+    # The customer's side of each ticket as last imported (JSON), so a re-import tells what the
+    # customer changed apart from what frontline wrote since (tags, priority, status).
+    "ALTER TABLE tickets ADD COLUMN imported TEXT",
 ]
 
 OPEN_STATUSES = ("new", "open")
@@ -56,6 +59,44 @@ TICKET_FIELDS = (
     "subject", "description", "requester_name", "requester_email", "company", "plan", "mrr",
     "tags", "priority", "status", "category", "severity", "created_at", "updated_at",
 )
+# Fields a row may leave out; the stored value then stays (a new ticket gets a default).
+OPTIONAL_FIELDS = ("priority", "status", "created_at", "updated_at")
+TEXT_FIELDS = ("subject", "description", "requester_name", "requester_email")
+_STORE = (
+    f"INSERT INTO tickets (id, seq, imported, {', '.join(TICKET_FIELDS)}) "
+    f"VALUES (:id, :seq, :imported, {', '.join(f':{name}' for name in TICKET_FIELDS)}) "
+    "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, imported = excluded.imported, "
+    + ", ".join(f"{name} = excluded.{name}" for name in TICKET_FIELDS)
+)
+
+
+def _customer_side(record: dict[str, Any]) -> dict[str, Any]:
+    """The ticket fields a record gives, None where it gives none, in the shape JSON gives back."""
+    side = {name: record.get(name) for name in TICKET_FIELDS}
+    side.update({name: side[name] or "" for name in TEXT_FIELDS})
+    side.update({name: side[name] or None for name in OPTIONAL_FIELDS})
+    side["tags"] = list(dict.fromkeys(record.get("tags") or []))
+    loaded: dict[str, Any] = json.loads(json.dumps(side))
+    return loaded
+
+
+def _merge(stored: dict[str, Any], theirs: dict[str, Any], base: dict[str, Any] | None) -> dict[str, Any]:
+    """Apply what the customer changed to a stored ticket, keeping what frontline wrote.
+
+    ``base`` is the customer's side as last imported: a field the import leaves as it was keeps the
+    stored value (a priority triage set survives a file still saying "normal"); without a base
+    (tickets imported before it was kept), every field the row gives wins. Tags are a union.
+    """
+    merged: dict[str, Any] = {}
+    for name in TICKET_FIELDS:
+        value = theirs[name]
+        if name == "tags":
+            merged[name] = stored[name] + [tag for tag in value if tag not in stored[name]]
+        elif (value is None and name in OPTIONAL_FIELDS) or (base is not None and value == base.get(name)):
+            merged[name] = stored[name]
+        else:
+            merged[name] = value
+    return merged
 
 
 class LocalHelpdesk:
@@ -150,38 +191,44 @@ class LocalHelpdesk:
         return [(f"{r['subject']}\n{r['description']}", r["category"], r["severity"] or None) for r in rows]
 
     # -- writing -------------------------------------------------------------------------------
-    def upsert(self, records: Iterable[dict[str, Any]]) -> tuple[int, int]:
-        """Insert or update tickets in one transaction; returns (created, updated)."""
-        created = updated = 0
+    def upsert(self, records: Iterable[dict[str, Any]]) -> Upserted:
+        """Insert or update tickets in one transaction; how many were created, updated and unchanged.
+
+        An update changes the customer's content only: tags frontline added stay (the file's are
+        added to them), priority and status change only when the file changes them, and notes are
+        never touched. A changed ticket gets a new sequence number, so it is listed again; an
+        unchanged one is left exactly as it was.
+        """
+        created = updated = unchanged = 0
         db = self._db
         with transaction(db):
             seq = int(db.execute("SELECT COALESCE(MAX(seq), 0) FROM tickets").fetchone()[0])
             for raw in records:
-                record = {**raw, "id": normalise_id(raw["id"])}
-                seq += 1
-                values = {field: record.get(field) for field in TICKET_FIELDS}
-                values["tags"] = json.dumps(list(record.get("tags") or []))
-                values["status"] = values["status"] or "new"
-                values["subject"] = values["subject"] or ""
-                values["description"] = values["description"] or ""
-                values["requester_name"] = values["requester_name"] or ""
-                values["requester_email"] = values["requester_email"] or ""
+                ticket_id = normalise_id(raw["id"])
+                theirs = _customer_side(raw)
+                snapshot = json.dumps(theirs, sort_keys=True)
+                row = db.execute("SELECT * FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
                 now = datetime.now(UTC).isoformat()
-                values["created_at"] = values["created_at"] or now
-                values["updated_at"] = values["updated_at"] or values["created_at"]
-                exists = db.execute("SELECT 1 FROM tickets WHERE id = ?", (record["id"],)).fetchone()
-                if exists:
-                    assignments = ", ".join(f"{f} = :{f}" for f in TICKET_FIELDS)
-                    db.execute(f"UPDATE tickets SET {assignments}, seq = :seq WHERE id = :id",
-                               {**values, "seq": seq, "id": record["id"]})
-                    updated += 1
-                else:
-                    columns = ", ".join(TICKET_FIELDS)
-                    params = ", ".join(f":{f}" for f in TICKET_FIELDS)
-                    db.execute(f"INSERT INTO tickets (id, seq, {columns}) VALUES (:id, :seq, {params})",
-                               {**values, "seq": seq, "id": record["id"]})
+                if row is None:
+                    values = {**theirs, "status": theirs["status"] or "new",
+                              "created_at": theirs["created_at"] or now}
+                    values["updated_at"] = values["updated_at"] or values["created_at"]
                     created += 1
-        return created, updated
+                else:
+                    stored = {name: row[name] for name in TICKET_FIELDS} | {"tags": json.loads(row["tags"])}
+                    base = json.loads(row["imported"]) if row["imported"] else None
+                    values = _merge(stored, theirs, base)
+                    if (theirs == base) if base is not None else (values == stored):
+                        unchanged += 1
+                        if base is None:  # remember the customer's side, for the next import to compare with
+                            db.execute("UPDATE tickets SET imported = ? WHERE id = ?", (snapshot, ticket_id))
+                        continue
+                    values["updated_at"] = theirs["updated_at"] or now
+                    updated += 1
+                seq += 1
+                values["tags"] = json.dumps(values["tags"])
+                db.execute(_STORE, {**values, "id": ticket_id, "seq": seq, "imported": snapshot})
+        return Upserted(created, updated, unchanged)
 
     async def write_back(self, updates: Sequence[WriteBack]) -> list[WriteResult]:
         """Add tags (keeping existing ones), set priority, add a private note, per ticket atomically.

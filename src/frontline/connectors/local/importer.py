@@ -1,4 +1,4 @@
-"""Import tickets into the embedded helpdesk from CSV or JSONL, reporting bad rows by line."""
+"""Import tickets into the embedded helpdesk from CSV or JSONL, reporting bad rows and duplicates by line."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from frontline.decide.text import html_to_text
 from frontline.errors import DataFileError
 from frontline.model import normalise_id
 
-ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
+from .textfile import read_text
+
 ALIASES = {
     "body": "description", "text": "description", "message": "description", "content": "description",
     "title": "subject", "email": "requester_email", "requester": "requester_email", "name": "requester_name",
@@ -36,22 +37,30 @@ CSV_FIELD_LIMIT = 16 * MAX_BODY
 
 @dataclass
 class ImportReport:
-    """What an import did: rows accepted, and each rejected row with its line and reason."""
+    """What an import read: rows kept, rows skipped (line, reason), later rows that replaced an earlier
+    one with the same id (line, id, the earlier row's line), and lines not in UTF-8 (line, encoding)."""
 
     records: list[dict[str, Any]] = field(default_factory=list)
     errors: list[tuple[int, str]] = field(default_factory=list)
     encoding: str = "utf-8"
     truncated: int = 0
+    legacy: list[tuple[int, str]] = field(default_factory=list)
+    duplicates: list[tuple[int, str, int]] = field(default_factory=list)
+    rows: int = 0
+    _lines: dict[str, tuple[int, int]] = field(default_factory=dict, repr=False)
 
-
-def decode(raw: bytes) -> tuple[str, str]:
-    """Decode file bytes as UTF-8 (with or without BOM), falling back to Windows-1252 then Latin-1."""
-    for encoding in ENCODINGS:
-        try:
-            return raw.decode(encoding), encoding
-        except UnicodeDecodeError:
-            continue
-    return raw.decode("utf-8", "replace"), "utf-8 (with replacements)"  # pragma: no cover
+    def keep(self, line: int, record: dict[str, Any]) -> None:
+        """Keep a record read on ``line``; one with an id already read replaces it (the later row wins, as
+        a re-export of an updated ticket would) and is reported as a duplicate."""
+        earlier = self._lines.get(record["id"])
+        if earlier is None:
+            self._lines[record["id"]] = (len(self.records), line)
+            self.records.append(record)
+            return
+        index, earlier_line = earlier
+        self.records[index] = record
+        self._lines[record["id"]] = (index, line)
+        self.duplicates.append((line, record["id"], earlier_line))
 
 
 def _text(value: Any) -> str:
@@ -118,8 +127,9 @@ def normalise_record(raw: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
     priority = _text(row.get("priority")).lower() or None
     if priority and priority not in PRIORITIES:
         raise ValueError(f"priority {priority!r} is not one of {', '.join(sorted(PRIORITIES))}")
-    status = _text(row.get("status")).lower() or "new"
-    if status not in STATUSES:
+    # None, not "new", when the row gives no status: a re-import must not reset a ticket triage opened.
+    status = _text(row.get("status")).lower() or None
+    if status and status not in STATUSES:
         raise ValueError(f"status {status!r} is not one of {', '.join(sorted(STATUSES))}")
     record = {
         "id": ticket_id,
@@ -180,20 +190,10 @@ def _csv_rows(text: str) -> Iterator[tuple[int, Any]]:
         yield start, row
 
 
-def read_text(path: Path) -> tuple[str, str]:
-    """A data file's text and the encoding it was decoded with; DataFileError when it cannot be read."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DataFileError(str(path), "the file does not exist") from None
-    except OSError as exc:
-        raise DataFileError(str(path), f"it cannot be read ({exc.strerror})") from None
-    return decode(raw)
-
-
 def read_tickets(path: Path) -> ImportReport:
     """Parse a CSV or JSONL file of tickets; bad rows are reported with their line number and skipped."""
-    text, encoding = read_text(path)
+    decoded = read_text(path)
+    text = decoded.text
     suffix = path.suffix.lower()
     if suffix in {".jsonl", ".ndjson", ".json"}:
         rows = _jsonl_rows(text)
@@ -202,9 +202,9 @@ def read_tickets(path: Path) -> ImportReport:
     else:
         stripped = text.lstrip()
         rows = _jsonl_rows(text) if stripped.startswith("{") else _csv_rows(text)
-    report = ImportReport(encoding=encoding)
-    seen: dict[str, int] = {}
+    report = ImportReport(encoding=decoded.encoding, legacy=list(decoded.legacy))
     for number, row in rows:
+        report.rows += 1
         if isinstance(row, Exception):
             report.errors.append((number, str(row)))
             continue
@@ -214,12 +214,7 @@ def read_tickets(path: Path) -> ImportReport:
             report.errors.append((number, str(exc)))
             continue
         report.truncated += truncated
-        if record["id"] in seen:
-            # The later row wins, as a re-export of an updated ticket would.
-            report.records[seen[record["id"]]] = record
-            continue
-        seen[record["id"]] = len(report.records)
-        report.records.append(record)
+        report.keep(number, record)
     if not report.records and not report.errors:
         raise DataFileError(str(path), "it holds no tickets (expected a CSV with a header row, or JSON lines)")
     return report
@@ -229,7 +224,8 @@ def read_conversations(path: Path) -> ImportReport:
     """Parse a JSONL file (or a JSON array) of conversations; bad ones are reported by line and skipped."""
     from frontline.connectors.local.conversations import normalise_conversation
 
-    text, encoding = read_text(path)
+    decoded = read_text(path)
+    text = decoded.text
     rows: Iterator[tuple[int, Any]]
     if text.lstrip().startswith("["):
         try:
@@ -240,13 +236,14 @@ def read_conversations(path: Path) -> ImportReport:
                 for n, item in enumerate(items, start=1))
     else:
         rows = _jsonl_rows(text)
-    report = ImportReport(encoding=encoding)
+    report = ImportReport(encoding=decoded.encoding, legacy=list(decoded.legacy))
     for number, row in rows:
+        report.rows += 1
         if isinstance(row, Exception):
             report.errors.append((number, str(row)))
             continue
         try:
-            report.records.append(normalise_conversation(row))
+            report.keep(number, normalise_conversation(row))
         except ValueError as exc:
             report.errors.append((number, str(exc)))
     if not report.records and not report.errors:

@@ -7,8 +7,17 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 from frontline import private
+
+
+class Upserted(NamedTuple):
+    """What an import did to a store: records created, updated, and found unchanged (so left alone)."""
+
+    created: int
+    updated: int
+    unchanged: int
 
 
 def connect(path: Path) -> sqlite3.Connection:
