@@ -211,11 +211,11 @@ class ZendeskHelpdesk:
         wanted.sort(key=lambda t: (t.get("generated_timestamp") or 0, t.get("updated_at") or "",
                                    zendesk_id(t.get("id")) or 0))
         tickets: list[Ticket] = []
-        for position, raw in enumerate(wanted, start=1):
+        for place, raw in enumerate(wanted, start=1):
             try:
                 tickets.append(self.reader.ticket(raw, sideloads))
             except (ValueError, TypeError, KeyError, AttributeError) as error:  # a field of an unexpected shape
-                unreadable.append((listed_label(raw.get("id"), position),
+                unreadable.append((listed_label(raw.get("id"), place),
                                    f"Zendesk listed a ticket frontline cannot read ({error}); it is listed again "
                                    "next run"))
         saved = f"{cursor}@{self._account}" if cursor else None
