@@ -12,6 +12,11 @@ def test_numeric_ticket_ids_normalise_to_the_same_string(raw: object) -> None:
     assert normalise_id(raw) == "4"
 
 
+@pytest.mark.parametrize("raw", ["123456789012345678901234", "9007199254740993", "9007199254740993.0"])
+def test_long_numeric_ids_keep_every_digit(raw: str) -> None:
+    assert normalise_id(raw) == raw.removesuffix(".0")
+
+
 @pytest.mark.parametrize("raw", ["ABC-12", "4.5", "1e3", "0042x"])
 def test_non_integer_ids_are_kept_as_text(raw: str) -> None:
     assert normalise_id(raw) == raw

@@ -8,6 +8,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 # Triage's handled versions start with this; older ones (an updated_at) predate re-triage on change.
@@ -28,10 +29,10 @@ def normalise_id(value: object) -> str:
     if not text:
         raise ValueError("empty ticket id")
     try:
-        number = float(text)
-    except ValueError:
+        number = Decimal(text)  # exact: a float would round ids longer than 15 digits
+    except InvalidOperation:
         return text
-    if math.isfinite(number) and number.is_integer() and "e" not in text.lower():
+    if number.is_finite() and number == number.to_integral_value() and "e" not in text.lower():
         return str(int(number))
     return text
 

@@ -13,11 +13,17 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
-    """One page of changed items and the cursor to resume after it."""
+    """One page of changed items and the cursor to resume after it.
+
+    ``unreadable`` names each listed entry the adapter could not read — ``(its id, or its position
+    when it has none, the reason)`` — so a flow reports it as failed instead of it vanishing, and
+    keeps its cursor before the page so the entry is listed again next run.
+    """
 
     items: Sequence[T]
     cursor: str | None
     has_more: bool
+    unreadable: Sequence[tuple[str, str]] = ()
 
 
 @dataclass(frozen=True, slots=True)

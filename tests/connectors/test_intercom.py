@@ -210,6 +210,38 @@ def test_a_conversation_deleted_after_it_was_listed_is_left_out(fake: Acme, sour
     clean(fake)
 
 
+def test_conversations_listed_with_float_ids_are_read_noted_and_not_listed_again(
+        fake: Acme, source: IntercomConversations) -> None:
+    fake.float_ids = True  # ids as JSON bridges return them: 7005.0
+    first, second = chat(fake, "First"), chat(fake, "Second", who=fake.sol)
+    page = run(source.list_changed(None, 10))
+    assert ids([page]) == [[first, second]] and not page.unreadable
+    listed = page.items[0]
+    assert listed.contact.name == "Ann Customer" and listed.company is not None and listed.company.name == "Acme"
+    assert listed.url.endswith(f"/conversation/{first}")
+    reference = run(source.add_note(first, "Escalated", "fl-float"))
+    assert reference.startswith("part:") and not reference.endswith(".0")
+    sent = body_of(fake.sent("POST", r"/conversations/\d+/reply")[0])
+    assert sent["admin_id"] == fake.admin  # the admin /me named as 7001.0, sent as Intercom's string id
+    assert run(source.find_note(first, "fl-float")) == reference
+    assert run(source.get(second)).id == second
+    assert ids([run(source.list_changed(page.cursor, 10))]) == [[first]]  # the note updated it; nothing else
+    clean(fake)
+
+
+@pytest.mark.parametrize(("listed", "named"), [({"id": "abc"}, "abc"), ({"id": None}, "position"),
+                                               ({"updated_at": "soon"}, "{id}"), ("oops", "position")])
+def test_a_listed_conversation_that_cannot_be_read_is_reported_not_dropped(
+        fake: Acme, source: IntercomConversations, listed: Any, named: str) -> None:
+    good, bad = chat(fake, "Readable"), chat(fake, "Unreadable")
+    fake.garble(bad, listed)
+    page = run(source.list_changed(None, 10))
+    assert ids([page]) == [[good]]
+    [(label, reason)] = page.unreadable
+    assert named.format(id=bad) in label and "next run" in reason
+    clean(fake)
+
+
 def test_parts_keep_who_wrote_what_and_the_html_is_reduced_to_text(fake: Acme,
                                                                    source: IntercomConversations) -> None:
     conversation = fake.add_conversation(fake.ann, [

@@ -166,6 +166,59 @@ def test_mrr_written_as_text_is_read_as_a_number(fake: FakeZendesk, helpdesk: Ze
     assert listed.company is not None and listed.company.mrr == 9000.5 and listed.company.plan == "enterprise"
 
 
+# -- ids as JSON bridges return them (106.0) and listed entries that cannot be read ------------------
+def test_tickets_listed_with_float_ids_keep_their_id_requester_and_organization(
+        fake: FakeZendesk, helpdesk: ZendeskHelpdesk) -> None:
+    fake.float_ids = True
+    first, second = ticket(fake, "Locked out"), ticket(fake, "Solo", solo=True)
+    page = run(helpdesk.list_changed(None, 10))
+    found = {t.id: t for t in page.items}
+    assert sorted(found) == sorted([str(first), str(second)]) and not page.unreadable
+    listed = found[str(first)]
+    assert listed.requester.name == "Ann Customer"
+    assert listed.company is not None and listed.company.name == "Acme" and listed.company.mrr == 9000.5
+    got = run(helpdesk.get(str(first)))
+    assert got.id == str(first) and got.company is not None and got.messages[0].author is Author.CUSTOMER
+
+
+def test_float_ids_are_written_back_as_integers_single_and_in_bulk(fake: FakeZendesk, workspace: Path) -> None:
+    fake.float_ids = True
+    helpdesk = open_helpdesk(fake, zendesk_settings(workspace, "[zendesk]\nbulk_threshold = 2\n"))
+    ids = [ticket(fake, f"Ticket {n}") for n in range(4)]
+    [single] = run(helpdesk.write_back([update(ids[0])]))
+    assert single.error is None and single.remote_ref and ".0" not in single.remote_ref
+    bulk = run(helpdesk.write_back([update(i) for i in ids[1:]]))
+    assert all(r.error is None for r in bulk), bulk
+    assert fake.sent("PUT", r".*/update_many")
+    assert all(len(fake.private_notes(i)) == 1 for i in ids)
+    for request in fake.sent("PUT", r".*/update_many"):
+        assert all(isinstance(t["id"], int) for t in body_of(request)["tickets"])
+    assert fake.violations == []
+
+
+@pytest.mark.parametrize(("listed", "named"), [({"id": "abc"}, "abc"), ({"id": None}, "position"),
+                                               ({"id": 4.5}, "4.5"), ("oops", "position")])
+def test_a_listed_ticket_that_cannot_be_read_is_reported_not_dropped(
+        fake: FakeZendesk, helpdesk: ZendeskHelpdesk, listed: Any, named: str) -> None:
+    good = ticket(fake, "Readable")
+    bad = ticket(fake, "Unreadable")
+    fake.garble(bad, listed)
+    page = run(helpdesk.list_changed(None, 10))
+    assert [t.id for t in page.items] == [str(good)]
+    [(label, reason)] = page.unreadable
+    assert named in label and reason
+
+
+def test_a_page_holding_only_an_unreadable_ticket_is_not_skipped(fake: FakeZendesk,
+                                                                 helpdesk: ZendeskHelpdesk) -> None:
+    bad = ticket(fake, "Unreadable")
+    fake.garble(bad, {"id": "abc"})
+    for number in range(3):
+        ticket(fake, f"Later {number}")
+    page = run(helpdesk.list_changed(None, 1))
+    assert page.items == [] and [label for label, _ in page.unreadable] == ["abc"] and page.has_more
+
+
 def test_get_returns_the_whole_thread_with_who_wrote_what(fake: FakeZendesk, helpdesk: ZendeskHelpdesk) -> None:
     ticket_id = ticket(fake, "Locked out")
     run(helpdesk.write_back([update(ticket_id)]))

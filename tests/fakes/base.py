@@ -18,6 +18,9 @@ adapters' base-URL overrides and real sockets are exercised too.
 A fake can enforce its vendor's documented rate limits (``fake.limiter``, see ``tests/fakes/limits.py``):
 a request over a limit gets the vendor's 429 with Retry-After. Served on loopback, ``fake.latency``
 (seconds, drawn per request) delays each answer like a real network and server would.
+
+``fake.float_ids = True`` answers every id as a JSON float (``106.0``), the way JSON bridges such
+as a tool layer return numbers (see :func:`floated`).
 """
 
 from __future__ import annotations
@@ -77,6 +80,35 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
     return httpx.Response(status, json=body, headers=headers)
 
 
+# Digit strings a bridge would read as numbers; a leading zero (a hex id such as 00000000001b59) stays text.
+NUMERIC_TEXT = re.compile(r"[1-9][0-9]{0,14}")
+
+
+def _is_id_key(key: object) -> bool:
+    return isinstance(key, str) and (key == "id" or key.endswith(("_id", "_ids")))
+
+
+def _float_id(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return float(value)
+    if isinstance(value, str) and NUMERIC_TEXT.fullmatch(value):
+        return float(value)
+    if isinstance(value, list):
+        return [_float_id(v) for v in value]
+    return value
+
+
+def floated(body: Any) -> Any:
+    """``body`` with every id (``id``, ``*_id``, ``*_ids``) that is a number or a digit string as a float."""
+    if isinstance(body, dict):
+        return {k: _float_id(v) if _is_id_key(k) and not isinstance(v, dict) else floated(v) for k, v in body.items()}
+    if isinstance(body, list):
+        return [floated(item) for item in body]
+    return body
+
+
 def body_of(request: httpx.Request) -> Any:
     """The request's JSON (or form) body, or None."""
     raw = request.content
@@ -103,6 +135,7 @@ class FakeAPI:
         self._lock = threading.RLock()
         self.limiter: Limiter | None = None  # enforces rate limits when set
         self.latency: Callable[[], float] | None = None  # loopback only: seconds before each answer
+        self.float_ids = False  # every id in an answer as a JSON float (106.0), as JSON bridges return them
 
     # -- wiring -------------------------------------------------------------------------------
     def route(self, method: str, pattern: str, handler: Handler) -> None:
@@ -167,10 +200,18 @@ class FakeAPI:
             for method, pattern, handler in self._routes:
                 match = pattern.fullmatch(request.url.path)
                 if match is not None and method == request.method:
-                    return handler(request, match)
+                    return self._shaped(handler(request, match))
             self.unknown.append(f"{request.method} {request.url.path}")
             return self.error(404, {"error": f"fake {self.service}: no route {request.method} {request.url.path}"},
                               {})
+
+    def _shaped(self, response: httpx.Response) -> httpx.Response:
+        """The answer as sent, or with its ids as floats when ``float_ids`` is on."""
+        if not self.float_ids or "json" not in response.headers.get("content-type", ""):
+            return response
+        return httpx.Response(response.status_code, headers={k: v for k, v in response.headers.items()
+                                                             if k.lower() != "content-length"},
+                              json=floated(json.loads(response.read())))
 
     def error(self, status: int, body: Any, headers: dict[str, str]) -> httpx.Response:
         """The vendor-shaped error body for an injected or natural failure (subclasses refine it)."""

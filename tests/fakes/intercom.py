@@ -21,6 +21,8 @@ results come newest first. Its clock starts a day ago and ticks a minute per cha
     fake.revoke()               # every token is refused (401 Access Token Invalid)
     fake.forbid_companies()     # the token lacks "Read and list users and companies" for companies (403)
     fake.rate_limit()           # the next request gets 429 with X-RateLimit-Reset
+    fake.garble(convo, {"id": "abc"})  # search lists it with these fields changed (a mapping), or as the value
+    fake.float_ids = True       # every numeric id answered as a JSON float (7001.0), as JSON bridges do
 """
 
 from __future__ import annotations
@@ -152,6 +154,7 @@ class FakeIntercom(FakeAPI):
         self.denied: dict[str, int] = {}  # "companies" / "contacts" / "conversations" → status
         self.statistics = True
         self._after_search: list[Callable[[], object]] = []
+        self._garbled: dict[str, Any] = {}  # conversation id → what search lists in its place
         self._lost: list[Fault] = []
         self.admin = self.add_admin("Ada Admin", "ada@acme.example")
         self.bot = self.add_admin("Fin", "operator+acme@intercom.io", kind="bot")
@@ -311,6 +314,17 @@ class FakeIntercom(FakeAPI):
         """Run ``change`` right after the next search page is answered (a change between two pages)."""
         self._after_search.append(change)
 
+    def garble(self, conversation_id: str, listed: Any) -> None:
+        """Search lists the conversation unreadably: with the fields of a mapping ``listed``, else ``listed`` itself."""
+        self._garbled[conversation_id] = listed
+
+    def _listed(self, conversation_id: str) -> Any:
+        listed = self._garbled.get(conversation_id)
+        body = self.conversation_json(conversation_id, parts=False)
+        if listed is None:
+            return body
+        return {**body, **listed} if isinstance(listed, Mapping) else listed
+
     def notes(self, conversation_id: str) -> list[str]:
         """Bodies of the conversation's private notes, oldest first."""
         return [p["body"] for p in self.parts[conversation_id] if p["part_type"] == "note"]
@@ -453,7 +467,7 @@ class FakeIntercom(FakeAPI):
         if start + per_page < len(found):
             pages["next"] = {"per_page": per_page, "starting_after": _cursor(start + per_page)}
         answer = json_response(200, {"type": "conversation.list", "total_count": len(found), "pages": pages,
-                                     "conversations": [self.conversation_json(c["id"], parts=False) for c in page]})
+                                     "conversations": [self._listed(c["id"]) for c in page]})
         while self._after_search:
             self._after_search.pop(0)()
         return answer

@@ -15,6 +15,9 @@ deleted tickets stay in it (unless ``exclude_deleted``), and its cursors last be
     ticket = fake.add_ticket("Cannot log in", "Locked out", requester_id=user, tags=["vip"])
     fake.revoke()                       # every token is now refused (401)
     fake.reject(ticket, "Priority is invalid")   # its next update fails (422 / a failed job result)
+    fake.garble(ticket, {"id": "abc"})  # the export lists it with these fields changed ("abc" for its id)
+    fake.garble(ticket, "oops")         # the export lists "oops" where the ticket was
+    fake.float_ids = True               # every id answered as a JSON float (106.0), as JSON bridges do
 """
 
 from __future__ import annotations
@@ -141,6 +144,7 @@ class FakeZendesk(FakeAPI):
         self._stream: dict[int, int] = {}  # ticket id → position of its latest change
         self._tokens: dict[str, int] = {}  # accepted Authorization header → user id
         self._rejected: dict[int, str] = {}
+        self._garbled: dict[int, Any] = {}  # ticket id → what the export lists in its place
         self.forbidden = False
         self._lost: list[Fault] = []
         self.admin = self.add_user("Ada Admin", ADMIN_EMAIL, role="admin")
@@ -229,6 +233,16 @@ class FakeZendesk(FakeAPI):
         """The next update of this ticket fails validation."""
         self._rejected[ticket_id] = details
 
+    def garble(self, ticket_id: int, listed: Any) -> None:
+        """The export lists the ticket unreadably: with the fields of a mapping ``listed``, else ``listed`` itself."""
+        self._garbled[ticket_id] = listed
+
+    def _listed(self, ticket_id: int) -> Any:
+        listed = self._garbled.get(ticket_id)
+        if listed is None:
+            return self._public(self.tickets[ticket_id])
+        return {**self._public(self.tickets[ticket_id]), **listed} if isinstance(listed, Mapping) else listed
+
     def private_notes(self, ticket_id: int) -> list[str]:
         """Bodies of the ticket's internal notes, oldest first."""
         return [c["body"] for c in self.comments[ticket_id] if not c["public"]]
@@ -302,6 +316,7 @@ class FakeZendesk(FakeAPI):
     def _sideloads(self, tickets: Iterable[Mapping[str, Any]], include: str) -> dict[str, Any]:
         wanted = {part.strip() for part in include.split(",") if part.strip()}
         found: dict[str, Any] = {}
+        tickets = [t for t in tickets if isinstance(t, Mapping)]
         ids = {t[k] for t in tickets for k in ("requester_id", "submitter_id", "assignee_id") if t.get(k)}
         users = [self.users[i] for i in sorted(ids) if i in self.users]
         if "users" in wanted:
@@ -341,7 +356,7 @@ class FakeZendesk(FakeAPI):
             position = max(self._stream.values(), default=0)
         else:
             position = after
-        tickets = [self._public(self.tickets[tid]) for _, tid in page]
+        tickets = [self._listed(tid) for _, tid in page]
         cursor = _encode(position)
         body = {"tickets": tickets, "after_cursor": cursor,
                 "after_url": f"https://{HOST}/api/v2/incremental/tickets/cursor.json?cursor={cursor}",

@@ -17,6 +17,7 @@ import pytest
 
 from frontline.app import escalate_services
 from frontline.config import Settings, load_settings
+from frontline.connectors.local.tracker import LocalTracker
 from frontline.flows.escalate import EscalateRun, EscalationSummary
 from frontline.store.inbox import Inbox
 from frontline.store.state import StateStore
@@ -122,6 +123,50 @@ def test_an_escalation_files_a_linear_issue_alerts_slack_and_notes_intercom_once
     again = escalate(settings, stack)
     assert again.escalated == 0 and len(stack.linear.issues) == 1 and len(stack.slack.all_posted()) == 1
     assert len(stack.intercom.notes(stack.angry)) == 1
+
+
+def issues(settings: Settings, stack: Stack, tracker: str) -> list[str]:
+    """The descriptions of the issues the tracker holds."""
+    if tracker == "linear":
+        return [issue.description for issue in stack.linear.issues.values()]
+    return [issue.body for issue in LocalTracker.from_settings(settings).list_issues()]
+
+
+@pytest.mark.parametrize("tracker", ["linear", "local"])
+def test_conversations_listed_with_float_ids_are_each_escalated_once_and_not_again(
+        settings: Settings, stack: Stack, tracker: str) -> None:
+    stack.intercom.float_ids = True  # every id as JSON bridges return it: 7005.0
+    tim = stack.intercom.conversations[stack.calm]["contacts"]["contacts"][0]["id"]
+    furious = stack.intercom.add_conversation(tim, [
+        ("customer", "The export is broken again."), ("admin", "Checking."),
+        ("customer", "This is unacceptable, we will cancel and ask for a refund.")], title="Export broken")
+    settings = settings.model_copy(update={"connectors": settings.connectors.model_copy(update={"tracker": tracker})})
+    summary = escalate(settings, stack)
+    assert summary.escalated == 2 and not summary.failures
+    filed = issues(settings, stack, tracker)
+    assert len(filed) == 2 and len(stack.slack.all_posted()) == 2
+    for conversation in (stack.angry, furious):  # each issue links its conversation by its integer id
+        assert len(stack.intercom.notes(conversation)) == 1
+        assert sum(f"/conversation/{conversation})" in d for d in filed) == 1, filed
+    assert stack.intercom.notes(stack.calm) == []
+    again = escalate(settings, stack)
+    assert again.escalated == 0 and not again.failures
+    assert len(issues(settings, stack, tracker)) == 2 and len(stack.slack.all_posted()) == 2
+    assert [len(stack.intercom.notes(c)) for c in (stack.angry, furious)] == [1, 1]
+
+
+@pytest.mark.parametrize("listed", [{"id": "abc"}, "not a conversation"], ids=["bad-id", "not-an-object"])
+def test_a_listed_conversation_that_cannot_be_read_fails_the_run_by_name_and_is_listed_again(
+        settings: Settings, stack: Stack, listed: Any) -> None:
+    stack.intercom.float_ids = True
+    stack.intercom.garble(stack.calm, listed)
+    first = escalate(settings, stack)
+    named = "abc" if isinstance(listed, dict) else "position"
+    assert first.escalated == 1 and len(first.failures) == 1 and named in first.failures[0][0]
+    assert "next run" in first.failures[0][1]
+    second = escalate(settings, stack)  # the cursor stayed before it: listed (and reported) again
+    assert second.escalated == 0 and len(second.failures) == 1 and named in second.failures[0][0]
+    assert len(stack.linear.issues) == 1 and len(stack.intercom.notes(stack.angry)) == 1
 
 
 def test_vendor_rate_limits_and_errors_are_retried(settings: Settings, stack: Stack) -> None:

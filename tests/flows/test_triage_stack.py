@@ -101,6 +101,48 @@ def test_every_ticket_is_written_back_and_alerted_once_with_notion_articles(
     assert_once_each(stack, tags)
 
 
+def test_tickets_listed_with_float_ids_are_each_handled_once_through_notion_and_slack(
+        workspace: Path, stack: Stack, slack_url: str) -> None:
+    stack.zendesk.float_ids = True  # every id as JSON bridges return it: 106.0
+    tags = {t: list(stack.zendesk.tickets[t]["tags"]) for t in waiting(stack)}
+    settings = stack_settings(workspace, stack.environment(slack=slack_url))
+    summary = triage(settings, stack)
+    assert summary.handled == len(tags) and not summary.failures
+    assert_once_each(stack, tags)
+    enterprise = [t for t in tags if stack.zendesk.organizations[stack.zendesk.users[
+        stack.zendesk.tickets[t]["requester_id"]]["organization_id"]]["organization_fields"]["plan"] == "enterprise"]
+    assert all("enterprise" in stack.zendesk.private_notes(t)[0] for t in enterprise)  # the sideloads matched
+    again = triage(settings, stack)
+    assert again.handled == 0 and not again.failures
+    assert_once_each(stack, tags)
+
+
+def test_the_cli_names_a_listed_ticket_it_cannot_read_and_exits_1_until_it_can(workspace: Path) -> None:
+    stack = build_stack(12, zendesk_host=None)
+    stack.zendesk.float_ids = True
+    unreadable, *others = waiting(stack)
+    stack.zendesk.garble(unreadable, {"id": "[/x]"})  # an id that is no ticket number (and looks like markup)
+    make_settings(workspace, CONFIG)
+    args = ["--config", str(workspace / "frontline.toml"), "run", "triage", "--helpdesk", "zendesk", "--kb", "notion",
+            "--chat", "slack", "-q"]
+    runner = CliRunner()
+    with serve_stack(stack) as env:
+        first = runner.invoke(cli, args, env=env)
+        assert first.exit_code == 1, first.output
+        assert "failed #[/x]: Zendesk listed a ticket whose id '[/x]' is not a ticket number" in first.output
+        assert f"Triage: {len(others)} handled" in first.output and "1 failed" in first.output
+        assert "Traceback" not in first.output
+        again = runner.invoke(cli, args, env=env)
+        assert again.exit_code == 1 and "failed #[/x]" in again.output and "0 handled" in again.output
+        stack.zendesk.garble(unreadable, None)
+        fixed = runner.invoke(cli, args, env=env)
+        assert fixed.exit_code == 0 and "Triage: 1 handled" in fixed.output, fixed.output
+    assert all(len(notes(stack, t)) == 1 for t in [unreadable, *others])
+    assert len(stack.slack.all_posted()) == len(others) + 1
+    for fake in stack.fakes:
+        assert fake.violations == [] and fake.unknown == [], fake.service
+
+
 def test_rate_limits_and_server_errors_on_every_vendor_are_retried(workspace: Path, stack: Stack,
                                                                    slack_url: str) -> None:
     tags = {t: list(stack.zendesk.tickets[t]["tags"]) for t in waiting(stack)}

@@ -74,10 +74,12 @@ def markers(fake: FakeZendesk, ticket_id: int) -> list[str]:
     return [m.group(1) for note in fake.private_notes(ticket_id) if (m := MARKER.search(note))]
 
 
+@pytest.mark.parametrize("float_ids", [False, True], ids=["integer-ids", "float-ids"])
 @pytest.mark.parametrize("copies", [1, 3], ids=["one-request-per-ticket", "bulk-jobs"])
 def test_every_ticket_is_written_back_once_keeping_its_tags_and_a_second_run_writes_nothing(
-        settings: Settings, copies: int) -> None:
+        settings: Settings, copies: int, float_ids: bool) -> None:
     fake = FakeZendesk()
+    fake.float_ids = float_ids  # ids as JSON bridges return them: 106.0
     ids = seed(fake, copies)
     summary = triage(settings, fake)
     assert summary.handled == len(ids) and not summary.failures and summary.review == copies  # "hello ??"
@@ -130,6 +132,28 @@ def test_a_new_ticket_after_a_run_is_the_only_one_handled_next(settings: Setting
     summary = triage(settings, fake)
     assert summary.handled == 1 and len(fake.private_notes(late)) == 1
     assert all(len(fake.private_notes(t)) == 1 for t in ids)
+
+
+@pytest.mark.parametrize("listed", [{"id": "abc"}, "not a ticket"], ids=["bad-id", "not-an-object"])
+def test_a_listed_ticket_that_cannot_be_read_fails_the_run_by_name_and_is_listed_again(
+        settings: Settings, listed: Any) -> None:
+    fake = FakeZendesk()
+    fake.float_ids = True
+    ids = seed(fake)
+    fake.garble(ids[2], listed)
+    first = triage(settings, fake)
+    named = "abc" if isinstance(listed, dict) else "position"
+    assert first.handled == len(ids) - 1 and len(first.failures) == 1
+    assert named in first.failures[0][0] and "next run" in first.failures[0][1]
+    assert fake.private_notes(ids[2]) == [] and alerts(settings) == len(ids) - 1
+    # The cursor stayed before it: the next run lists it again, and the others are not redone.
+    second = triage(settings, fake)
+    assert second.handled == 0 and len(second.failures) == 1 and named in second.failures[0][0]
+    fake.garble(ids[2], None)  # readable again (Zendesk, or the proxy, fixed)
+    third = triage(settings, fake)
+    assert third.handled == 1 and not third.failures
+    assert all(len(markers(fake, t)) == 1 for t in ids) and alerts(settings) == len(ids)
+    assert fake.violations == [] and fake.unknown == []
 
 
 class DiesAfterWriting:

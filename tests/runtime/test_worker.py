@@ -23,6 +23,7 @@ from frontline.connectors.local.conversations import LocalConversations, normali
 from frontline.connectors.local.helpdesk import LocalHelpdesk
 from frontline.connectors.local.outbox import OutboxChat
 from frontline.connectors.local.tracker import LocalTracker
+from frontline.ports import Page
 from frontline.runtime.fetcher import ROLE
 from frontline.runtime.worker import Worker, WorkerOptions, WorkerTotals
 from frontline.store.inbox import Inbox
@@ -154,6 +155,37 @@ def test_a_webhook_entry_is_read_from_the_source_and_a_vanished_item_is_settled(
     totals, lines = run_worker(settings, store)
     assert totals.counts["done"] == 2 and "1 handled" in lines[0] and "1 gone" in lines[0]
     assert len(helpdesk.notes("3")) == 1 and store.handled_among("triage", ["3", "1"]) == {"3"}
+
+
+class ListsAnUnreadableEntry:
+    """The helpdesk, listing beside its tickets an entry it cannot read (a bad id from the vendor)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    async def list_changed(self, cursor: str | None, limit: int) -> Page[Any]:
+        page = await self.inner.list_changed(cursor, limit)
+        return Page(page.items, page.cursor, page.has_more, unreadable=[("abc", "its id is no ticket number")])
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_a_listed_entry_the_source_cannot_read_is_reported_and_the_cursor_stays_before_it(
+        settings: Settings, store: StateStore, helpdesk: LocalHelpdesk, caplog: pytest.LogCaptureFixture) -> None:
+    def unreadable_source(worker: Worker) -> None:
+        for lane in worker.fetcher.lanes:
+            lane.services.helpdesk = ListsAnUnreadableEntry(lane.services.helpdesk)  # type: ignore[union-attr]
+
+    totals, lines = run_worker(settings, store, started=unreadable_source)
+    assert totals.counts["unreadable"] == 1 and totals.counts["done"] == 4  # the readable tickets go on
+    assert any("could not read 1 listed item: triage abc: its id is no ticket number" in line for line in lines)
+    assert "could not read listed item abc" in caplog.text
+    assert store.get_cursor("triage:default:local") is None  # listed again by the next fetch
+    assert all(len(helpdesk.notes(t["id"])) == 1 for t in TICKETS)
+    again, _ = run_worker(settings, store)  # readable now: the cursor moves, nothing is done twice
+    assert again.counts["unreadable"] == 0 and again.counts["done"] == 0
+    assert store.get_cursor("triage:default:local") is not None and len(alerts(settings)) == 4
 
 
 def test_a_first_stop_finishes_the_batch_and_gives_the_role_back(

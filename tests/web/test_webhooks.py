@@ -61,6 +61,20 @@ def test_a_signed_delivery_is_recorded_and_answered(app: WebApp) -> None:
     assert app.wake.is_set()
 
 
+@pytest.mark.parametrize("conversation", [215, 215.0, "215.0", " 215 "])
+def test_a_conversation_id_is_recorded_the_one_way_however_it_was_written(app: WebApp, conversation: Any) -> None:
+    body = notification(conversation=conversation)
+    assert post(app, body, signature=sign_intercom(SECRET, body)).status_code == 200
+    assert [d.item_id for d in waiting(app)] == ["215"]
+
+
+@pytest.mark.parametrize("conversation", ["{{conversation.id}}", True, 4.5, "", [215]])
+def test_a_notification_whose_conversation_id_is_not_one_is_refused(app: WebApp, conversation: Any) -> None:
+    body = notification(conversation=conversation)
+    response = post(app, body, signature=sign_intercom(SECRET, body))
+    assert response.status_code == 400 and waiting(app) == []
+
+
 @pytest.mark.parametrize("signature", [None, "sha1=" + "0" * 40, "sha256=abc", sign_intercom("other", b"x")])
 def test_a_bad_signature_is_refused_with_a_minimal_body_and_nothing_recorded(app: WebApp,
                                                                              signature: str | None) -> None:

@@ -137,3 +137,21 @@ def test_a_helpdesk_outage_gives_the_delivery_back_for_later(app: WebApp) -> Non
     run(go())
     assert app.inbox.depth() == {"waiting": 1, "dead": 0}
     assert app.inbox.lease("test", flow="triage") == []  # not due again before its back-off
+
+
+def test_a_poll_cycle_logs_and_counts_each_item_it_did_not_handle(
+        app: WebApp, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from frontline.flows import escalate, triage
+    from frontline.web.worker import poll_once
+
+    async def unreadable(services: Any, **_: Any) -> triage.RunSummary:
+        return triage.RunSummary(failures=[("abc", "Zendesk listed a ticket whose id 'abc' is not a ticket number")])
+
+    async def nothing(services: Any, **_: Any) -> escalate.EscalationSummary:
+        return escalate.EscalationSummary()
+
+    monkeypatch.setattr(triage, "run_triage", unreadable)
+    monkeypatch.setattr(escalate, "run_escalate", nothing)
+    run(poll_once(app))
+    assert "triage poll for team default: abc failed: Zendesk listed a ticket whose id 'abc'" in caplog.text
+    assert b'frontline_poll_failures_total{flow="triage"} 1.0' in app.metrics.render()

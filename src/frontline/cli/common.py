@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from frontline.config import Settings, load_settings
@@ -118,7 +119,8 @@ def print_summary(summary: RunSummary, *, title: str = "Triage") -> None:
     if summary.flags.get("classifier_failed"):
         console.print(f"  [yellow]classifier failed[/] for {summary.flags['classifier_failed']}: keyword rules used")
     for ticket_id, problem in summary.failures[:10]:
-        console.print(f"  [red]failed[/] #{ticket_id}: {problem}")
+        # Ids and reasons can hold a vendor's text: printed as given, never read as markup.
+        console.print(f"  [red]failed[/] #{escape(ticket_id)}: {escape(problem)}")
     if len(summary.failures) > 10:
         console.print(f"  … and {len(summary.failures) - 10} more failures")
     if summary.failures:

@@ -91,7 +91,8 @@ def worker_command(ctx: click.Context, /, once: bool, flows: tuple[str, ...], ba
         store.close()
     counts = totals.counts
     batches = f"{totals.batches} batch{'es' * (totals.batches != 1)}"
-    report(f"stopped: {batches}, {counts['done']} done, {counts['failed']} failed, "
+    unread = f", {counts['unreadable']} listed but unreadable" if counts["unreadable"] else ""
+    report(f"stopped: {batches}, {counts['done']} done, {counts['failed']} failed{unread}, "
            f"{counts['busy']} left to other workers, {totals.fetched} fetched")
-    if once and counts["failed"]:
+    if once and (counts["failed"] or counts["unreadable"]):
         ctx.exit(1)

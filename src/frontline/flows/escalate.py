@@ -131,6 +131,9 @@ class EscalateRun:
             size = self.settings.runner.batch_size if remaining is None else min(self.settings.runner.batch_size,
                                                                                  remaining)
             page = await source.list_changed(cursor, size)
+            # An entry the source could not read fails the run by name, and the cursor stays before it.
+            self.summary.failures.extend(page.unreadable)
+            clean = clean and not page.unreadable
             batch = list({c.id: c for c in page.items}.values())
             clean = await self.handle(batch) and clean
             if remaining is not None:
@@ -140,7 +143,7 @@ class EscalateRun:
             if clean and not self.dry_run and cursor != saved:
                 store.set_cursor(self.s.cursor_key, cursor)
                 saved = cursor
-            if not page.has_more or not page.items:
+            if not page.has_more or not (page.items or page.unreadable):
                 break
         self.summary.elapsed = time.perf_counter() - started
         return self.summary

@@ -169,6 +169,9 @@ class TriageRun:
         while remaining is None or remaining > 0:
             size = batch if remaining is None else min(batch, remaining)
             page = await helpdesk.list_changed(cursor, size)
+            # An entry the helpdesk could not read fails the run by name, and the cursor stays before it.
+            self.summary.failures.extend(page.unreadable)
+            cursor_clean = cursor_clean and not page.unreadable
             tickets = [t for t in {t.id: t for t in page.items}.values() if t.id not in self._taken]
             todo = self._pending(tickets)
             self.summary.skipped += len(tickets) - len(todo)
@@ -184,7 +187,7 @@ class TriageRun:
             if cursor_clean and not self.dry_run and cursor != saved:
                 store.set_cursor(self.s.cursor_key, cursor)
                 saved = cursor
-            if not page.has_more or not page.items:
+            if not page.has_more or not (page.items or page.unreadable):
                 break
         self.summary.elapsed = time.perf_counter() - started
         self.reporter.finish(self.summary)

@@ -8,6 +8,10 @@ is listed), then moves the cursor: whatever is behind the cursor is in the inbox
 worker has processed it. Items a person requeued (`frontline state forget`) and watched
 conversations whose time signal is due are enqueued too.
 
+An entry the source lists but cannot read (``Page.unreadable``) cannot be enqueued: it is logged
+and kept in ``Fetcher.unreadable`` for the worker to report, and the cursor stays before its page,
+so the next fetch lists it again instead of passing it.
+
 An entry carries the item as listed, so the worker that processes it does not read it again (one
 API call and one rate-budget token saved per item); a later change is a new version and so a new
 entry. Entries from webhooks carry no item: the worker reads those from the source.
@@ -16,6 +20,7 @@ entry. Entries from webhooks carry no item: the worker reads those from the sour
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +34,7 @@ from frontline.model import Conversation, Ticket
 from frontline.store.inbox import Entry, Inbox, delivery_id
 from frontline.store.state import StateStore
 
+log = logging.getLogger("frontline.worker")
 POLL = "poll"  # the inbox source of entries the fetcher made
 ROLE = ("worker", "fetcher")  # the claim that makes a worker the fetcher
 _TICKETS: TypeAdapter[Ticket] = TypeAdapter(Ticket)
@@ -87,10 +93,13 @@ class Fetcher:
         self.lanes = lanes
         self.owner = owner
         self.still_fetcher = still_fetcher
+        # (flow, id or position, reason) of each listed entry the last fetch could not read.
+        self.unreadable: list[tuple[str, str, str]] = []
 
     async def fetch(self, stopping: Callable[[], bool]) -> int:
         """Enqueue every lane's new work; returns how many entries are new. Stops between pages when asked."""
         added = 0
+        self.unreadable = []
         for lane in self.lanes:
             if stopping() or not self.still_fetcher():
                 break
@@ -122,14 +131,21 @@ class Fetcher:
         size = lane.services.settings.runner.batch_size
         cursor = await asyncio.to_thread(store.get_cursor, lane.cursor_key)
         added = 0
+        held = False  # a page had an entry that could not be read: the saved cursor stays before it
         while True:
             page = await lane.source.list_changed(cursor, size)
+            for label, reason in page.unreadable:
+                log.warning("%s: could not read listed item %s: %s", lane.flow, label, reason)
+                self.unreadable.append((lane.flow, label, reason))
+            held = held or bool(page.unreadable)
             items = list({item.id: item for item in page.items}.values())
             entries = [Entry(POLL, delivery_id(lane.flow, item.id, lane.version(item)), lane.flow, item.id,
                              {"item": lane.dump(item)}) for item in items]
             added += await asyncio.to_thread(self.inbox.add_many, entries)
             if page.cursor is not None and page.cursor != cursor:
-                await asyncio.to_thread(store.set_cursor, lane.cursor_key, page.cursor)
+                if not held:
+                    await asyncio.to_thread(store.set_cursor, lane.cursor_key, page.cursor)
                 cursor = page.cursor
-            if not page.has_more or not page.items or stopping() or not self.still_fetcher():
+            if (not page.has_more or not (page.items or page.unreadable) or stopping()
+                    or not self.still_fetcher()):
                 return added

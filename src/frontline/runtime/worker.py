@@ -61,7 +61,7 @@ class WorkerTotals:
 
     batches: int = 0
     fetched: int = 0
-    counts: Counter[str] = field(default_factory=Counter)  # done, failed, busy
+    counts: Counter[str] = field(default_factory=Counter)  # done, failed, busy, unreadable (listed, not read)
 
 
 def worker_id(*, once: bool = False) -> str:
@@ -150,6 +150,13 @@ class Worker:
         started = time.perf_counter()
         added = await self.fetcher.fetch(lambda: bool(self._stopping))
         self.totals.fetched += added
+        unreadable = self.fetcher.unreadable
+        if unreadable:
+            self.totals.counts["unreadable"] += len(unreadable)
+            flow, label, reason = unreadable[0]
+            more = f" (and {len(unreadable) - 1} more, see the log)" if len(unreadable) > 1 else ""
+            self.report(f"could not read {len(unreadable)} listed item{'s' * (len(unreadable) != 1)}: {flow} "
+                        f"{label}: {reason}{more}; the cursor stays before it until it can be read")
         self._next_fetch = time.monotonic() + (float("inf") if self.options.once else self.options.fetch_every)
         if added:
             waiting = (await asyncio.to_thread(self.inbox.depth, list(self.lanes)))["waiting"]

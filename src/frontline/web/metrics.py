@@ -110,6 +110,9 @@ class WebMetrics:
         self.deliveries = PromCounter("frontline_webhook_deliveries", "Webhook deliveries by source and outcome "
                                       "(recorded, duplicate, ignored, refused, invalid, unconfigured).",
                                       ["source", "outcome"], registry=self.registry)
+        self.poll_failures = PromCounter("frontline_poll_failures", "Items a poll cycle did not handle, by flow: "
+                                         "failed, or listed by the source but unreadable (retried next cycle).",
+                                         ["flow"], registry=self.registry)
         self.registry.register(StoreCollector(store, rate_limited))
 
     def observe(self, route: str, status: int, seconds: float) -> None:
@@ -119,6 +122,11 @@ class WebMetrics:
     def delivery(self, source: str, outcome: str, count: int = 1) -> None:
         """Count a webhook delivery's outcome."""
         self.deliveries.labels(source, outcome).inc(count)
+
+    def poll_failed(self, flow: str, count: int) -> None:
+        """Count the items one poll cycle of ``flow`` did not handle."""
+        if count:
+            self.poll_failures.labels(flow).inc(count)
 
     def render(self) -> bytes:
         """The text exposition (queries the store: call it off the event loop)."""

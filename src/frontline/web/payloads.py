@@ -53,8 +53,9 @@ def _json(body: bytes) -> Any:
         raise PayloadError("the body is not JSON") from None
 
 
-def _item_id(value: Any, what: str) -> str:
-    """A ticket or conversation id from a payload: a string or an integer, short, no placeholder left."""
+def item_id(value: Any, what: str) -> str:
+    """A ticket or conversation id from a payload, normalised (``7``, ``7.0``, ``"7"``: ``"7"``), short, no
+    placeholder left; PayloadError naming ``what`` otherwise."""
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise PayloadError(f"{what} is missing or not a string or number")
     if isinstance(value, float) and not math.isfinite(value):
@@ -95,7 +96,7 @@ def zendesk_event(body: bytes) -> ZendeskEvent:
         if not isinstance(detail, dict):
             raise PayloadError("a ticket event without a detail object")
         updated = detail.get("updated_at")
-        return ZendeskEvent(_item_id(detail.get("id"), "detail.id"), kind, event_id,
+        return ZendeskEvent(item_id(detail.get("id"), "detail.id"), kind, event_id,
                             updated if isinstance(updated, str) else None)
     raw = data.get("ticket_id")
     if raw is None and isinstance(data.get("ticket"), dict):
@@ -103,7 +104,7 @@ def zendesk_event(body: bytes) -> ZendeskEvent:
     if raw is None:
         raise PayloadError('no "ticket_id": set the trigger\'s JSON body to {"ticket_id": "{{ticket.id}}"}')
     updated = data.get("updated_at")
-    return ZendeskEvent(_item_id(raw, "ticket_id"), "trigger", None, updated if isinstance(updated, str) else None)
+    return ZendeskEvent(item_id(raw, "ticket_id"), "trigger", None, updated if isinstance(updated, str) else None)
 
 
 # -- Slack ----------------------------------------------------------------------------------------
@@ -172,7 +173,7 @@ def _slack_action(raw: Any, user: str) -> SlackAction | None:
     action_id = raw.get("action_id")
     stamp = raw.get("action_ts") if isinstance(raw.get("action_ts"), str) else None
     if action_id == RESOLVE_ACTION:
-        return SlackAction("resolve_escalation", _item_id(raw.get("value"), "the button's value"), None, user, stamp)
+        return SlackAction("resolve_escalation", item_id(raw.get("value"), "the button's value"), None, user, stamp)
     if action_id == CATEGORY_ACTION:
         option = raw.get("selected_option")
         value = option.get("value") if isinstance(option, dict) else None
@@ -181,7 +182,7 @@ def _slack_action(raw: Any, user: str) -> SlackAction | None:
         item, _, category = value.rpartition("/")
         if not category.strip():
             raise PayloadError("the category menu's value names no category")
-        return SlackAction("correct_category", _item_id(item, "the menu's ticket id"), category.strip(), user, stamp)
+        return SlackAction("correct_category", item_id(item, "the menu's ticket id"), category.strip(), user, stamp)
     return None
 
 
@@ -210,7 +211,7 @@ def ticket_batch(body: bytes) -> TicketBatch:
             continue
         try:
             record, _ = normalise_record(item)
-            record["id"] = _item_id(record["id"], "id")
+            record["id"] = item_id(record["id"], "id")
         except ValueError as exc:  # PayloadError is one too
             ident = item.get("id", item.get("ticket_id"))
             batch.errors.append({"index": index, "id": ident if isinstance(ident, str | int) else None,

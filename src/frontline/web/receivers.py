@@ -18,7 +18,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from frontline.web.metrics import CONTENT_TYPE
-from frontline.web.payloads import PayloadError, slack_request, ticket_batch, zendesk_event
+from frontline.web.payloads import PayloadError, item_id, slack_request, ticket_batch, zendesk_event
 from frontline.web.responses import Response
 from frontline.web.signatures import bearer_matches, verify_intercom, verify_slack, verify_zendesk
 
@@ -100,11 +100,13 @@ async def intercom(app: WebApp, headers: dict[str, str], body: bytes) -> Respons
         return _invalid(app, "intercom", "not a notification")
     if topic == "ping" or topic not in INTERCOM_TOPICS:
         return _ignored(app, "intercom", topic or "no topic")
-    conversation = item.get("id") if isinstance(item, dict) else None
-    if not conversation or not isinstance(conversation, str | int):
-        return _invalid(app, "intercom", "notification without a conversation id")
+    try:
+        # Recorded the one way the poller names it too (215, 215.0 and "215" are one conversation).
+        conversation = item_id(item.get("id") if isinstance(item, dict) else None, "data.item.id")
+    except PayloadError as error:
+        return _invalid(app, "intercom", f"notification without a conversation id ({error})")
     delivery = delivery_key(str(payload.get("id") or "")) or hashlib.sha256(body).hexdigest()
-    added = await app.record("intercom", delivery, "escalate", str(conversation), {"topic": topic})
+    added = await app.record("intercom", delivery, "escalate", conversation, {"topic": topic})
     return _response(200, {"received": delivery, "duplicate": not added})
 
 

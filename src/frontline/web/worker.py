@@ -172,31 +172,41 @@ async def _inbox_round(app: WebApp, processors: dict[str, Processor], *, owner: 
 
 async def poll_loop(app: WebApp, minutes: float, triage_lock: asyncio.Lock | None = None) -> None:
     """Run every flow for every team on the poll interval (the safety net for missed deliveries)."""
+    while True:
+        await poll_once(app, triage_lock)
+        await asyncio.sleep(minutes * 60)
+
+
+async def poll_once(app: WebApp, triage_lock: asyncio.Lock | None = None) -> None:
+    """One poll cycle: every flow for every team; each item that failed (or was listed unreadable) is logged."""
     from frontline.app import escalate_services, triage_services
     from frontline.flows.escalate import run_escalate
     from frontline.flows.triage import run_triage
 
-    while True:
-        for name in app.settings.team_names:
-            settings = app.settings.for_team(name)
-            for flow in ("triage", "escalate"):
-                try:
-                    if flow == "triage":
-                        async with triage_services(settings, echo=lambda line: None) as triage:
-                            try:
-                                async with triage_lock or contextlib.nullcontext():
-                                    await run_triage(triage)
-                            finally:
-                                app.rate_limited_closed.update(rate_limits([triage]))
-                    else:
-                        async with escalate_services(settings, echo=lambda line: None) as escalate:
-                            try:
-                                await run_escalate(escalate)
-                            finally:
-                                app.rate_limited_closed.update(rate_limits([escalate]))
-                except Exception:  # a failing cycle is logged; the next one runs as planned
-                    log.exception("%s poll for team %s failed", flow, name)
-        await asyncio.sleep(minutes * 60)
+    for name in app.settings.team_names:
+        settings = app.settings.for_team(name)
+        for flow in ("triage", "escalate"):
+            failures: list[tuple[str, str]] = []
+            try:
+                if flow == "triage":
+                    async with triage_services(settings, echo=lambda line: None) as triage:
+                        try:
+                            async with triage_lock or contextlib.nullcontext():
+                                failures = (await run_triage(triage)).failures
+                        finally:
+                            app.rate_limited_closed.update(rate_limits([triage]))
+                else:
+                    async with escalate_services(settings, echo=lambda line: None) as escalate:
+                        try:
+                            failures = (await run_escalate(escalate)).failures
+                        finally:
+                            app.rate_limited_closed.update(rate_limits([escalate]))
+            except Exception:  # a failing cycle is logged; the next one runs as planned
+                log.exception("%s poll for team %s failed", flow, name)
+            # Nobody reads a poll's summary: each failed item goes to the log and the metrics instead.
+            for item, reason in failures:
+                log.warning("%s poll for team %s: %s failed: %s", flow, name, item, reason)
+            app.metrics.poll_failed(flow, len(failures))
 
 
 @contextlib.asynccontextmanager

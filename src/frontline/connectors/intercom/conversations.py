@@ -19,6 +19,7 @@ from frontline.connectors.intercom.payloads import (
     Position,
     app_host,
     carries_marker,
+    conversation_number,
     conversation_of,
     inbox_url,
     new_note_id,
@@ -26,8 +27,8 @@ from frontline.connectors.intercom.payloads import (
     note_reference,
     page_items,
     raw_parts,
+    ref_id,
     search_query,
-    seconds,
 )
 from frontline.credentials import Credentials
 from frontline.errors import (
@@ -68,7 +69,7 @@ class Workspace:
         me: Mapping[str, Any] = body if isinstance(body, Mapping) else {}
         app: Mapping[str, Any] = me["app"] if isinstance(me.get("app"), Mapping) else {}
         region = str(app.get("region") or "")
-        return cls(str(me.get("id") or ""), str(me.get("name") or ""), str(me.get("email") or ""),
+        return cls(ref_id(me.get("id")) or "", str(me.get("name") or ""), str(me.get("email") or ""),
                    str(app.get("id_code") or ""), str(app.get("name") or ""), region, app_host(region, base_url))
 
 
@@ -142,7 +143,8 @@ class IntercomConversations:
         position = Position.decode(cursor, me.app_id) or Position(int(time.time() - self.lookback_hours * 3600))
         ceiling = int(time.time() - self.options.settle_seconds)
         wanted = max(1, limit)
-        found: list[Mapping[str, Any]] = []
+        found: list[str] = []
+        unreadable: dict[str, str] = {}  # a new search from the moved position may list one again
         more = False
         after: str | None = None
         per_page = PER_PAGE_MAX
@@ -156,17 +158,18 @@ class IntercomConversations:
                 "sort": {"field": "updated_at", "order": "ascending"},
                 "pagination": {"per_page": per_page, "starting_after": after},
             })
-            items, following = page_items(body)
-            if not self._inclusive and any((seconds(c["updated_at"]) or 0) < position.since for c in items):
+            items, unread, following = page_items(body)
+            unreadable.update(unread)
+            if not self._inclusive and any(c.updated < position.since for c in items):
                 # Intercom's ">" included its bound: ask from `since` itself, so older changes fill no page.
                 self._inclusive = True
                 after = None
                 continue
-            fresh = [c for c in items if position.admits(seconds(c["updated_at"]) or 0, str(c["id"]))]
+            fresh = [c for c in items if position.admits(c.updated, c.id)]
             taken = fresh[:wanted - len(found)]
             for item in taken:
-                found.append(item)
-                position = position.after(seconds(item["updated_at"]) or 0, str(item["id"]))
+                found.append(item.id)
+                position = position.after(item.updated, item.id)
             more = len(taken) < len(fresh) or following is not None
             if len(found) >= wanted or following is None:
                 break
@@ -176,21 +179,37 @@ class IntercomConversations:
             after = None if taken else following
         else:
             more = True
-        conversations = await self._read([str(c["id"]) for c in found])
-        return Page(items=conversations, cursor=position.encode(me.app_id), has_more=more)
+        conversations, failed = await self._read(found)
+        unreadable.update(failed)
+        return Page(items=conversations, cursor=position.encode(me.app_id), has_more=more,
+                    unreadable=list(unreadable.items()))
 
     async def get(self, conversation_id: str) -> Conversation:
         """One conversation with its parts, contact and company."""
-        [found] = await self._read([self._number(conversation_id)], missing_ok=False)
-        return found
+        found, failed = await self._read([self._number(conversation_id)], missing_ok=False)
+        if failed:
+            [(number, reason)] = failed
+            raise UnavailableError(SERVICE, f"answered GET /conversations/{number} with a conversation frontline "
+                                            f"cannot read: {reason}")
+        return found[0]
 
-    async def _read(self, ids: Sequence[str], *, missing_ok: bool = True) -> list[Conversation]:
-        """Each conversation in full; one deleted since it was listed is left out."""
+    async def _read(self, ids: Sequence[str], *, missing_ok: bool = True
+                    ) -> tuple[list[Conversation], list[tuple[str, str]]]:
+        """Each conversation in full, and ``(id, reason)`` for each that cannot be read; one deleted since it
+        was listed is left out (there is nothing to escalate)."""
         me = await self.workspace()
         raws = await self.customers.gather(self._conversation(i, missing_ok=missing_ok) for i in ids)
-        present = [raw for raw in raws if raw is not None]
-        customers = await self.customers.of(present)
-        return [self._build(raw, customer, me) for raw, customer in zip(present, customers, strict=True)]
+        present = [(asked, raw) for asked, raw in zip(ids, raws, strict=True) if raw is not None]
+        customers = await self.customers.of(raw for _, raw in present)
+        conversations: list[Conversation] = []
+        failed: list[tuple[str, str]] = []
+        for (asked, raw), customer in zip(present, customers, strict=True):
+            try:
+                conversations.append(self._build(raw, customer, me))
+            except (ValueError, TypeError, KeyError, AttributeError) as error:  # a field of an unexpected shape
+                failed.append((asked, f"Intercom answered with a conversation frontline cannot read "
+                                                   f"({error}); it is listed again next run"))
+        return conversations, failed
 
     async def _conversation(self, conversation_id: str, *, missing_ok: bool = True) -> Mapping[str, Any] | None:
         try:
@@ -206,12 +225,12 @@ class IntercomConversations:
 
     def _build(self, raw: Mapping[str, Any], customer: Customer, me: Workspace) -> Conversation:
         return conversation_of(raw, contact=customer.contact, company=customer.company, company_note=customer.note,
-                               url=inbox_url(me.app_host, me.app_id, str(raw["id"])))
+                               url=inbox_url(me.app_host, me.app_id, conversation_number(raw.get("id")) or ""))
 
     @staticmethod
     def _number(conversation_id: str) -> str:
-        text = str(conversation_id).strip()
-        if not text.isdigit():
+        text = conversation_number(conversation_id)
+        if text is None:
             raise NotFoundError(SERVICE, f"{conversation_id!r} is not an Intercom conversation id",
                                 hint="Intercom conversation ids are numbers, as in the inbox URL")
         return text
@@ -247,7 +266,7 @@ class IntercomConversations:
         """The note already carrying ``marker``, among the conversation's 500 most recent parts."""
         raw = await self._conversation(self._number(conversation_id), missing_ok=False)
         for part in reversed(raw_parts(raw or {})):
-            if carries_marker(part, marker) and part.get("id") is not None:
+            if carries_marker(part, marker) and ref_id(part.get("id")) is not None:
                 return note_reference(part["id"])
         return None
 

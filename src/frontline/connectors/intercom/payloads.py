@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from frontline.decide.text import html_to_text, looks_like_html
-from frontline.model import Author, Company, Conversation, Part, Requester, parse_timestamp
+from frontline.model import Author, Company, Conversation, Part, Requester, normalise_id, parse_timestamp
 
 SOURCE = "intercom"
 CUSTOMERS = frozenset({"user", "lead", "contact"})
@@ -34,6 +34,31 @@ def _map(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
+def conversation_number(value: object) -> str | None:
+    """A conversation id as Intercom's path wants it (``"7005"``) from ``"7005"``, ``7005`` or ``7005.0``, else None."""
+    try:
+        text = normalise_id(value) if value is not None else ""
+    except ValueError:
+        return None
+    return text if text.isdigit() else None
+
+
+def ref_id(value: object) -> str | None:
+    """An Intercom object id (contact, company, admin, part) as text, or None.
+
+    These ids are opaque strings (``6329bd9f…``), kept as given; only a number a JSON layer made of
+    one (``7.0``) is normalised, so ``7``, ``7.0`` and ``"7"`` name one object.
+    """
+    if isinstance(value, str):
+        return value.strip() or None
+    if value is None:
+        return None
+    try:
+        return normalise_id(value)
+    except ValueError:
+        return None
+
+
 def timestamp(value: object) -> datetime | None:
     """Intercom's Unix seconds (or an ISO 8601 string) as an aware UTC datetime."""
     if isinstance(value, bool) or value is None:
@@ -44,11 +69,13 @@ def timestamp(value: object) -> datetime | None:
 
 
 def seconds(value: object) -> int | None:
-    """Unix seconds from Intercom's integer (or digit string) timestamps."""
+    """Unix seconds from Intercom's integer (or digit string) timestamps; ``1718000000.0`` from a JSON layer too."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
     if isinstance(value, str) and value.strip().isdigit():
         return int(value)
     return None
@@ -126,14 +153,14 @@ def contact_ids(conversation: Mapping[str, Any]) -> list[str]:
     """The ids of the conversation's contacts, the customer first."""
     holder = conversation.get("contacts")
     found = holder.get("contacts") if isinstance(holder, Mapping) else None
-    return [str(c["id"]) for c in found or () if isinstance(c, Mapping) and c.get("id")]
+    return [ident for c in found or () if isinstance(c, Mapping) and (ident := ref_id(c.get("id")))]
 
 
 def company_ids(contact: Mapping[str, Any]) -> list[str]:
     """The ids of a contact's companies as the contact embeds them (``companies.data``)."""
     holder = contact.get("companies")
     found = holder.get("data") if isinstance(holder, Mapping) else None
-    return [str(c["id"]) for c in found or () if isinstance(c, Mapping) and c.get("id")]
+    return [ident for c in found or () if isinstance(c, Mapping) and (ident := ref_id(c.get("id")))]
 
 
 def requester_of(contact: Mapping[str, Any] | None, conversation: Mapping[str, Any]) -> Requester:
@@ -190,12 +217,15 @@ def inbox_url(host: str, app_id: str, conversation_id: str) -> str:
 
 def conversation_of(raw: Mapping[str, Any], *, contact: Requester, company: Company | None, company_note: str,
                     url: str) -> Conversation:
-    """A conversation with its parts, customer and company."""
+    """A conversation with its parts, customer and company; ValueError when its id is no conversation id."""
+    number = conversation_number(raw.get("id"))
+    if number is None:
+        raise ValueError(f"its id {raw.get('id')!r} is not an Intercom conversation id")
     source = _map(raw.get("source"))
     title = text_of(raw.get("title") or source.get("subject") or "")
     state = str(raw.get("state") or ("open" if raw.get("open", True) else "closed"))
     return Conversation(
-        id=str(raw["id"]), title=title, parts=parts_of(raw), contact=contact, company=company, state=state,
+        id=number, title=title, parts=parts_of(raw), contact=contact, company=company, state=state,
         created_at=timestamp(raw.get("created_at")), updated_at=timestamp(raw.get("updated_at")),
         reopened=reopen_count(raw), url=url, source=SOURCE, company_note=company_note,
     )
@@ -224,18 +254,18 @@ def carries_marker(part: Mapping[str, Any], marker: str) -> bool:
 
 
 def note_reference(part_id: object) -> str:
-    """The reference frontline keeps for a note part."""
-    return f"part:{part_id}"
+    """The reference frontline keeps for a note part (``part:7012``, never ``part:7012.0``)."""
+    return f"part:{ref_id(part_id) or part_id}"
 
 
 def new_note_id(answer: Mapping[str, Any], admin_id: str, marker: str) -> str | None:
     """The id of the note a reply created, from the conversation Intercom answers with."""
     notes = [p for p in raw_parts(answer) if str(p.get("part_type") or "") in NOTES]
     for part in reversed(notes):
-        if carries_marker(part, marker) and part.get("id") is not None:
-            return str(part["id"])
-    mine = [p for p in notes if str((p.get("author") or {}).get("id") or "") == admin_id and p.get("id") is not None]
-    return str(mine[-1]["id"]) if mine else None
+        if carries_marker(part, marker) and ref_id(part.get("id")) is not None:
+            return ref_id(part["id"])
+    mine = [p for p in notes if ref_id(_map(p.get("author")).get("id")) == admin_id and ref_id(p.get("id"))]
+    return ref_id(mine[-1]["id"]) if mine else None
 
 
 # -- the search position -------------------------------------------------------------------------
@@ -292,15 +322,45 @@ def search_query(position: Position, ceiling: int, *, inclusive: bool = False) -
     ]}
 
 
-def page_items(body: object) -> tuple[list[Mapping[str, Any]], str | None]:
-    """A search page's conversations (oldest update first) and the ``starting_after`` of the next page."""
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """One conversation as search listed it: its id and the second of its last update."""
+
+    id: str
+    updated: int
+
+
+def page_items(body: object) -> tuple[list[Listed], list[tuple[str, str]], str | None]:
+    """A search page's conversations (oldest update first), ``(id or position, reason)`` for each entry
+    that cannot be read, and the ``starting_after`` of the next page."""
     if not isinstance(body, Mapping):
-        return [], None
-    items = [c for c in body.get("conversations") or () if isinstance(c, Mapping) and c.get("id") is not None
-             and seconds(c.get("updated_at")) is not None]
-    items.sort(key=lambda c: (seconds(c.get("updated_at")) or 0, str(c["id"])))
+        return [], [], None
+    items: list[Listed] = []
+    unreadable: list[tuple[str, str]] = []
+    again = "it is listed again next run"
+    entries = body.get("conversations")
+    for position, entry in enumerate(entries if isinstance(entries, list) else (), start=1):
+        where = f"position {position} on the page"
+        if not isinstance(entry, Mapping):
+            unreadable.append((where, f"Intercom listed {type(entry).__name__} {str(entry)[:40]!r} instead of a "
+                                      f"conversation; {again} (check INTERCOM_BASE_URL if a proxy rewrites answers)"))
+            continue
+        raw_id = entry.get("id")
+        number = conversation_number(raw_id)
+        updated = seconds(entry.get("updated_at"))
+        if raw_id is None or (isinstance(raw_id, str) and not raw_id.strip()):
+            unreadable.append((where, f"Intercom listed a conversation without an id; {again}"))
+        elif number is None:
+            unreadable.append((str(raw_id).strip()[:60], f"Intercom listed a conversation whose id {raw_id!r} is "
+                                                         f"not a conversation number; {again}"))
+        elif updated is None:
+            unreadable.append((number, f"Intercom listed the conversation with an unreadable updated_at "
+                                       f"({entry.get('updated_at')!r}); {again}"))
+        else:
+            items.append(Listed(number, updated))
+    items.sort(key=lambda c: (c.updated, int(c.id)))
     pages = _map(body.get("pages"))
     following = pages.get("next") if isinstance(pages, Mapping) else None
     after = following.get("starting_after") if isinstance(following, Mapping) else None
-    return items, str(after) if after else None
+    return items, unreadable, str(after) if after else None
 

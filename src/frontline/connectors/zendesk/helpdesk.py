@@ -17,11 +17,14 @@ from frontline.connectors.zendesk.payloads import (
     Sideloads,
     TicketReader,
     carries_marker,
+    comment_reference,
     job_outcomes,
+    listed_label,
     note_reference,
+    sort_listed,
     ticket_changes,
-    ticket_number,
     validation_details,
+    zendesk_id,
 )
 from frontline.credentials import Credentials
 from frontline.errors import (
@@ -189,31 +192,41 @@ class ZendeskHelpdesk:
         params: dict[str, Any] = {"per_page": max(1, min(limit, PAGE_MAX)), "include": "users,organizations",
                                   "exclude_deleted": "true"}
         wanted: list[Mapping[str, Any]] = []
+        unreadable: list[tuple[str, str]] = []
         body: Mapping[str, Any] = {}
         more = False
         cursor = self._own(cursor)
         for _ in range(SKIP_PAGES):
             position = {"cursor": cursor} if cursor else {"start_time": self._start_time()}
             body = await self.api.json("GET", EXPORT, params={**params, **position})
-            tickets = [t for t in body.get("tickets") or () if isinstance(t, Mapping)]
-            wanted = [t for t in tickets if t.get("status") in self.options.statuses and isinstance(t.get("id"), int)]
+            wanted, unreadable = sort_listed(body.get("tickets"), self.options.statuses)
             after = body.get("after_cursor") or cursor
             more = body.get("end_of_stream") is False
             moved = after != cursor
             cursor = after
-            if wanted or not more or not moved:
+            # A page with an unreadable ticket is handed back too: passing it would lose the ticket.
+            if wanted or unreadable or not more or not moved:
                 break
         sideloads = Sideloads.of(body)
-        wanted.sort(key=lambda t: (t.get("generated_timestamp") or 0, t.get("updated_at") or "", t["id"]))
+        wanted.sort(key=lambda t: (t.get("generated_timestamp") or 0, t.get("updated_at") or "",
+                                   zendesk_id(t.get("id")) or 0))
+        tickets: list[Ticket] = []
+        for place, raw in enumerate(wanted, start=1):
+            try:
+                tickets.append(self.reader.ticket(raw, sideloads))
+            except (ValueError, TypeError, KeyError, AttributeError) as error:  # a field of an unexpected shape
+                unreadable.append((listed_label(raw.get("id"), place),
+                                   f"Zendesk listed a ticket frontline cannot read ({error}); it is listed again "
+                                   "next run"))
         saved = f"{cursor}@{self._account}" if cursor else None
-        return Page(items=[self.reader.ticket(t, sideloads) for t in wanted], cursor=saved, has_more=more)
+        return Page(items=tickets, cursor=saved, has_more=more, unreadable=unreadable)
 
     async def get(self, ticket_id: str) -> Ticket:
         """One ticket with its whole thread, requester and organization."""
         number = self._number(ticket_id)
         body = await self.api.json("GET", f"/api/v2/tickets/{number}", params={"include": "users,organizations"})
         raw = body.get("ticket") if isinstance(body, Mapping) else None
-        if not isinstance(raw, Mapping) or not isinstance(raw.get("id"), int):
+        if not isinstance(raw, Mapping) or zendesk_id(raw.get("id")) is None:
             raise UnavailableError(SERVICE, f"answered GET /api/v2/tickets/{number} without a ticket",
                                    hint="Check ZENDESK_BASE_URL: a proxy may be rewriting answers")
         comments = [c async for c in self._comments(number, newest_first=False)]
@@ -238,7 +251,7 @@ class ZendeskHelpdesk:
         await self._settle_jobs()
         async for comment in self._comments(self._number(ticket_id), newest_first=True):
             if carries_marker(comment, marker):
-                return f"comment:{comment.get('id')}"
+                return comment_reference(comment.get("id"))
         return None
 
     _jobs_settled = False
@@ -269,7 +282,7 @@ class ZendeskHelpdesk:
             self._jobs_settled = True
 
     def _number(self, ticket_id: str) -> int:
-        number = ticket_number(ticket_id)
+        number = zendesk_id(ticket_id)
         if number is None:
             raise NotFoundError(SERVICE, f"{ticket_id!r} is not a Zendesk ticket id",
                                 hint="Zendesk ticket ids are numbers")
@@ -281,7 +294,7 @@ class ZendeskHelpdesk:
         results: list[WriteResult | None] = [None] * len(updates)
         todo: list[tuple[int, int, WriteBack]] = []
         for index, update in enumerate(updates):
-            number = ticket_number(update.ticket_id)
+            number = zendesk_id(update.ticket_id)
             if number is None:
                 results[index] = WriteResult(update.ticket_id, error=NotFoundError(
                     SERVICE, f"{update.ticket_id!r} is not a Zendesk ticket id"))

@@ -13,10 +13,13 @@ SOURCE = "zendesk"
 MONEY = re.compile(r"[^0-9.\-]")
 
 
-def ticket_number(ticket_id: str) -> int | None:
-    """The numeric Zendesk id behind a frontline ticket id (``"42"``, ``"42.0"``), or None."""
+def zendesk_id(value: object) -> int | None:
+    """The numeric Zendesk id (ticket, user, organization) behind ``42``, ``42.0`` or ``"42"``, else None.
+
+    Zendesk's ids are JSON integers, but JSON bridges (a tool layer) hand them over as ``42.0``.
+    """
     try:
-        text = normalise_id(ticket_id)
+        text = normalise_id(value)
     except ValueError:
         return None
     return int(text) if text.isdigit() else None
@@ -35,6 +38,47 @@ def money(value: object) -> float | None:
         return None
 
 
+def listed_label(value: object, position: int) -> str:
+    """How a listed entry is named when it cannot be read: its id as given, else its place on the page."""
+    if value is None or isinstance(value, Mapping | list) or not str(value).strip():
+        return f"position {position} on the page"
+    return str(value).strip()[:60]
+
+
+def sort_listed(entries: object, statuses: Iterable[str]) -> tuple[list[Mapping[str, Any]], list[tuple[str, str]]]:
+    """An export page's tickets in ``statuses``, and ``(id or position, reason)`` for each entry that cannot be read.
+
+    A ticket in another status is not wanted whatever else is wrong with it; an entry that is not
+    an object, has no status, or has an id that is not a Zendesk ticket id is named, never dropped.
+    """
+    wanted: list[Mapping[str, Any]] = []
+    unreadable: list[tuple[str, str]] = []
+    allowed = set(statuses)
+    again = "it is listed again next run"
+    for position, entry in enumerate(entries if isinstance(entries, list) else (), start=1):
+        if not isinstance(entry, Mapping):
+            unreadable.append((listed_label(None, position),
+                               f"Zendesk listed {type(entry).__name__} {str(entry)[:40]!r} instead of a ticket; "
+                               f"{again} (check ZENDESK_BASE_URL if a proxy rewrites answers)"))
+            continue
+        status = entry.get("status")
+        if isinstance(status, str) and status not in allowed:
+            continue
+        raw_id = entry.get("id")
+        if raw_id is None:
+            unreadable.append((listed_label(None, position), f"Zendesk listed a ticket without an id; {again}"))
+        elif zendesk_id(raw_id) is None:
+            unreadable.append((listed_label(raw_id, position),
+                               f"Zendesk listed a ticket whose id {raw_id!r} is not a ticket number, so nothing "
+                               f"can be written back to it; {again}"))
+        elif not isinstance(status, str):
+            unreadable.append((listed_label(zendesk_id(raw_id), position),
+                               f"Zendesk listed the ticket without a status; {again}"))
+        else:
+            wanted.append(entry)
+    return wanted, unreadable
+
+
 @dataclass(frozen=True)
 class Sideloads:
     """Users and organizations returned beside tickets (``include=users,organizations``), by id."""
@@ -47,11 +91,22 @@ class Sideloads:
         """The sideloads of one response body."""
         return cls(_by_id(body.get("users")), _by_id(body.get("organizations")))
 
+    def user(self, user_id: object) -> Mapping[str, Any]:
+        """The user ``user_id`` refers to (``7``, ``7.0`` or ``"7"``), or an empty mapping."""
+        number = zendesk_id(user_id)
+        return self.users.get(number, {}) if number is not None else {}
+
+    def organization(self, org_id: object) -> Mapping[str, Any] | None:
+        """The organization ``org_id`` refers to, or None."""
+        number = zendesk_id(org_id)
+        return self.organizations.get(number) if number is not None else None
+
 
 def _by_id(items: object) -> dict[int, Mapping[str, Any]]:
     if not isinstance(items, list):
         return {}
-    return {item["id"]: item for item in items if isinstance(item, Mapping) and isinstance(item.get("id"), int)}
+    return {number: item for item in items
+            if isinstance(item, Mapping) and (number := zendesk_id(item.get("id"))) is not None}
 
 
 @dataclass(frozen=True)
@@ -63,9 +118,15 @@ class TicketReader:
 
     def ticket(self, raw: Mapping[str, Any], sideloads: Sideloads,
                comments: Sequence[Mapping[str, Any]] | None = None) -> Ticket:
-        """One ticket; ``comments`` (oldest first) make the thread, else the first comment alone."""
-        requester_id = raw.get("requester_id")
-        user = sideloads.users.get(requester_id, {}) if isinstance(requester_id, int) else {}
+        """One ticket; ``comments`` (oldest first) make the thread, else the first comment alone.
+
+        Raises ValueError when the ticket's id is not a Zendesk id (nothing could be written back to it).
+        """
+        number = zendesk_id(raw.get("id"))
+        if number is None:
+            raise ValueError(f"its id {raw.get('id')!r} is not a Zendesk ticket id")
+        requester_id = zendesk_id(raw.get("requester_id"))
+        user = sideloads.user(requester_id)
         created = parse_timestamp(raw.get("created_at"))
         # The ticket's description *is* its first comment, so listing needs no request per ticket.
         description = str(raw.get("description") or "")
@@ -74,7 +135,7 @@ class TicketReader:
         else:
             messages = (Message(Author.CUSTOMER, description, created),)
         return Ticket(
-            id=normalise_id(raw["id"]),
+            id=str(number),
             subject=str(raw.get("subject") or raw.get("raw_subject") or ""),
             description=description,
             requester=Requester(name=str(user.get("name") or ""), email=str(user.get("email") or "")),
@@ -90,7 +151,7 @@ class TicketReader:
 
     def _company(self, raw: Mapping[str, Any], user: Mapping[str, Any], sideloads: Sideloads) -> Company | None:
         org_id = raw.get("organization_id") or user.get("organization_id")
-        org = sideloads.organizations.get(org_id) if isinstance(org_id, int) else None
+        org = sideloads.organization(org_id)
         if org is None:
             return None
         fields = org.get("organization_fields") or {}
@@ -100,8 +161,9 @@ class TicketReader:
                        mrr=money(fields.get(self.mrr_field)))
 
     @staticmethod
-    def _message(comment: Mapping[str, Any], requester_id: object) -> Message:
-        author = Author.CUSTOMER if comment.get("author_id") == requester_id else Author.AGENT
+    def _message(comment: Mapping[str, Any], requester_id: int | None) -> Message:
+        author = Author.CUSTOMER if requester_id is not None and zendesk_id(comment.get("author_id")) == requester_id \
+            else Author.AGENT
         body = comment.get("plain_body") or comment.get("body") or ""
         return Message(author, str(body), parse_timestamp(comment.get("created_at")), bool(comment.get("public", True)))
 
@@ -136,10 +198,15 @@ def note_reference(body: Mapping[str, Any], ticket: int) -> str:
     audit = body.get("audit") or {}
     for event in audit.get("events") or ():
         if isinstance(event, Mapping) and event.get("type") == "Comment" and event.get("id") is not None:
-            return f"comment:{event['id']}"
+            return comment_reference(event["id"])
     if audit.get("id") is not None:
-        return f"audit:{audit['id']}"
+        return f"audit:{zendesk_id(audit['id']) or audit['id']}"
     return f"ticket:{ticket}"
+
+
+def comment_reference(comment_id: object) -> str:
+    """The reference frontline keeps for a private note: ``comment:ID`` (``comment:7``, never ``comment:7.0``)."""
+    return f"comment:{zendesk_id(comment_id) or comment_id}"
 
 
 def carries_marker(comment: Mapping[str, Any], marker: str) -> bool:
@@ -154,7 +221,8 @@ def job_outcomes(job: Mapping[str, Any], tickets: Iterable[int]) -> dict[int, tu
     results = job.get("results")
     by_id: dict[int, Mapping[str, Any]] = {}
     if isinstance(results, list):
-        by_id = {r["id"]: r for r in results if isinstance(r, Mapping) and isinstance(r.get("id"), int)}
+        by_id = {number: r for r in results
+                 if isinstance(r, Mapping) and (number := zendesk_id(r.get("id"))) is not None}
     status = job.get("status")
     outcomes: dict[int, tuple[bool, str]] = {}
     for ticket in tickets:

@@ -1,0 +1,50 @@
+"""Zendesk JSON read the same whichever way a JSON layer wrote the ids (7, 7.0, "7")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from frontline.connectors.zendesk.payloads import Sideloads, TicketReader, job_outcomes, sort_listed, zendesk_id
+
+SHAPES = [7, 7.0, "7", " 7 ", "7.0"]
+
+
+@pytest.mark.parametrize("raw", SHAPES)
+def test_a_zendesk_id_is_one_number_however_it_is_written(raw: object) -> None:
+    assert zendesk_id(raw) == 7
+
+
+@pytest.mark.parametrize("raw", ["abc", 4.5, True, None, "", "-3", float("inf")])
+def test_what_is_not_a_zendesk_id_is_none(raw: object) -> None:
+    assert zendesk_id(raw) is None
+
+
+@pytest.mark.parametrize("user_id", SHAPES)
+@pytest.mark.parametrize("reference", SHAPES)
+def test_sideloaded_users_and_organizations_match_whichever_way_either_id_is_written(user_id: Any,
+                                                                                      reference: Any) -> None:
+    body = {"users": [{"id": user_id, "name": "Ann", "email": "ann@acme.example", "organization_id": reference}],
+            "organizations": [{"id": user_id, "name": "Acme", "organization_fields": {"plan": "pro", "mrr": 10}}]}
+    raw = {"id": 106.0, "status": "new", "subject": "Hi", "requester_id": reference}
+    ticket = TicketReader().ticket(raw, Sideloads.of(body),
+                                   [{"author_id": user_id, "body": "help"}, {"author_id": 8.0, "body": "on it"}])
+    assert ticket.id == "106" and ticket.requester.name == "Ann"
+    assert ticket.company is not None and ticket.company.name == "Acme"
+    assert [m.author.value for m in ticket.messages] == ["customer", "agent"]
+
+
+def test_bulk_job_results_match_tickets_whose_ids_came_back_as_floats() -> None:
+    job = {"status": "completed", "results": [{"id": 5.0, "success": True},
+                                              {"id": "6", "success": False, "error": "TicketNotFound"}]}
+    assert job_outcomes(job, [5, 6]) == {5: (True, ""), 6: (False, "TicketNotFound")}
+
+
+def test_a_listing_names_every_entry_it_cannot_read_and_skips_only_unwanted_statuses() -> None:
+    entries = [{"id": 1.0, "status": "new"}, "oops", {"id": "abc", "status": "open"}, {"status": "new"},
+               {"id": 5, "status": "solved"}, {"id": "x", "status": "closed"}, {"id": 7}]
+    wanted, unreadable = sort_listed(entries, ("new", "open"))
+    assert [w["id"] for w in wanted] == [1.0]
+    assert [label for label, _ in unreadable] == ["position 2 on the page", "abc", "position 4 on the page", "7"]
+    assert all("next run" in reason for _, reason in unreadable)
