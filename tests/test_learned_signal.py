@@ -358,6 +358,23 @@ def test_after_training_eval_signals_uses_the_saved_model_and_warns_on_its_own_t
     assert "learned" not in plain and "learned" not in plain["fired"]
 
 
+def test_eval_signals_warns_on_a_copy_of_the_learned_models_training_file(
+        config: Path, train_csv: Path, tmp_path: Path) -> None:
+    assert invoke(config, *train_args(train_csv))[0] == 0
+    copy = tmp_path / "elsewhere.csv"
+    copy.write_bytes(train_csv.read_bytes())
+    code, output = invoke(config, *eval_args(copy, "--json"))
+    assert code == 0, output
+    warning = json.loads(output)["learned"]["warning"]
+    assert "trained on this file" in warning and "own training data" in warning and "--cv" in warning
+
+
+def test_eval_signals_trained_and_scored_on_one_file_warns(config: Path, train_csv: Path) -> None:
+    code, output = invoke(config, *eval_args(train_csv, "--train", str(train_csv), "--json"))
+    assert code == 0, output
+    assert "own training data" in json.loads(output)["learned"]["warning"]
+
+
 def test_eval_signals_learned_without_a_model_file_says_how_to_train_one(
         config: Path, workspace: Path, test_csv: Path) -> None:
     code, output = invoke(config, *eval_args(test_csv, "--learned"))

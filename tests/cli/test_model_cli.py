@@ -57,6 +57,61 @@ def test_train_with_a_wrong_column_names_the_columns(labelled: Path) -> None:
     assert result.exit_code == 2 and "no column 'text'" in result.output and "subject, body" in result.output
 
 
+EVAL = ["--text-column", "subject", "--text-column", "body", "--label-column", "category"]
+
+
+def test_eval_on_the_models_own_training_file_warns(labelled: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(cli, ["train", "--data", str(labelled), *EVAL, "--out", "m.joblib"]).exit_code == 0
+    own = runner.invoke(cli, ["eval", "--model", "m.joblib", "--data", "history.csv", *EVAL])
+    assert own.exit_code == 0, own.output
+    text = " ".join(own.output.split())
+    assert "Warning: the model was trained on this file" in text
+    assert "its own training data and overstate" in text and "held-out" in text
+    assert "cross-validated accuracy" in text  # the honest figure, recorded when it was trained
+    report = json.loads(runner.invoke(cli, ["eval", "--model", "m.joblib", "--data", str(labelled), *EVAL,
+                                            "--json"]).output)
+    assert "own training data" in report["warning"]
+
+
+def test_eval_on_a_copy_of_the_training_file_warns_too(labelled: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(cli, ["train", "--data", str(labelled), *EVAL, "--out", "m.joblib"]).exit_code == 0
+    copy = tmp_path / "copy" / "renamed.csv"
+    copy.parent.mkdir()
+    copy.write_bytes(labelled.read_bytes())
+    report = json.loads(runner.invoke(cli, ["eval", "--model", "m.joblib", "--data", str(copy), *EVAL,
+                                            "--json"]).output)
+    assert "own training data" in report["warning"]
+
+
+def test_eval_on_other_data_does_not_warn(labelled: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(cli, ["train", "--data", str(labelled), *EVAL, "--out", "m.joblib"]).exit_code == 0
+    rows = labelled.read_text(encoding="utf-8").splitlines()
+    other = tmp_path / "other.csv"
+    other.write_text("\n".join(rows[:1] + rows[2:]) + "\n", encoding="utf-8")  # one row fewer: other data
+    result = runner.invoke(cli, ["eval", "--model", "m.joblib", "--data", str(other), *EVAL])
+    assert result.exit_code == 0 and "Warning" not in result.output
+    report = json.loads(runner.invoke(cli, ["eval", "--model", "m.joblib", "--data", str(other), *EVAL,
+                                            "--json"]).output)
+    assert "warning" not in report
+
+
+def test_a_model_saved_before_the_training_data_was_fingerprinted_loads_and_still_warns_by_path(
+        labelled: Path, tmp_path: Path) -> None:
+    import joblib
+
+    runner = CliRunner()
+    assert runner.invoke(cli, ["train", "--data", str(labelled), *EVAL, "--out", "m.joblib"]).exit_code == 0
+    payload = joblib.load("m.joblib")
+    del payload["meta"]["source_sha256"]
+    joblib.dump(payload, "old.joblib")
+    report = json.loads(runner.invoke(cli, ["eval", "--model", "old.joblib", "--data", str(labelled), *EVAL,
+                                            "--json"]).output)
+    assert report["n"] == 30 and "own training data" in report["warning"]
+
+
 ISSUES = SHARED_DATA / "nlbse24_issues" / "issues_train.csv"
 
 

@@ -83,6 +83,7 @@ class LearnedMeta:
     ignore: tuple[str, ...]
     scores: Mapping[str, float] = field(default_factory=dict)
     finetuned: bool = False  # the encoder was fine-tuned too (its probability is averaged in)
+    source_sha256: str = ""  # the training file's SHA-256 ("" when saved before it was recorded)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-serialisable values."""
@@ -100,7 +101,8 @@ class LearnedMeta:
                    threshold=float(data["threshold"]), keywords=tuple(str(w) for w in data["keywords"]),
                    ignore=tuple(str(w) for w in data["ignore"]),
                    scores={str(k): float(v) for k, v in dict(data["scores"]).items()},
-                   finetuned=bool(data.get("finetuned", False)))
+                   finetuned=bool(data.get("finetuned", False)),
+                   source_sha256=str(data.get("source_sha256", "")))
 
     def describe(self) -> str:
         """``trained on 2,759 labelled messages (cross-validated F1 0.80)``."""
@@ -226,7 +228,8 @@ class EscalationModel:
     @classmethod
     def train(cls, texts: Sequence[str], gold: Sequence[bool], *, keywords: Sequence[str] = (),
               ignore: Sequence[str] = (), embeddings: str = "auto", finetune: bool = True, source: str = "",
-              folds: int = FOLDS, seed: int = 0, recipe: Recipe | None = None) -> EscalationModel:
+              source_sha256: str = "", folds: int = FOLDS, seed: int = 0,
+              recipe: Recipe | None = None) -> EscalationModel:
         """Fit on labelled messages (``gold[i]``: ``texts[i]`` needed escalating); raises TrainingDataError.
 
         With an encoder and ``finetune``, the encoder is fine-tuned on the messages too. The
@@ -254,7 +257,7 @@ class EscalationModel:
             scores={"cv_precision": validation.precision, "cv_recall": validation.recall, "cv_f1": validation.f1,
                     "cv_folds": float(folds), "cv_best_threshold": validation.best_threshold,
                     "cv_best_f1": validation.best_f1},
-            finetuned=tuned is not None)
+            finetuned=tuned is not None, source_sha256=source_sha256)
         return cls(vectorizers, fitted.coef_[0], float(fitted.intercept_[0]), meta, encoder, tuned)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:

@@ -61,6 +61,9 @@ class ModelMeta:
     max_chars: int
     calibration: str
     scores: Mapping[str, float] = field(default_factory=dict)
+    # SHA-256 of the training file, so `frontline eval` knows its own training data under any name
+    # ("" for other sources and for models saved before it was recorded).
+    source_sha256: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """The metadata as plain JSON-serialisable values."""
@@ -82,6 +85,7 @@ class ModelMeta:
             max_chars=int(data["max_chars"]),
             calibration=str(data["calibration"]),
             scores={str(k): float(v) for k, v in dict(data["scores"]).items()},
+            source_sha256=str(data.get("source_sha256", "")),
         )
 
 
@@ -109,9 +113,12 @@ class TrainedModel:
         return list(self._labels)
 
     @classmethod
-    def train(cls, texts: Sequence[str], labels: Sequence[str], *, source: str = "",
+    def train(cls, texts: Sequence[str], labels: Sequence[str], *, source: str = "", source_sha256: str = "",
               max_chars: int = DEFAULT_MAX_CHARS) -> TrainedModel:
-        """Fit the features, the SVM, its stacked layer and the temperature (raises TrainingDataError)."""
+        """Fit the features, the SVM, its stacked layer and the temperature (raises TrainingDataError).
+
+        ``source`` and ``source_sha256`` record where the examples came from (a file's path and hash).
+        """
         texts_list = _prepare(texts, max_chars)
         y = np.asarray([str(label) for label in labels], dtype=object)
         folds = _check_training_data(texts_list, y)
@@ -141,6 +148,7 @@ class TrainedModel:
             sklearn_version=sklearn.__version__,
             format_version=MODEL_FORMAT_VERSION,
             source=source,
+            source_sha256=source_sha256,
             max_chars=max_chars,
             calibration=f"stacked logistic layer and temperature scaling on {folds}-fold out-of-fold SVM scores",
             scores=scores,
