@@ -11,7 +11,7 @@ import click
 
 from frontline import private
 from frontline.cli import cli
-from frontline.cli.common import console, plural, settings_from
+from frontline.cli.common import ProgressReport, console, plural, settings_from
 from frontline.config import Settings
 from frontline.errors import DataFileError, TrainingDataError
 
@@ -42,7 +42,8 @@ def _train_severity(texts: list[str], levels: list[str], out: Path, source: str,
     from frontline.decide.trained import TrainedModel
     from frontline.decide.triage import severity_model_path
 
-    model = TrainedModel.train(texts, levels, source=source, source_sha256=digest)
+    with ProgressReport("training the severity model") as progress:
+        model = TrainedModel.train(texts, levels, source=source, source_sha256=digest, on_progress=progress)
     target = severity_model_path(out)
     model.save(target)
     accuracy = model.meta.scores.get("cv_accuracy")
@@ -111,7 +112,8 @@ def train(ctx: click.Context, data: Path | None, text_columns: tuple[str, ...], 
             severity_texts, severity_labels, _ = _load(data, text_columns, severity_column, header=not no_header)
             severity_rows = list(zip(severity_texts, severity_labels, strict=True))
     started = time.perf_counter()
-    model = TrainedModel.train(texts, labels, source=source, source_sha256=digest)
+    with ProgressReport("training") as progress:
+        model = TrainedModel.train(texts, labels, source=source, source_sha256=digest, on_progress=progress)
     elapsed = time.perf_counter() - started
     target = out or settings.model_file
     private.folder(target.parent)
@@ -173,7 +175,9 @@ def evaluate_command(ctx: click.Context, model_path: Path | None, signals: bool,
     texts, labels, skipped = _load(data, text_columns, label_column, header=not no_header)
     if not texts:
         raise TrainingDataError(f"{data} has no usable rows to evaluate on")
-    report = evaluate(model.predict(texts), labels)
+    with ProgressReport("eval") as progress:
+        predictions = model.predict(texts, on_progress=progress)
+    report = evaluate(predictions, labels)
     result = report.to_dict()
     result["skipped_rows"] = skipped
     accuracy = model.meta.scores.get("cv_accuracy")
@@ -261,9 +265,11 @@ def _train_escalation(settings: Settings, data: Path, text_columns: tuple[str, .
     if tune and (embeddings or learned.embeddings).strip().casefold() != "off":
         console.print(f"Training on {len(texts)} messages; fine-tuning the sentence encoder takes a few minutes "
                       "on a CPU (--no-finetune skips it)…")
-    model = EscalationModel.train(texts, gold, keywords=keywords.words, ignore=keywords.ignore,
-                                  embeddings=embeddings or learned.embeddings, finetune=tune,
-                                  source=str(data.resolve()), source_sha256=fingerprint(data))
+    with ProgressReport("training") as progress:
+        model = EscalationModel.train(texts, gold, keywords=keywords.words, ignore=keywords.ignore,
+                                      embeddings=embeddings or learned.embeddings, finetune=tune,
+                                      source=str(data.resolve()), source_sha256=fingerprint(data),
+                                      on_progress=progress)
     elapsed = time.perf_counter() - started
     target = out or settings.path(learned.model_path)
     model.save(target)
@@ -303,9 +309,10 @@ def _evaluate_signals(settings: Settings, data: Path, text_columns: tuple[str, .
     if learned.folds is not None:
         from frontline.decide.learned import cross_validate
 
-        validation = cross_validate(texts, gold, keywords=config.keywords.words, ignore=config.keywords.ignore,
-                                    embeddings=config.learned.embeddings, finetune=config.learned.finetune,
-                                    folds=learned.folds)
+        with ProgressReport("eval --signals") as progress:
+            validation = cross_validate(texts, gold, keywords=config.keywords.words, ignore=config.keywords.ignore,
+                                        embeddings=config.learned.embeddings, finetune=config.learned.finetune,
+                                        folds=learned.folds, on_progress=progress)
         probabilities = validation.probabilities.tolist()
         how = f"the learned signal cross-validated in {learned.folds} folds on this file"
     elif learned.train is not None:
@@ -314,10 +321,11 @@ def _evaluate_signals(settings: Settings, data: Path, text_columns: tuple[str, .
 
         train_texts, train_gold, _ = _escalation_labels(learned.train, text_columns, label_column, header=header,
                                                         positive_label=positive_label)
-        model = EscalationModel.train(train_texts, train_gold, keywords=config.keywords.words,
-                                      ignore=config.keywords.ignore, embeddings=config.learned.embeddings,
-                                      finetune=config.learned.finetune, source=str(learned.train.resolve()),
-                                      source_sha256=fingerprint(learned.train))
+        with ProgressReport(f"eval --signals: training on {learned.train.name}") as progress:
+            model = EscalationModel.train(train_texts, train_gold, keywords=config.keywords.words,
+                                          ignore=config.keywords.ignore, embeddings=config.learned.embeddings,
+                                          finetune=config.learned.finetune, source=str(learned.train.resolve()),
+                                          source_sha256=fingerprint(learned.train), on_progress=progress)
         how = f"the learned signal trained on {learned.train} ({len(train_texts)} messages)"
     elif learned.use is not False:
         model = learned_model(settings)
