@@ -10,6 +10,7 @@ import random
 import re
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -256,6 +257,12 @@ def invoke(config: Path, *args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
+def invoke_json(config: Path, *args: str) -> tuple[int, Any]:
+    """Exit code and the JSON report on stdout (progress lines go to stderr)."""
+    result = CliRunner().invoke(cli, ["--config", str(config), *args])
+    return result.exit_code, json.loads(result.stdout) if result.exit_code == 0 else result.output
+
+
 def train_args(data: Path, *extra: str) -> list[str]:
     return ["train", "--escalation", "--data", str(data), "--text-column", "text", "--label-column", "label",
             "--embeddings", "off", *extra]
@@ -312,9 +319,8 @@ def test_train_escalation_refuses_labels_it_cannot_read_as_yes_or_no(
 
 def test_eval_signals_cross_validates_the_learned_signal_on_the_file_itself(
         config: Path, workspace: Path, train_csv: Path) -> None:
-    code, output = invoke(config, *eval_args(train_csv, "--cv", "3", "--json"))
-    assert code == 0, output
-    report = json.loads(output)
+    code, report = invoke_json(config, *eval_args(train_csv, "--cv", "3", "--json"))
+    assert code == 0, report
     assert report["n"] == 100 and report["positives"] == 34 and report["signals"] == ["keywords", "learned"]
     assert 0.8 < report["f1"] <= 1 and 0 < report["precision"] <= 1 and 0 < report["recall"] <= 1
     assert report["f1"] > report["baseline_f1"]
@@ -323,11 +329,22 @@ def test_eval_signals_cross_validates_the_learned_signal_on_the_file_itself(
     assert not (workspace / "escalation-model.joblib").exists()  # nothing saved
 
 
+def test_eval_signals_cross_validation_off_a_terminal_prints_a_line_per_fold(
+        config: Path, train_csv: Path) -> None:
+    result = CliRunner().invoke(cli, ["--config", str(config), *eval_args(train_csv, "--cv", "3", "--json")])
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    assert lines[0] == "eval --signals: reading 100 messages"
+    assert [line.split(" (")[0] for line in lines[1:]] == [
+        f"eval --signals: fold {fold} of 3 done" for fold in (1, 2, 3)]
+    assert all("(F1 so far 0." in line or "(F1 so far 1." in line for line in lines[1:])
+    assert json.loads(result.stdout)["n"] == 100
+
+
 def test_eval_signals_trains_on_one_file_and_scores_another(
         config: Path, workspace: Path, train_csv: Path, test_csv: Path) -> None:
-    code, output = invoke(config, *eval_args(test_csv, "--train", str(train_csv), "--json"))
-    assert code == 0, output
-    report = json.loads(output)
+    code, report = invoke_json(config, *eval_args(test_csv, "--train", str(train_csv), "--json"))
+    assert code == 0, report
     assert report["n"] == 60 and report["positives"] == 20 and report["signals"] == ["keywords", "learned"]
     assert report["f1"] > 0.8
     learned = report["learned"]
@@ -356,6 +373,23 @@ def test_after_training_eval_signals_uses_the_saved_model_and_warns_on_its_own_t
     plain = json.loads(output)
     assert plain["signals"] == ["keywords", "sentiment"] and plain["sweep_knob"] == "frustrated"
     assert "learned" not in plain and "learned" not in plain["fired"]
+
+
+def test_eval_signals_warns_on_a_copy_of_the_learned_models_training_file(
+        config: Path, train_csv: Path, tmp_path: Path) -> None:
+    assert invoke(config, *train_args(train_csv))[0] == 0
+    copy = tmp_path / "elsewhere.csv"
+    copy.write_bytes(train_csv.read_bytes())
+    code, output = invoke(config, *eval_args(copy, "--json"))
+    assert code == 0, output
+    warning = json.loads(output)["learned"]["warning"]
+    assert "trained on this file" in warning and "own training data" in warning and "--cv" in warning
+
+
+def test_eval_signals_trained_and_scored_on_one_file_warns(config: Path, train_csv: Path) -> None:
+    code, report = invoke_json(config, *eval_args(train_csv, "--train", str(train_csv), "--json"))
+    assert code == 0, report
+    assert "own training data" in report["learned"]["warning"]
 
 
 def test_eval_signals_learned_without_a_model_file_says_how_to_train_one(

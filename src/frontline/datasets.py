@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import sys
 from collections.abc import Sequence
@@ -91,3 +92,26 @@ def load_labelled_csv(path: Path, text_columns: Sequence[str], label_column: str
     except csv.Error as exc:
         raise DataFileError(str(path), f"line {reader.line_num} is not valid CSV ({exc})") from None
     return LabelledData(texts=texts, labels=labels, skipped=tuple(skipped), encoding=encoding)
+
+
+def fingerprint(path: Path) -> str:
+    """The SHA-256 of a data file's bytes, recorded in a model so a copy of its training data is recognised."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def is_training_data(data: Path, source: str, digest: str = "") -> bool:
+    """True when ``data`` is the file a model was trained on (its ``source`` path and ``digest``).
+
+    The same bytes count wherever they are (a renamed copy); a model saved before digests were
+    recorded has only its path to go by.
+    """
+    try:
+        if digest:
+            return fingerprint(data) == digest
+        return bool(source) and Path(source).resolve() == Path(data).resolve()
+    except (OSError, ValueError):
+        return False

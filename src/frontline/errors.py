@@ -6,6 +6,8 @@ what to do next.
 
     FrontlineError
     ├── ConfigError                 bad frontline.toml / environment value
+    │   └── DatabaseURLError        the state store's URL is not one frontline can open
+    ├── WorkspaceError              a folder or file for frontline's data cannot be made or opened
     ├── DataFileError               unreadable or malformed input file
     ├── TrainingDataError           labelled data unusable for training
     ├── ModelError
@@ -50,6 +52,58 @@ class ConfigError(FrontlineError):
         self.key = key
         self.problem = problem
         super().__init__(f"{source}: `{key}` {problem}")
+
+
+DATABASE_SETTING = "FRONTLINE_DATABASE_URL (or `database_url` in frontline.toml)"
+DATABASE_FORMS = ("sqlite:///PATH/TO/frontline.db or postgresql://USER@HOST:5432/DATABASE, or unset it to "
+                  "keep the state in the workspace")
+
+
+class DatabaseURLError(ConfigError):
+    """The state store's URL is not a URL, or names a database frontline does not support.
+
+    ``scheme`` is the URL's scheme (``mysql``, ``mssql+pyodbc``), or None when the value is not a
+    URL at all; the value itself is never shown, since a mistyped one may hold a password.
+    """
+
+    def __init__(self, scheme: str | None) -> None:
+        self.scheme = scheme
+        if scheme is None:
+            problem = "is not a database URL"
+        else:
+            problem = (f"names a {scheme}:// database, but frontline's state store supports SQLite and PostgreSQL "
+                       "only")
+        self.source, self.key, self.problem = DATABASE_SETTING, "database_url", problem
+        FrontlineError.__init__(self, f"{DATABASE_SETTING} {problem}; set it to {DATABASE_FORMS}.")
+
+
+class WorkspaceError(FrontlineError):
+    """A folder or file frontline keeps its data in cannot be created or opened.
+
+    ``reason`` is one of ``not_a_folder`` (``blocker`` is the file in the way), ``broken_link``
+    (``blocker`` points at nothing), ``a_folder`` (a folder where a file should be), ``permission``,
+    or the operating system's (or SQLite's) own words.
+    """
+
+    exit_code = 2
+    SETTING = "FRONTLINE_WORKSPACE (or `workspace` under [local] in frontline.toml)"
+
+    def __init__(self, path: str, reason: str, *, blocker: str | None = None) -> None:
+        self.path = path
+        self.reason = reason
+        self.blocker = blocker
+        if reason == "not_a_folder":
+            problem, fix = f"{blocker} is a file, not a folder", "move that file away"
+        elif reason == "broken_link":
+            problem, fix = f"{blocker} is a symbolic link to nothing", "fix or remove that link"
+        elif reason == "a_folder":
+            problem, fix = "it is a folder, not a file", "move that folder away"
+        elif reason == "permission":
+            problem, fix = "permission denied", "give this user read and write access to it"
+        else:
+            problem, fix = reason, "move it away"
+        super().__init__(f"Cannot create or open {path}: {problem}; {fix}, or point {self.SETTING} at a folder "
+                         "this user can write to.")
 
 
 class DataFileError(FrontlineError):

@@ -4,6 +4,9 @@ The workspace holds customers' tickets, conversations, decisions and the escalat
 accounts on the machine have no business reading them, whatever the umask. Folders and files that
 already exist keep their modes (a person chose them); SQLite gives its -wal and -shm companions the
 mode of their database file.
+
+A folder or file that cannot be made (a file where a folder should be, a broken link, no
+permission) raises :class:`~frontline.errors.WorkspaceError` naming it, never a bare ``OSError``.
 """
 
 from __future__ import annotations
@@ -13,12 +16,33 @@ import os
 import tempfile
 from pathlib import Path
 
+from frontline.errors import WorkspaceError
+
 FOLDER_MODE = 0o700
 FILE_MODE = 0o600
 
 
+def unusable(path: Path, error: OSError) -> WorkspaceError:
+    """What stopped ``path`` from being created or opened, as the error a person can act on."""
+    if isinstance(error, PermissionError):
+        return WorkspaceError(str(path), "permission")
+    for candidate in (path, *path.parents):
+        if candidate.is_symlink() and not candidate.exists():
+            return WorkspaceError(str(path), "broken_link", blocker=str(candidate))
+        if candidate != path and candidate.exists() and not candidate.is_dir():
+            return WorkspaceError(str(path), "not_a_folder", blocker=str(candidate))
+    return WorkspaceError(str(path), (error.strerror or str(error)).lower())
+
+
 def folder(path: Path) -> Path:
-    """Create ``path`` and each missing parent owner-only; returns ``path``."""
+    """Create ``path`` and each missing parent owner-only; returns ``path`` (WorkspaceError when it cannot)."""
+    try:
+        return _folder(path)
+    except OSError as error:
+        raise unusable(path, error) from None
+
+
+def _folder(path: Path) -> Path:
     missing: list[Path] = []
     current = path
     while not current.exists():
@@ -37,15 +61,21 @@ def touch(path: Path) -> Path:
     """Create the empty file ``path`` owner-only (and its folder) unless it exists; returns ``path``."""
     folder(path.parent)
     if not path.exists():
-        with contextlib.suppress(FileExistsError):
-            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, FILE_MODE))
+        try:
+            with contextlib.suppress(FileExistsError):
+                os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, FILE_MODE))
+        except OSError as error:
+            raise unusable(path, error) from None
     return path
 
 
 def write_text(path: Path, text: str) -> None:
     """Replace ``path`` with ``text`` atomically, owner-only (a temporary file in the same folder, renamed)."""
     folder(path.parent)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as error:
+        raise unusable(path, error) from None
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             handle.write(text)

@@ -37,7 +37,7 @@ def test_train_then_eval_prints_json(labelled: Path, tmp_path: Path) -> None:
     result = runner.invoke(cli, ["eval", "--model", "m.joblib", "--data", str(labelled), "--text-column", "subject",
                                  "--text-column", "body", "--label-column", "category", "--json"])
     assert result.exit_code == 0, result.output
-    report = json.loads(result.output)
+    report = json.loads(result.stdout)
     assert report["n"] == 30 and report["accuracy"] > 0.9 and 0 < report["macro_f1"] <= 1
     human = runner.invoke(cli, ["eval", "--model", "m.joblib", "--data", str(labelled), "--text-column", "body",
                                 "--label-column", "category"])
@@ -55,6 +55,85 @@ def test_train_with_a_wrong_column_names_the_columns(labelled: Path) -> None:
     result = CliRunner().invoke(cli, ["train", "--data", str(labelled), "--text-column", "text",
                                       "--label-column", "category", "--out", "m.joblib"])
     assert result.exit_code == 2 and "no column 'text'" in result.output and "subject, body" in result.output
+
+
+EVAL = ["--text-column", "subject", "--text-column", "body", "--label-column", "category"]
+
+
+def test_eval_on_the_models_own_training_file_warns(labelled: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(cli, ["train", "--data", str(labelled), *EVAL, "--out", "m.joblib"]).exit_code == 0
+    own = runner.invoke(cli, ["eval", "--model", "m.joblib", "--data", "history.csv", *EVAL])
+    assert own.exit_code == 0, own.output
+    text = " ".join(own.output.split())
+    assert "Warning: the model was trained on this file" in text
+    assert "its own training data and overstate" in text and "held-out" in text
+    assert "cross-validated accuracy" in text  # the honest figure, recorded when it was trained
+    report = json.loads(runner.invoke(cli, ["eval", "--model", "m.joblib", "--data", str(labelled), *EVAL,
+                                            "--json"]).stdout)
+    assert "own training data" in report["warning"]
+
+
+def test_eval_on_a_copy_of_the_training_file_warns_too(labelled: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(cli, ["train", "--data", str(labelled), *EVAL, "--out", "m.joblib"]).exit_code == 0
+    copy = tmp_path / "copy" / "renamed.csv"
+    copy.parent.mkdir()
+    copy.write_bytes(labelled.read_bytes())
+    report = json.loads(runner.invoke(cli, ["eval", "--model", "m.joblib", "--data", str(copy), *EVAL,
+                                            "--json"]).stdout)
+    assert "own training data" in report["warning"]
+
+
+def test_eval_on_other_data_does_not_warn(labelled: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(cli, ["train", "--data", str(labelled), *EVAL, "--out", "m.joblib"]).exit_code == 0
+    rows = labelled.read_text(encoding="utf-8").splitlines()
+    other = tmp_path / "other.csv"
+    other.write_text("\n".join(rows[:1] + rows[2:]) + "\n", encoding="utf-8")  # one row fewer: other data
+    result = runner.invoke(cli, ["eval", "--model", "m.joblib", "--data", str(other), *EVAL])
+    assert result.exit_code == 0 and "Warning" not in result.output
+    report = json.loads(runner.invoke(cli, ["eval", "--model", "m.joblib", "--data", str(other), *EVAL,
+                                            "--json"]).stdout)
+    assert "warning" not in report
+
+
+def test_a_model_saved_before_the_training_data_was_fingerprinted_loads_and_still_warns_by_path(
+        labelled: Path, tmp_path: Path) -> None:
+    import joblib
+
+    runner = CliRunner()
+    assert runner.invoke(cli, ["train", "--data", str(labelled), *EVAL, "--out", "m.joblib"]).exit_code == 0
+    payload = joblib.load("m.joblib")
+    del payload["meta"]["source_sha256"]
+    joblib.dump(payload, "old.joblib")
+    report = json.loads(runner.invoke(cli, ["eval", "--model", "old.joblib", "--data", str(labelled), *EVAL,
+                                            "--json"]).stdout)
+    assert report["n"] == 30 and "own training data" in report["warning"]
+
+
+def test_train_off_a_terminal_prints_short_plain_progress_lines_on_stderr(labelled: Path) -> None:
+    result = CliRunner().invoke(cli, ["train", "--data", str(labelled), *EVAL, "--out", "m.joblib"])
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    assert "training: reading 30 texts" in lines
+    assert [line for line in lines if "calibration fold" in line] == [
+        f"training: calibration fold {fold}/3 done" for fold in (1, 2, 3)]
+    assert lines[-1] == "training: final model done" and len(lines) <= 8
+    assert "training:" not in result.stdout  # the report itself stays clean for scripts
+
+
+def test_eval_of_a_large_file_reports_progress_by_batch_not_by_row(labelled: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(cli, ["train", "--data", str(labelled), *EVAL, "--out", "m.joblib"]).exit_code == 0
+    header, *rows = labelled.read_text(encoding="utf-8").splitlines()
+    big = tmp_path / "big.csv"
+    big.write_text("\n".join([header, *(rows * 84)]) + "\n", encoding="utf-8")  # 2,520 rows
+    result = runner.invoke(cli, ["eval", "--model", "m.joblib", "--data", str(big), *EVAL, "--json"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == ["eval: scored 1,000 of 2,520 texts", "eval: scored 2,000 of 2,520 texts",
+                                          "eval: scored 2,520 of 2,520 texts"]
+    assert json.loads(result.stdout)["n"] == 2520
 
 
 ISSUES = SHARED_DATA / "nlbse24_issues" / "issues_train.csv"
@@ -81,7 +160,7 @@ def test_the_model_learns_real_issue_types(tmp_path: Path, monkeypatch: pytest.M
     columns = ["--text-column", "title", "--text-column", "body", "--label-column", "label"]
     assert runner.invoke(cli, ["train", "--data", "train.csv", *columns, "--out", "m.joblib"]).exit_code == 0
     report = json.loads(runner.invoke(cli, ["eval", "--model", "m.joblib", "--data", "test.csv", *columns,
-                                            "--json"]).output)
+                                            "--json"]).stdout)
     assert report["n"] == 240 and report["accuracy"] >= 0.6
 
 

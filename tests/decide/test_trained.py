@@ -137,3 +137,20 @@ def test_missing_and_corrupt_files_are_explained(tmp_path: Path) -> None:
 def test_unusable_training_data_is_explained(texts: list[str], labels: list[str], message: str) -> None:
     with pytest.raises(TrainingDataError, match=message):
         TrainedModel.train(texts, labels)
+
+
+def test_training_reports_each_step_in_order() -> None:
+    heard: list[tuple[str, int, int]] = []
+    TrainedModel.train(TEXTS, LABELS, on_progress=lambda stage, done, total: heard.append((stage, done, total)))
+    assert [done for _, done, _ in heard] == [0, 1, 2, 3, 4, 5]
+    assert {total for _, _, total in heard} == {5}  # the features, 3 calibration folds, the final model
+    assert heard[2][0] == "calibration fold 1/3 done" and heard[-1][0] == "final model done"
+
+
+def test_predicting_in_reported_batches_gives_the_same_answers(model: TrainedModel) -> None:
+    texts = TEXTS * 4
+    heard: list[int] = []
+    batched = model.predict(texts, batch=50, on_progress=lambda stage, done, total: heard.append(done))
+    assert batched == model.predict(texts)
+    assert heard == [50, 100, 120]
+

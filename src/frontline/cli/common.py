@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
+from types import TracebackType
 from typing import Any
 
 import click
@@ -54,29 +55,78 @@ def settings_from(ctx: click.Context, overrides: Mapping[tuple[str, ...], Any] |
     return load_settings(path, overrides=overrides)
 
 
+class ProgressReport:
+    """Long work's progress on stderr: a rich bar on a terminal, else a plain line for each step worth telling.
+
+    Called as ``report(stage, done, total)`` (:data:`frontline.decide.OnProgress`), so the training
+    and evaluation code reports without knowing about consoles. Off a terminal, a short line is
+    printed per step when there are at most 20, else one at each tenth of the way (never per row);
+    ``plain=False`` leaves it silent there (the caller prints its own lines).
+    """
+
+    STEPS_TOLD = 20
+
+    def __init__(self, label: str, *, plain: bool = True) -> None:
+        self.label = label
+        self.plain = plain
+        self._bar: Progress | None = None
+        self._task: Any = None
+        self._told = -1
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        """Report that ``stage`` has been reached, ``done`` of ``total`` steps."""
+        description = f"{self.label}: {stage}" if stage else self.label
+        if sys.stderr.isatty():
+            if self._bar is None:
+                self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                     TimeRemainingColumn(), console=err_console, transient=True)
+                self._bar.start()
+                self._task = self._bar.add_task(description, total=total)
+            self._bar.update(self._task, description=description, completed=done, total=total)
+            return
+        if not self.plain or total <= 0:
+            return
+        tenth = done * 10 // total
+        if total <= self.STEPS_TOLD or tenth != self._told:
+            self._told = tenth
+            click.echo(description, err=True)
+
+    def close(self) -> None:
+        """Take the bar off the terminal."""
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+    def __enter__(self) -> ProgressReport:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.close()
+
+
 class ConsoleReporter:
     """A progress bar on long runs, one status line per ticket, a closing summary."""
 
     def __init__(self, *, quiet: bool = False, progress_threshold: int = 50) -> None:
         self.quiet = quiet
         self.threshold = progress_threshold
-        self._progress: Progress | None = None
-        self._task: Any = None
+        self._progress: ProgressReport | None = None
+        self._total = 0
+        self._done = 0
 
     def start(self, total: int | None) -> None:
-        """Show a progress bar when there is a lot to do and a terminal to draw on."""
-        if total and total >= self.threshold and sys.stderr.isatty():
-            self._progress = Progress(
-                TextColumn("triage"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                console=err_console, transient=True,
-            )
-            self._progress.start()
-            self._task = self._progress.add_task("triage", total=total)
+        """Show a progress bar when there is a lot to do (and a terminal to draw on: the lines say the rest)."""
+        if total and total >= self.threshold:
+            self._progress = ProgressReport("triage", plain=False)
+            self._total, self._done = total, 0
+            self._progress("", 0, total)
 
     def ticket(self, outcome: TicketOutcome) -> None:
         """One line per ticket."""
         if self._progress is not None:
-            self._progress.advance(self._task)
+            self._done += 1
+            self._progress("", self._done, self._total)
         if self.quiet:
             return
         t = outcome.triage
@@ -95,7 +145,7 @@ class ConsoleReporter:
     def finish(self, summary: RunSummary) -> None:
         """Stop the progress bar."""
         if self._progress is not None:
-            self._progress.stop()
+            self._progress.close()
 
 
 def print_summary(summary: RunSummary, *, title: str = "Triage") -> None:

@@ -11,7 +11,7 @@ import click
 
 from frontline import private
 from frontline.cli import cli
-from frontline.cli.common import console, plural, settings_from
+from frontline.cli.common import ProgressReport, console, plural, settings_from
 from frontline.config import Settings
 from frontline.errors import DataFileError, TrainingDataError
 
@@ -24,11 +24,26 @@ def _load(data: Path, text_columns: tuple[str, ...], label_column: str, *,
     return list(loaded.texts), list(loaded.labels), len(loaded.skipped)
 
 
-def _train_severity(texts: list[str], levels: list[str], out: Path, source: str) -> None:
+def own_data_warning(data: Path, source: str, digest: str, *, subject: str, remedy: str) -> str | None:
+    """The warning for scoring a model on its own training data, or None when ``data`` is other data.
+
+    One wording for `eval` and `eval --signals`: the model recorded its training file's path and
+    hash (``source``, ``digest``), and a copy under another name counts too.
+    """
+    from frontline.datasets import is_training_data
+
+    if not is_training_data(data, source, digest):
+        return None
+    return (f"{subject} was trained on this file, so these figures are on its own training data and overstate "
+            f"its accuracy; {remedy}")
+
+
+def _train_severity(texts: list[str], levels: list[str], out: Path, source: str, digest: str) -> None:
     from frontline.decide.trained import TrainedModel
     from frontline.decide.triage import severity_model_path
 
-    model = TrainedModel.train(texts, levels, source=source)
+    with ProgressReport("training the severity model") as progress:
+        model = TrainedModel.train(texts, levels, source=source, source_sha256=digest, on_progress=progress)
     target = severity_model_path(out)
     model.save(target)
     accuracy = model.meta.scores.get("cv_accuracy")
@@ -81,27 +96,31 @@ def train(ctx: click.Context, data: Path | None, text_columns: tuple[str, ...], 
         rows = LocalHelpdesk.from_settings(settings).labelled()
         texts, labels, skipped = [r[0] for r in rows], [r[1] for r in rows], 0
         severity_rows = [(r[0], r[2]) for r in rows if r[2]]
-        source = "helpdesk history"
+        source, digest = "helpdesk history", ""
         if not texts:
             raise TrainingDataError("the helpdesk holds no tickets with a category label; import history "
                                     "with a `category` column first, or pass --data FILE.csv")
     else:
         if data is None or not text_columns or not label_column:
             raise click.UsageError("Pass --data FILE.csv --text-column COL --label-column COL, or --from-helpdesk.")
+        from frontline.datasets import fingerprint
+
         texts, labels, skipped = _load(data, text_columns, label_column, header=not no_header)
-        source = str(data)
+        source, digest = str(data.resolve()), fingerprint(data)
         severity_rows = []
         if severity_column:
             severity_texts, severity_labels, _ = _load(data, text_columns, severity_column, header=not no_header)
             severity_rows = list(zip(severity_texts, severity_labels, strict=True))
     started = time.perf_counter()
-    model = TrainedModel.train(texts, labels, source=source)
+    with ProgressReport("training") as progress:
+        model = TrainedModel.train(texts, labels, source=source, source_sha256=digest, on_progress=progress)
     elapsed = time.perf_counter() - started
     target = out or settings.model_file
     private.folder(target.parent)
     model.save(target)
     if severity_rows:
-        _train_severity([r[0] for r in severity_rows], [r[1].upper() for r in severity_rows], target, source)
+        _train_severity([r[0] for r in severity_rows], [r[1].upper() for r in severity_rows], target, source,
+                        digest)
     labels_known = sorted(set(model.labels))
     console.print(f"Trained on {len(texts)} examples ({plural(skipped, 'row')} skipped) in {elapsed:.1f}s: "
                   f"{len(labels_known)} labels. Saved to {target}.")
@@ -156,13 +175,24 @@ def evaluate_command(ctx: click.Context, model_path: Path | None, signals: bool,
     texts, labels, skipped = _load(data, text_columns, label_column, header=not no_header)
     if not texts:
         raise TrainingDataError(f"{data} has no usable rows to evaluate on")
-    report = evaluate(model.predict(texts), labels)
+    with ProgressReport("eval") as progress:
+        predictions = model.predict(texts, on_progress=progress)
+    report = evaluate(predictions, labels)
     result = report.to_dict()
     result["skipped_rows"] = skipped
+    accuracy = model.meta.scores.get("cv_accuracy")
+    honest = f" (the cross-validated accuracy recorded when it was trained is {accuracy:.3f})" \
+        if accuracy is not None else ""
+    warning = own_data_warning(data, model.meta.source, model.meta.source_sha256, subject="the model",
+                               remedy=f"evaluate on held-out data{honest}")
+    if warning:
+        result["warning"] = warning
     if as_json:
         click.echo(json.dumps(result))
         return
     console.print(f"[bold]{data}[/]: {result['n']} examples ({skipped} skipped)")
+    if warning:
+        console.print(f"[yellow]Warning:[/] {warning}")
     console.print(f"accuracy {result['accuracy']:.3f}   macro-F1 {result['macro_f1']:.3f}")
     console.print("\nper class (precision / recall / F1 / support):")
     for label, scores in sorted(result["per_class"].items()):
@@ -223,6 +253,7 @@ def _escalation_labels(data: Path, text_columns: tuple[str, ...], label_column: 
 def _train_escalation(settings: Settings, data: Path, text_columns: tuple[str, ...], label_column: str, *,
                       header: bool, positive_label: str | None, embeddings: str | None, finetune: bool | None,
                       out: Path | None) -> None:
+    from frontline.datasets import fingerprint
     from frontline.decide.learned import EscalationModel
 
     learned = settings.escalation.signals.learned
@@ -234,9 +265,11 @@ def _train_escalation(settings: Settings, data: Path, text_columns: tuple[str, .
     if tune and (embeddings or learned.embeddings).strip().casefold() != "off":
         console.print(f"Training on {len(texts)} messages; fine-tuning the sentence encoder takes a few minutes "
                       "on a CPU (--no-finetune skips it)…")
-    model = EscalationModel.train(texts, gold, keywords=keywords.words, ignore=keywords.ignore,
-                                  embeddings=embeddings or learned.embeddings, finetune=tune,
-                                  source=str(data.resolve()))
+    with ProgressReport("training") as progress:
+        model = EscalationModel.train(texts, gold, keywords=keywords.words, ignore=keywords.ignore,
+                                      embeddings=embeddings or learned.embeddings, finetune=tune,
+                                      source=str(data.resolve()), source_sha256=fingerprint(data),
+                                      on_progress=progress)
     elapsed = time.perf_counter() - started
     target = out or settings.path(learned.model_path)
     model.save(target)
@@ -260,13 +293,6 @@ def _train_escalation(settings: Settings, data: Path, text_columns: tuple[str, .
                       f"{learned.model_path!r}; point it at {out} to use this model.")
 
 
-def _same_file(source: str, data: Path) -> bool:
-    try:
-        return Path(source).resolve() == data.resolve()
-    except (OSError, ValueError):
-        return False
-
-
 def _evaluate_signals(settings: Settings, data: Path, text_columns: tuple[str, ...], label_column: str, *,
                       header: bool, positive_label: str | None, as_json: bool,
                       learned: LearnedChoice = LearnedChoice()) -> None:
@@ -283,19 +309,23 @@ def _evaluate_signals(settings: Settings, data: Path, text_columns: tuple[str, .
     if learned.folds is not None:
         from frontline.decide.learned import cross_validate
 
-        validation = cross_validate(texts, gold, keywords=config.keywords.words, ignore=config.keywords.ignore,
-                                    embeddings=config.learned.embeddings, finetune=config.learned.finetune,
-                                    folds=learned.folds)
+        with ProgressReport("eval --signals") as progress:
+            validation = cross_validate(texts, gold, keywords=config.keywords.words, ignore=config.keywords.ignore,
+                                        embeddings=config.learned.embeddings, finetune=config.learned.finetune,
+                                        folds=learned.folds, on_progress=progress)
         probabilities = validation.probabilities.tolist()
         how = f"the learned signal cross-validated in {learned.folds} folds on this file"
     elif learned.train is not None:
+        from frontline.datasets import fingerprint
         from frontline.decide.learned import EscalationModel
 
         train_texts, train_gold, _ = _escalation_labels(learned.train, text_columns, label_column, header=header,
                                                         positive_label=positive_label)
-        model = EscalationModel.train(train_texts, train_gold, keywords=config.keywords.words,
-                                      ignore=config.keywords.ignore, embeddings=config.learned.embeddings,
-                                      finetune=config.learned.finetune, source=str(learned.train.resolve()))
+        with ProgressReport(f"eval --signals: training on {learned.train.name}") as progress:
+            model = EscalationModel.train(train_texts, train_gold, keywords=config.keywords.words,
+                                          ignore=config.keywords.ignore, embeddings=config.learned.embeddings,
+                                          finetune=config.learned.finetune, source=str(learned.train.resolve()),
+                                          source_sha256=fingerprint(learned.train), on_progress=progress)
         how = f"the learned signal trained on {learned.train} ({len(train_texts)} messages)"
     elif learned.use is not False:
         model = learned_model(settings)
@@ -310,9 +340,11 @@ def _evaluate_signals(settings: Settings, data: Path, text_columns: tuple[str, .
     on = "learned" in result["signals"]
     if on:
         result["learned"]["how"] = how
-        if model is not None and learned.train is None and _same_file(model.meta.source, data):
-            result["learned"]["warning"] = ("the learned model was trained on this file, so these figures flatter "
-                                            "it; pass --cv K for an honest estimate")
+        warning = None if model is None else own_data_warning(
+            data, model.meta.source, model.meta.source_sha256, subject="the learned model",
+            remedy="score a held-out file, or pass --cv K to cross-validate on this one")
+        if warning:
+            result["learned"]["warning"] = warning
     if as_json:
         click.echo(json.dumps(result))
         return

@@ -44,7 +44,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
-from frontline.decide import modelfile, sentiment
+from frontline.decide import OnProgress, modelfile, progress_or_silent, sentiment
 from frontline.decide.embeddings import AUTO, BUNDLED, EmbeddingsUnavailableError, Encoder, load_encoder
 from frontline.decide.finetune import Recipe, TunedEncoder
 from frontline.decide.keywords import KeywordSpotter
@@ -83,6 +83,7 @@ class LearnedMeta:
     ignore: tuple[str, ...]
     scores: Mapping[str, float] = field(default_factory=dict)
     finetuned: bool = False  # the encoder was fine-tuned too (its probability is averaged in)
+    source_sha256: str = ""  # the training file's SHA-256 ("" when saved before it was recorded)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-serialisable values."""
@@ -100,7 +101,8 @@ class LearnedMeta:
                    threshold=float(data["threshold"]), keywords=tuple(str(w) for w in data["keywords"]),
                    ignore=tuple(str(w) for w in data["ignore"]),
                    scores={str(k): float(v) for k, v in dict(data["scores"]).items()},
-                   finetuned=bool(data.get("finetuned", False)))
+                   finetuned=bool(data.get("finetuned", False)),
+                   source_sha256=str(data.get("source_sha256", "")))
 
     def describe(self) -> str:
         """``trained on 2,759 labelled messages (cross-validated F1 0.80)``."""
@@ -226,26 +228,32 @@ class EscalationModel:
     @classmethod
     def train(cls, texts: Sequence[str], gold: Sequence[bool], *, keywords: Sequence[str] = (),
               ignore: Sequence[str] = (), embeddings: str = "auto", finetune: bool = True, source: str = "",
-              folds: int = FOLDS, seed: int = 0, recipe: Recipe | None = None) -> EscalationModel:
+              source_sha256: str = "", folds: int = FOLDS, seed: int = 0,
+              recipe: Recipe | None = None, on_progress: OnProgress | None = None) -> EscalationModel:
         """Fit on labelled messages (``gold[i]``: ``texts[i]`` needed escalating); raises TrainingDataError.
 
         With an encoder and ``finetune``, the encoder is fine-tuned on the messages too. The
         ``folds`` cross-validate the linear part only (fine-tuning k more times would take minutes);
-        ``cross_validate`` (``frontline eval --cv``) validates the whole model.
+        ``cross_validate`` (``frontline eval --cv``) validates the whole model. ``on_progress``
+        hears of each fold and of the fine-tuning.
         """
         y = _check(texts, gold)
         encoder = load_encoder(embeddings)
         spotter = spotter_for(keywords, ignore)
         cleaned = [_clean(text) for text in texts]
         dense = _dense(texts, spotter, encoder)
-        validation = cross_validate_features(cleaned, dense, y, folds=folds, seed=seed)
+        validation = cross_validate_features(cleaned, dense, y, folds=folds, seed=seed, on_progress=on_progress)
         vectorizers = _vectorizers()
         try:
             matrix = _sparse(vectorizers, cleaned, dense, fit=True)
         except ValueError as exc:  # empty vocabulary
             raise TrainingDataError(f"the messages hold no usable words ({exc})") from None
         fitted = _fit(matrix, y)
-        tuned = _tune(encoder, texts, y, recipe or Recipe(seed=seed)) if finetune else None
+        tuned = None
+        if finetune and getattr(encoder, "where", None) is not None:
+            progress_or_silent(on_progress)("fine-tuning the sentence encoder", 0, 1)
+            tuned = _tune(encoder, texts, y, recipe or Recipe(seed=seed))
+            progress_or_silent(on_progress)("fine-tuned the sentence encoder", 1, 1)
         meta = LearnedMeta(
             training_size=len(y), positives=int(y.sum()), trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
             sklearn_version=sklearn.__version__, source=source,
@@ -254,7 +262,7 @@ class EscalationModel:
             scores={"cv_precision": validation.precision, "cv_recall": validation.recall, "cv_f1": validation.f1,
                     "cv_folds": float(folds), "cv_best_threshold": validation.best_threshold,
                     "cv_best_f1": validation.best_f1},
-            finetuned=tuned is not None)
+            finetuned=tuned is not None, source_sha256=source_sha256)
         return cls(vectorizers, fitted.coef_[0], float(fitted.intercept_[0]), meta, encoder, tuned)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
@@ -337,13 +345,23 @@ Tuner = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 def cross_validate_features(cleaned: Sequence[str], dense: np.ndarray, gold: np.ndarray, *, folds: int = FOLDS,
-                            seed: int = 0, tuner: Tuner | None = None) -> CrossValidation:
-    """Out-of-fold probabilities (each fold scored by a model fitted on the others) and the F1-best threshold."""
+                            seed: int = 0, tuner: Tuner | None = None,
+                            on_progress: OnProgress | None = None) -> CrossValidation:
+    """Out-of-fold probabilities (each fold scored by a model fitted on the others) and the F1-best threshold.
+
+    ``on_progress`` hears of each fold as it ends, with the F1 (at the default threshold) of the
+    rows scored so far.
+    """
     splits = min(folds, int(gold.sum()), int((~gold).sum()))
     if splits < 2:
         raise TrainingDataError("each side needs at least two examples to cross-validate")
+    tell = progress_or_silent(on_progress)
     probabilities = np.zeros(len(gold), dtype=np.float64)
-    for train_rows, test_rows in StratifiedKFold(splits, shuffle=True, random_state=seed).split(dense, gold):
+    scored = np.zeros(len(gold), dtype=bool)
+    folds_split = StratifiedKFold(splits, shuffle=True, random_state=seed).split(dense, gold)
+    for fold, (train_rows, test_rows) in enumerate(folds_split, start=1):
+        if tuner is not None:  # minutes per fold: say what is happening before it starts
+            tell(f"fold {fold} of {splits}: fine-tuning the sentence encoder", fold - 1, splits)
         vectorizers = _vectorizers()
         try:
             train = _sparse(vectorizers, [cleaned[i] for i in train_rows], dense[train_rows], fit=True)
@@ -353,17 +371,22 @@ def cross_validate_features(cleaned: Sequence[str], dense: np.ndarray, gold: np.
         probabilities[test_rows] = _fit(train, gold[train_rows]).predict_proba(test)[:, 1]
         if tuner is not None:  # the whole model: the linear part's and the tuned encoder's mean
             probabilities[test_rows] = (probabilities[test_rows] + tuner(train_rows, test_rows)) / 2
+        scored[test_rows] = True
+        so_far = scores_at(probabilities[scored], gold[scored], DEFAULT_THRESHOLD)[2]
+        tell(f"fold {fold} of {splits} done (F1 so far {so_far:.3f})", fold, splits)
     precision, recall, f1 = scores_at(probabilities, gold, DEFAULT_THRESHOLD)
     return CrossValidation(probabilities, precision, recall, f1, *best_threshold(probabilities, gold))
 
 
 def cross_validate(texts: Sequence[str], gold: Sequence[bool], *, keywords: Sequence[str] = (),
                    ignore: Sequence[str] = (), embeddings: str = "auto", finetune: bool = True, folds: int = FOLDS,
-                   seed: int = 0, recipe: Recipe | None = None) -> CrossValidation:
+                   seed: int = 0, recipe: Recipe | None = None,
+                   on_progress: OnProgress | None = None) -> CrossValidation:
     """Out-of-fold probabilities of the whole learned model on labelled messages (``frontline eval --cv``).
 
     Each fold is scored by a model fitted on the others, the encoder fine-tuned again each time
-    when it would be in training (k fine-tunings: minutes on a CPU for a few thousand messages).
+    when it would be in training (k fine-tunings: minutes on a CPU for a few thousand messages);
+    ``on_progress`` hears of each fold.
     """
     y = _check(texts, gold)
     encoder = load_encoder(embeddings)
@@ -377,5 +400,6 @@ def cross_validate(texts: Sequence[str], gold: Sequence[bool], *, keywords: Sequ
             assert tuned is not None
             return tuned.predict_proba([texts[i][:MAX_CHARS] for i in test_rows])
 
+    progress_or_silent(on_progress)(f"reading {len(texts):,} messages", 0, folds)
     return cross_validate_features([_clean(t) for t in texts], _dense(texts, spotter, encoder), y, folds=folds,
-                                   seed=seed, tuner=tuner)
+                                   seed=seed, tuner=tuner, on_progress=on_progress)

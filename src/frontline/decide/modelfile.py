@@ -22,7 +22,10 @@ def save(payload: dict[str, Any], path: str | os.PathLike[str]) -> None:
     """Write ``payload`` to ``path`` atomically: a temporary file in the same folder, synced, then renamed."""
     target = Path(path)
     private.folder(target.parent)  # mkstemp below makes the file 0600
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as error:
+        raise private.unusable(target, error) from None
     try:
         with os.fdopen(fd, "wb") as handle:
             joblib.dump(payload, handle, compress=3)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -33,7 +33,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 
-from frontline.decide import modelfile
+from frontline.decide import OnProgress, modelfile, progress_or_silent
 from frontline.decide.ngrams import compile_blocks, feature_union, normalise
 from frontline.decide.stacking import Stacker, cross_fit, fit_inverse_temperature, softmax
 from frontline.errors import ModelFormatError, TrainingDataError
@@ -61,6 +61,9 @@ class ModelMeta:
     max_chars: int
     calibration: str
     scores: Mapping[str, float] = field(default_factory=dict)
+    # SHA-256 of the training file, so `frontline eval` knows its own training data under any name
+    # ("" for other sources and for models saved before it was recorded).
+    source_sha256: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """The metadata as plain JSON-serialisable values."""
@@ -82,6 +85,7 @@ class ModelMeta:
             max_chars=int(data["max_chars"]),
             calibration=str(data["calibration"]),
             scores={str(k): float(v) for k, v in dict(data["scores"]).items()},
+            source_sha256=str(data.get("source_sha256", "")),
         )
 
 
@@ -109,23 +113,36 @@ class TrainedModel:
         return list(self._labels)
 
     @classmethod
-    def train(cls, texts: Sequence[str], labels: Sequence[str], *, source: str = "",
-              max_chars: int = DEFAULT_MAX_CHARS) -> TrainedModel:
-        """Fit the features, the SVM, its stacked layer and the temperature (raises TrainingDataError)."""
+    def train(cls, texts: Sequence[str], labels: Sequence[str], *, source: str = "", source_sha256: str = "",
+              max_chars: int = DEFAULT_MAX_CHARS, on_progress: OnProgress | None = None) -> TrainedModel:
+        """Fit the features, the SVM, its stacked layer and the temperature (raises TrainingDataError).
+
+        ``source`` and ``source_sha256`` record where the examples came from (a file's path and hash);
+        ``on_progress`` hears of each step (the features, each calibration fold, the final model).
+        """
         texts_list = _prepare(texts, max_chars)
         y = np.asarray([str(label) for label in labels], dtype=object)
         folds = _check_training_data(texts_list, y)
+        steps = folds + 2
+        tell = progress_or_silent(on_progress)
+        tell(f"reading {len(texts_list):,} texts", 0, steps)
         features = feature_union(len(texts_list))
         try:
             matrix = features.fit_transform(texts_list).tocsr()
         except ValueError as exc:  # sklearn: "empty vocabulary; perhaps the documents only contain stop words"
             raise TrainingDataError(f"the texts hold no usable words or characters ({exc})") from None
-        classifier, stacker, honest = _fit_layers(matrix, y, folds)
+        tell(f"{matrix.shape[1]:,} features ready", 1, steps)
+
+        def fold_done(fold: int) -> None:
+            tell(f"calibration fold {fold}/{folds} done", 1 + fold, steps)
+
+        classifier, stacker, honest = _fit_layers(matrix, y, folds, fold_done)
         classes = [str(label) for label in classifier.classes_]
         index = {label: i for i, label in enumerate(classes)}
         gold = np.fromiter((index[label] for label in y), dtype=np.intp, count=len(y))
         beta = fit_inverse_temperature(honest, gold)
         probabilities = softmax(beta * honest)
+        tell("final model done", steps, steps)
         coef, intercept = _fold_layers(classifier, stacker)
         train_logits = matrix @ coef + intercept
         scores = {
@@ -141,6 +158,7 @@ class TrainedModel:
             sklearn_version=sklearn.__version__,
             format_version=MODEL_FORMAT_VERSION,
             source=source,
+            source_sha256=source_sha256,
             max_chars=max_chars,
             calibration=f"stacked logistic layer and temperature scaling on {folds}-fold out-of-fold SVM scores",
             scores=scores,
@@ -197,8 +215,19 @@ class TrainedModel:
             return []
         return self._best(softmax(self._beta * self._logits(features)))
 
-    def predict(self, texts: Sequence[str]) -> list[tuple[str, float]]:
-        """The most probable label of each text with its probability."""
+    def predict(self, texts: Sequence[str], *, on_progress: OnProgress | None = None,
+                batch: int = 1000) -> list[tuple[str, float]]:
+        """The most probable label of each text with its probability.
+
+        With ``on_progress`` the texts are read ``batch`` at a time and each batch is reported
+        (`frontline eval` on a large file); the answers are the same.
+        """
+        if on_progress is not None and len(texts) > batch:
+            answers: list[tuple[str, float]] = []
+            for start in range(0, len(texts), batch):
+                answers.extend(self.predict(texts[start:start + batch]))
+                on_progress(f"scored {len(answers):,} of {len(texts):,} texts", len(answers), len(texts))
+            return answers
         _, probabilities = self.predict_proba(texts)
         if probabilities.shape[0] == 0:
             return []
@@ -261,7 +290,8 @@ class TrainedModel:
         return model
 
 
-def _fit_layers(matrix: sparse.csr_matrix, y: np.ndarray, folds: int) -> tuple[LinearSVC, Stacker, np.ndarray]:
+def _fit_layers(matrix: sparse.csr_matrix, y: np.ndarray, folds: int,
+                fold_done: Callable[[int], None]) -> tuple[LinearSVC, Stacker, np.ndarray]:
     """The SVM on all rows, the stacker on out-of-fold SVM scores, and honest (out-of-fold) stacked logits.
 
     liblinear releases the GIL, so the k fold SVMs and the final one run on threads, one per core;
@@ -278,11 +308,12 @@ def _fit_layers(matrix: sparse.csr_matrix, y: np.ndarray, folds: int) -> tuple[L
         fold_models = [pool.submit(fit, train) for train, _ in splits]
         final = pool.submit(fit, np.arange(len(y)))
         scores = np.zeros((len(y), max(len(labels), 2)), dtype=np.float64)
-        for (_, test), future in zip(splits, fold_models, strict=True):
+        for fold, ((_, test), future) in enumerate(zip(splits, fold_models, strict=True), start=1):
             model = future.result()
             if list(model.classes_) != labels:
                 raise TrainingDataError("a calibration fold lacks a label; add examples to the rarest labels")
             scores[test] = _svm_logits(np.asarray(model.decision_function(matrix[test]), dtype=np.float64))
+            fold_done(fold)
         index = {label: i for i, label in enumerate(labels)}
         gold = np.fromiter((index[label] for label in y), dtype=np.intp, count=len(y))
         stacker, honest = cross_fit(scores, gold, splits)

@@ -10,20 +10,20 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
 
 from frontline import private
-from frontline.errors import ExtraMissingError, StateError
+from frontline.errors import DatabaseURLError, ExtraMissingError, StateError
 
 MIGRATIONS = str(Path(__file__).with_name("migrations"))
+SUPPORTED = frozenset({"sqlite", "postgresql"})
 # pg_advisory_xact_lock key: processes starting together on a fresh database migrate one at a time.
 MIGRATION_LOCK = 0x66726F6E746C696E  # "frontlin"
 
 
-def _prepare_sqlite_file(url: str) -> None:
+def _prepare_sqlite_file(parsed: URL) -> None:
     """Create the SQLite file and its folder readable by the owner only."""
-    parsed = make_url(url)
     database = parsed.database
     if not database or database == ":memory:":
         return
@@ -38,11 +38,26 @@ def driver_url(url: str) -> str:
     return url
 
 
+def parse_state_url(url: str) -> URL:
+    """The state store's URL parsed, when it names SQLite or PostgreSQL (DatabaseURLError otherwise).
+
+    Checked before any driver is imported: a MySQL URL is not a missing `postgres` extra.
+    """
+    try:
+        parsed = make_url(driver_url(url))
+    except ArgumentError:
+        raise DatabaseURLError(None) from None
+    if parsed.get_backend_name() not in SUPPORTED:
+        raise DatabaseURLError(parsed.drivername)
+    return parsed
+
+
 def create_state_engine(url: str) -> Engine:
     """An engine tuned for the backend: WAL and a busy timeout on SQLite, pre-ping on PostgreSQL."""
+    parsed = parse_state_url(url)
     url = driver_url(url)
-    if url.startswith("sqlite"):
-        _prepare_sqlite_file(url)
+    if parsed.get_backend_name() == "sqlite":
+        _prepare_sqlite_file(parsed)
         engine = create_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")

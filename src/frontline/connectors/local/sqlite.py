@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from frontline import private
+from frontline.errors import WorkspaceError
 
 
 class Upserted(NamedTuple):
@@ -23,11 +25,25 @@ class Upserted(NamedTuple):
 def connect(path: Path) -> sqlite3.Connection:
     """Open an embedded SQLite file, created owner-only, in WAL mode."""
     private.touch(path)  # its folder 0700, the file 0600 (SQLite gives -wal and -shm the same mode)
-    connection = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-    connection.row_factory = sqlite3.Row
-    _wal(connection)
-    connection.execute("PRAGMA synchronous=NORMAL")
+    try:
+        connection = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        connection.row_factory = sqlite3.Row
+        _wal(connection)
+        connection.execute("PRAGMA synchronous=NORMAL")
+    except sqlite3.DatabaseError as error:
+        if "locked" in str(error):  # busy, not broken: another process holds it
+            raise
+        raise _unopenable(path, error) from None
     return connection
+
+
+def _unopenable(path: Path, error: sqlite3.DatabaseError) -> WorkspaceError:
+    """Why SQLite could not open ``path``, said so a person can fix it."""
+    if path.is_dir():
+        return WorkspaceError(str(path), "a_folder")
+    if not os.access(path, os.R_OK | os.W_OK) or not os.access(path.parent, os.W_OK | os.X_OK):
+        return WorkspaceError(str(path), "permission")
+    return WorkspaceError(str(path), f"SQLite cannot open it ({error})")
 
 
 def _wal(connection: sqlite3.Connection, seconds: float = 30.0) -> None:

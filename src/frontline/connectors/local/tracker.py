@@ -20,7 +20,7 @@ from typing import Any
 
 from frontline import private
 from frontline.config import Settings
-from frontline.errors import ConnectorError, NotFoundError
+from frontline.errors import ConnectorError, NotFoundError, WorkspaceError
 from frontline.model import IssueDraft, IssueRef
 from frontline.ports import Check
 
@@ -143,8 +143,8 @@ class LocalTracker:
                     row = db.execute("SELECT * FROM issues WHERE id = ?", (cursor.lastrowid,)).fetchone()
                     # Inside the transaction: an issue whose file cannot be written is not filed at all.
                     self._write(self._issue(row))
-        except (sqlite3.Error, OSError) as error:
-            raise ConnectorError(SERVICE, f"could not file the issue in {self.path}: {error}",
+        except (sqlite3.Error, OSError, WorkspaceError) as error:  # the issue's file could not be written
+            raise ConnectorError(SERVICE, f"could not file the issue in {self.path}: {str(error).rstrip('.')}",
                                  hint="Check the workspace's free space and permissions") from None
         return self._issue(row).ref
 
