@@ -24,7 +24,7 @@ from frontline.config import Settings
 @click.option("--conversations", type=click.IntRange(0, 100_000), default=150, show_default=True)
 @click.option("--history", type=click.IntRange(100, 100_000), default=3000, show_default=True,
               help="Past tickets the demo's model is trained on (fewer: a quicker, rougher model).")
-@click.option("--quiet", "-q", is_flag=True, help="No per-ticket lines.")
+@click.option("--quiet", "-q", is_flag=True, help="No per-ticket or per-escalation lines, only the summaries.")
 def demo(folder: Path, tickets: int, conversations: int, history: int, quiet: bool) -> None:
     """Build a demo workspace (tickets, conversations, KB, trained model); run triage and escalate on it, offline."""
     from frontline.demo.workspace import build_demo
@@ -40,7 +40,9 @@ def demo(folder: Path, tickets: int, conversations: int, history: int, quiet: bo
     print_summary(summary)
     settings = workspace.settings
     console.print()
-    escalated = asyncio.run(escalate_once(settings, dry_run=False, limit=None, quiet=quiet))
+    # Scored as of the moment the conversations end, not the minute the build finished: the same figures every run.
+    escalated = asyncio.run(escalate_once(settings, dry_run=False, limit=None, quiet=quiet,
+                                          now=lambda: workspace.now))
     print_escalation_summary(escalated)
     console.print(_against_ground_truth(settings))
     console.print(f"\nDone in {time.perf_counter() - started:.1f}s.")

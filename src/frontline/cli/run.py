@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
+from datetime import datetime
 
 import click
 
@@ -40,10 +42,12 @@ async def triage_once(settings: Settings, *, dry_run: bool, limit: int | None, q
         return await run_triage(services, dry_run=dry_run, limit=limit, reporter=ConsoleReporter(quiet=quiet))
 
 
-async def escalate_once(settings: Settings, *, dry_run: bool, limit: int | None, quiet: bool) -> EscalationSummary:
-    """One escalate pass with console reporting."""
+async def escalate_once(settings: Settings, *, dry_run: bool, limit: int | None, quiet: bool,
+                        now: Callable[[], datetime] | None = None) -> EscalationSummary:
+    """One escalate pass with console reporting (``now``: the clock hours open are measured by)."""
     async with escalate_services(settings, echo=_unechoed) as services:
-        return await run_escalate(services, dry_run=dry_run, limit=limit, report=EscalationReporter(quiet=quiet))
+        return await run_escalate(services, dry_run=dry_run, limit=limit, report=EscalationReporter(quiet=quiet),
+                                  now=now)
 
 
 def run_flow(flow: str, settings: Settings, *, title: str, dry_run: bool, limit: int | None, quiet: bool,

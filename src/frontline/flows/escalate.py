@@ -389,6 +389,7 @@ def _parse_issue_ref(ref: str) -> IssueRef:
 
 
 async def run_escalate(services: EscalateServices, *, dry_run: bool = False, limit: int | None = None,
-                       report: Callable[[EscalationOutcome], None] | None = None) -> EscalationSummary:
-    """Run the escalate flow once."""
-    return await EscalateRun(services, dry_run=dry_run, limit=limit, report=report).run()
+                       report: Callable[[EscalationOutcome], None] | None = None,
+                       now: Callable[[], datetime] | None = None) -> EscalationSummary:
+    """Run the escalate flow once (``now``: the clock time-based signals are measured by)."""
+    return await EscalateRun(services, dry_run=dry_run, limit=limit, report=report, now=now).run()
