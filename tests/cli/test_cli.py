@@ -110,3 +110,49 @@ def test_poll_runs_cycles_and_survives_a_failing_one(project: Path) -> None:
     broken = CliRunner().invoke(cli, ["poll", "--cycles", "1", "--interval", "0.05"])
     assert "names unknown connector 'nowhere'" in broken.output
     assert "Escalate · cycle 1: nothing new." in broken.output  # one flow failing does not stop the other
+
+
+ANGRY_CONVERSATION = {
+    "id": "c1", "title": "Export broken", "state": "open", "contact": {"name": "Ann", "email": "ann@acme.example"},
+    "company": {"name": "Bigco", "plan": "enterprise", "mrr": 9000},
+    "parts": [{"author": "customer", "body": "The export is broken again.", "created_at": "2026-11-18T09:00:00Z"},
+              {"author": "agent", "body": "Looking into it!", "created_at": "2026-11-18T10:00:00Z"},
+              {"author": "customer", "body": "This is unacceptable, I want a refund or I'm cancelling.",
+               "created_at": "2026-11-19T09:00:00Z"}],
+}
+
+
+@pytest.fixture
+def echoing(project: Path) -> Path:
+    """The project with the outbox's console echo on (its default) and tickets and a conversation imported."""
+    config = project / "frontline.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace("echo = false\n", ""), encoding="utf-8")
+    (project / "conversations.jsonl").write_text(json.dumps(ANGRY_CONVERSATION) + "\n", encoding="utf-8")
+    assert invoke("import", "tickets", "tickets.jsonl").exit_code == 0
+    assert invoke("import", "conversations", "conversations.jsonl").exit_code == 0
+    return project
+
+
+def test_each_ticket_and_escalation_is_one_line(echoing: Path) -> None:
+    triaged = invoke("run", "triage").output
+    assert [line for line in triaged.splitlines() if "#1 " in line or "#2 " in line] == [
+        line for line in triaged.splitlines() if line.startswith(("✓", "?", "✗"))]
+    assert len([line for line in triaged.splitlines() if "#1 " in line]) == 1
+    escalated = invoke("run", "escalate").output
+    assert "1 escalated" in escalated
+    assert len([line for line in escalated.splitlines() if "Bigco" in line or "conversation c1" in line]) == 1
+
+
+def test_quiet_run_prints_only_the_summary(echoing: Path) -> None:
+    triaged = invoke("run", "triage", "-q").output
+    escalated = invoke("run", "escalate", "--quiet").output
+    assert "2 handled" in triaged and "1 escalated" in escalated
+    assert [line for line in (triaged + escalated).splitlines() if line and not line.startswith((
+        "Triage", "Escalate", "  by ", "  signals"))] == []
+
+
+def test_quiet_poll_prints_only_summaries(echoing: Path) -> None:
+    polled = invoke("poll", "--cycles", "1", "--interval", "0.05", "-q").output
+    assert "Triage · cycle 1: 2 handled" in polled and "1 escalated" in polled
+    assert [line for line in polled.splitlines() if line and not line.startswith((
+        "Triage", "Escalate", "  by ", "  signals"))] == []

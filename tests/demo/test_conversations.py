@@ -130,6 +130,22 @@ def test_now_sets_the_end_of_the_window() -> None:
     assert max(parse(r["updated_at"]) for r in records) > end - timedelta(days=1)
 
 
+def test_the_clock_moves_the_conversations_but_never_changes_them() -> None:
+    # A night and a Sunday afternoon: hours and weekdays must not steer what is generated.
+    night, sunday = datetime(2026, 12, 3, 3, 17), datetime(2027, 2, 14, 15, 45, 30)
+    first, second = generate_conversations(60, now=night), generate_conversations(60, now=sunday)
+    gap = sunday - night
+
+    def moved(record: Record) -> Record:
+        """The record with every timestamp moved by ``gap``."""
+        text = re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ",
+                      lambda stamp: f"{parse(stamp.group()) + gap:%Y-%m-%dT%H:%M:%SZ}", json.dumps(record))
+        return dict(json.loads(text))
+
+    assert [moved(r) for r in first] == second
+    assert all(parse(r["updated_at"]) <= parse("2027-02-14T15:45:30Z") for r in second)
+
+
 def test_a_fifth_of_conversations_should_escalate(conversations: list[Record]) -> None:
     share = sum(bool(label_of(r)["escalate"]) for r in conversations) / len(conversations)
     assert 0.15 <= share <= 0.25

@@ -244,3 +244,29 @@ def test_the_webhook_path_and_the_poller_racing_escalate_once(settings: Settings
 
     run(race())
     assert len(issues(settings)) == 1 and len(alerts(settings)) == 1 and len(source.notes("c1")) == 1
+
+
+def test_each_conversation_is_counted_once_however_the_pages_fall(workspace: Path) -> None:
+    # Small pages: the notes this run writes bring its own escalations back on a later page.
+    settings = make_settings(workspace, '[classifier]\nkind = "rules"\n[runner]\nbatch_size = 2\n')
+    source = seed(settings, ANGRY, CALM, AGENT_ONLY, NO_COMPANY)
+    first = escalate(settings)
+    assert (first.scored, first.escalated, first.skipped, first.failures) == (4, 2, 0, [])
+    assert len(issues(settings)) == 2 and len(alerts(settings)) == 2
+    assert len(source.notes("c1")) == 1 and len(source.notes("c4")) == 1
+    # One escalated before this run, written to again, is the one "already escalated".
+    seed(settings, {**ANGRY, "parts": [*ANGRY["parts"], {"author": "customer", "kind": "comment",
+                                                          "body": "Any news?", "created_at": at(1)}]})
+    again = escalate(settings)
+    assert (again.scored, again.escalated, again.skipped) == (0, 0, 1)
+    assert len(issues(settings)) == 2 and len(alerts(settings)) == 2 and len(source.notes("c1")) == 1
+
+
+def test_a_watched_conversation_that_also_changed_is_scored_once(settings: Settings) -> None:
+    patient = thread("c6", ("customer", "Hi! Could you add a dark mode some day? Thanks!", 20))
+    seed(settings, patient)
+    assert escalate(settings).scored == 1
+    more = {"author": "customer", "kind": "comment", "body": "No rush at all, thank you!", "created_at": at(1)}
+    seed(settings, {**patient, "parts": [*patient["parts"], more]})
+    later = escalate(settings, now=NOW + timedelta(hours=5))  # due for a look, and changed since the last run
+    assert (later.scored, later.escalated, later.skipped) == (1, 0, 0)

@@ -22,14 +22,16 @@ from frontline.config import Settings
               show_default=True, help="Where to build the demo workspace (rebuilt on each run).")
 @click.option("--tickets", type=click.IntRange(1, 100_000), default=120, show_default=True)
 @click.option("--conversations", type=click.IntRange(0, 100_000), default=150, show_default=True)
-@click.option("--quiet", "-q", is_flag=True, help="No per-ticket lines.")
-def demo(folder: Path, tickets: int, conversations: int, quiet: bool) -> None:
+@click.option("--history", type=click.IntRange(100, 100_000), default=3000, show_default=True,
+              help="Past tickets the demo's model is trained on (fewer: a quicker, rougher model).")
+@click.option("--quiet", "-q", is_flag=True, help="No per-ticket or per-escalation lines, only the summaries.")
+def demo(folder: Path, tickets: int, conversations: int, history: int, quiet: bool) -> None:
     """Build a demo workspace (tickets, conversations, KB, trained model); run triage and escalate on it, offline."""
     from frontline.demo.workspace import build_demo
 
     started = time.perf_counter()
     console.print(f"Building the demo workspace in {folder} …")
-    workspace = build_demo(folder, tickets=tickets, conversations=conversations)
+    workspace = build_demo(folder, tickets=tickets, conversations=conversations, history=history)
     accuracy = f" (cross-validated accuracy {workspace.model_accuracy:.0%})" if workspace.model_accuracy else ""
     console.print(f"  {workspace.articles} KB articles indexed, model trained on {workspace.history} past "
                   f"tickets{accuracy}, {workspace.tickets} new tickets and {workspace.conversations} "
@@ -38,7 +40,9 @@ def demo(folder: Path, tickets: int, conversations: int, quiet: bool) -> None:
     print_summary(summary)
     settings = workspace.settings
     console.print()
-    escalated = asyncio.run(escalate_once(settings, dry_run=False, limit=None, quiet=quiet))
+    # Scored as of the moment the conversations end, not the minute the build finished: the same figures every run.
+    escalated = asyncio.run(escalate_once(settings, dry_run=False, limit=None, quiet=quiet,
+                                          now=lambda: workspace.now))
     print_escalation_summary(escalated)
     console.print(_against_ground_truth(settings))
     console.print(f"\nDone in {time.perf_counter() - started:.1f}s.")

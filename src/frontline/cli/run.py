@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
+from datetime import datetime
 
 import click
 
@@ -30,16 +32,22 @@ FLOWS = ("triage", "escalate")
 log = logging.getLogger("frontline")
 
 
+def _unechoed(line: str) -> None:
+    """The chat's own console echo, silenced: the reporter prints the one line per item (none with -q)."""
+
+
 async def triage_once(settings: Settings, *, dry_run: bool, limit: int | None, quiet: bool) -> RunSummary:
     """One triage pass with console reporting."""
-    async with triage_services(settings) as services:
+    async with triage_services(settings, echo=_unechoed) as services:
         return await run_triage(services, dry_run=dry_run, limit=limit, reporter=ConsoleReporter(quiet=quiet))
 
 
-async def escalate_once(settings: Settings, *, dry_run: bool, limit: int | None, quiet: bool) -> EscalationSummary:
-    """One escalate pass with console reporting."""
-    async with escalate_services(settings) as services:
-        return await run_escalate(services, dry_run=dry_run, limit=limit, report=EscalationReporter(quiet=quiet))
+async def escalate_once(settings: Settings, *, dry_run: bool, limit: int | None, quiet: bool,
+                        now: Callable[[], datetime] | None = None) -> EscalationSummary:
+    """One escalate pass with console reporting (``now``: the clock hours open are measured by)."""
+    async with escalate_services(settings, echo=_unechoed) as services:
+        return await run_escalate(services, dry_run=dry_run, limit=limit, report=EscalationReporter(quiet=quiet),
+                                  now=now)
 
 
 def run_flow(flow: str, settings: Settings, *, title: str, dry_run: bool, limit: int | None, quiet: bool,

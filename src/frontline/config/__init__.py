@@ -103,6 +103,8 @@ class LocalSettings(Strict):
     workspace: str = ".frontline"
     kb_dir: str = "kb"
     outbox: str = "outbox.jsonl"
+    # The outbox prints each alert it posts; `frontline run`, `poll` and `demo` print their own one line
+    # per item instead (and none with --quiet), so this is for code driving the flows directly.
     echo: bool = True
     # Channels the outbox "bot" is a member of; others are refused like Slack's not_in_channel.
     channels: tuple[str, ...] | None = None

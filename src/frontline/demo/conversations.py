@@ -9,6 +9,11 @@ senses, in negations, or only in what agents and internal notes say.
 
 Every record carries the generator's ground truth under ``label``, which the engine never
 reads for deciding: it is there so tests and benchmarks can measure the detector.
+
+The stories are always played out on the same clock, ending at ``DEFAULT_START``, and only
+then moved so that moment falls on the ``now`` asked for: what is generated never depends on
+the hour or the weekday it is generated at, so a demo built at night escalates exactly what
+one built on a Sunday afternoon does. (Weekday names in the text are the fixed clock's.)
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from itertools import accumulate
 from frontline.demo import phrasebook as say
 from frontline.demo.generator import (
     COMPANY_SEED,
+    DEFAULT_START,
     PAID,
     Customer,
     as_utc,
@@ -441,8 +447,9 @@ def _start(rng: random.Random, end: datetime) -> datetime:
     return start
 
 
-def _one_conversation(rng: random.Random, end: datetime) -> tuple[datetime, dict[str, object]]:
-    """Play one scenario and return the record (id still empty) with its creation time."""
+def _one_conversation(rng: random.Random, end: datetime,
+                      move: timedelta) -> tuple[datetime, dict[str, object]]:
+    """Play one scenario up to ``end``; the record (id still empty) and its creation time, ``move``d."""
     scenario = _SCENARIOS[bisect(_SCENARIO_CUM, rng.random() * _SCENARIO_CUM[-1])]
     pool, cumulative = _company_table(scenario.escalate, scenario.paid)
     customer = rng.choices(pool, cum_weights=cumulative)[0]
@@ -453,11 +460,13 @@ def _one_conversation(rng: random.Random, end: datetime) -> tuple[datetime, dict
     thread = Thread(rng, customer, (name, email), _start(rng, end))
     why = scenario.play(thread)
 
-    # Whole weeks keep weekdays and times of day, so "I wrote on Monday" stays true.
+    # Whole weeks back keep weekdays and times of day, so "I wrote on Monday" stays true on the
+    # fixed clock; ``move`` then takes the whole story to the ``now`` asked for, unchanged.
     first, last = thread.parts[0], thread.parts[-1]
     shift = timedelta(0)
     while last.at - shift > end:
         shift += timedelta(days=7)
+    shift -= move
     html = thread.voice.email  # Intercom stores email conversations' bodies as HTML
     parts = [{"author": p.author, "author_name": p.name, "kind": p.kind,
               "body": to_html(p.body, rng) if html and p.body else p.body,
@@ -486,12 +495,17 @@ def _one_conversation(rng: random.Random, end: datetime) -> tuple[datetime, dict
 
 def generate_conversations(n: int, *, seed: int = 13,
                            now: datetime | None = None) -> list[dict[str, object]]:
-    """Generate ``n`` labelled Beacon conversations from the 14 days before ``now``, oldest first."""
+    """Generate ``n`` labelled Beacon conversations from the 14 days before ``now``, oldest first.
+
+    The same ``n`` and ``seed`` give the same conversations whatever ``now`` is (None: the fixed
+    ``DEFAULT_START``), only moved in time: ``now`` is taken to the second.
+    """
     if n < 0:
         raise ValueError(f"cannot generate {n} conversations; pass n >= 0")
     rng = random.Random(seed)
-    end = as_utc(now)  # None is the demo's fixed "now"
-    drafts = sorted((_one_conversation(rng, end) for _ in range(n)), key=lambda pair: pair[0])
+    move = as_utc(now).replace(microsecond=0) - DEFAULT_START
+    drafts = sorted((_one_conversation(rng, DEFAULT_START, move) for _ in range(n)),
+                    key=lambda pair: pair[0])
     records = []
     for number, (_, record) in enumerate(drafts, start=50001):
         record["id"] = str(number)

@@ -25,7 +25,10 @@ class DemoWorkspace:
     history: int
     articles: int
     model_accuracy: float | None
-    conversations: int = 0
+    conversations: int
+    # The moment the conversations were generated up to: scoring them as of it gives the same
+    # hours open, and so the same escalations, however long the build took or when it ran.
+    now: datetime
 
 
 def _clean(folder: Path) -> None:
@@ -38,8 +41,12 @@ def _clean(folder: Path) -> None:
 
 
 def build_demo(folder: Path, *, tickets: int = 120, history: int = 3000, seed: int = 7,
-               conversations: int = 150) -> DemoWorkspace:
-    """Create (or recreate) a self-contained demo workspace in ``folder``."""
+               conversations: int = 150, now: datetime | None = None) -> DemoWorkspace:
+    """Create (or recreate) a self-contained demo workspace in ``folder``.
+
+    The conversations end at ``now`` (the clock's, to the second, by default) and are the same
+    whenever it is: score them as of the workspace's ``now`` for the same figures on every run.
+    """
     from frontline.connectors.local.conversations import LocalConversations
     from frontline.connectors.local.helpdesk import LocalHelpdesk
     from frontline.connectors.local.importer import read_conversations, read_tickets
@@ -82,9 +89,10 @@ def build_demo(folder: Path, *, tickets: int = 120, history: int = 3000, seed: i
     report = read_tickets(folder / "tickets.jsonl")
     LocalHelpdesk.from_settings(settings).upsert(report.records)
 
-    threads = generate_conversations(conversations, seed=seed, now=datetime.now(UTC))
+    moment = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    threads = generate_conversations(conversations, seed=seed, now=moment)
     write_jsonl(threads, folder / "conversations.jsonl")
     source = LocalConversations.from_settings(settings)
     source.upsert(read_conversations(folder / "conversations.jsonl").records)
     return DemoWorkspace(folder, config, settings, len(report.records), len(past), articles, accuracy,
-                         len(threads))
+                         len(threads), moment)

@@ -118,6 +118,10 @@ class EscalateRun:
         self.ledger = Ledger(services.store, self.flow)
         self.owner = owners.this_process(id(self))
         self._slots = asyncio.Semaphore(self.settings.runner.concurrency)
+        # Each conversation counts once a run: the note an escalation writes changes the conversation,
+        # so a later page (or a revisit and a page) can bring the same one back.
+        self._scored: set[str] = set()
+        self._escalated: set[str] = set()
 
     async def run(self) -> EscalationSummary:
         """Escalate everything that needs it among changed, requeued and due-for-a-look conversations."""
@@ -184,10 +188,12 @@ class EscalateRun:
             decided, handled = history.get(conversation.id, (0, None))
             if handled is not None and conversation.id not in forced and not self._reopened_since(conversation,
                                                                                                   handled):
-                self.summary.skipped += 1
+                # Escalated earlier in this run and back only because of its own note: counted already.
+                self.summary.skipped += conversation.id not in self._escalated
                 continue
             escalation = self.s.scorer.score(conversation, now)
-            self.summary.scored += 1
+            self.summary.scored += conversation.id not in self._scored
+            self._scored.add(conversation.id)
             if not escalation.escalate:
                 self._watch(conversation, now)
                 continue
@@ -249,6 +255,7 @@ class EscalateRun:
             if outcome.completed:
                 store.complete([self._decision(outcome, version)])
                 store.unwatch(self.flow, [conversation.id])
+                self._escalated.add(conversation.id)
         finally:
             store.release(self.flow, conversation.id, self.owner)
         self._count(outcome, done=outcome.completed)
@@ -385,6 +392,7 @@ def _parse_issue_ref(ref: str) -> IssueRef:
 
 
 async def run_escalate(services: EscalateServices, *, dry_run: bool = False, limit: int | None = None,
-                       report: Callable[[EscalationOutcome], None] | None = None) -> EscalationSummary:
-    """Run the escalate flow once."""
-    return await EscalateRun(services, dry_run=dry_run, limit=limit, report=report).run()
+                       report: Callable[[EscalationOutcome], None] | None = None,
+                       now: Callable[[], datetime] | None = None) -> EscalationSummary:
+    """Run the escalate flow once (``now``: the clock time-based signals are measured by)."""
+    return await EscalateRun(services, dry_run=dry_run, limit=limit, report=report, now=now).run()
