@@ -38,7 +38,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 def _skip_cause(report: pytest.TestReport) -> str:
     reason = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
-    return next((line for key, line in SKIP_CAUSES.items() if key in reason), f"were skipped: {reason}")
+    reason = reason.removeprefix("Skipped: ")
+    return next((line for key, line in SKIP_CAUSES.items() if key in reason), f"were skipped because {reason}")
 
 
 @pytest.hookimpl(trylast=True)  # after pytest's own list of skips, right above the closing line
