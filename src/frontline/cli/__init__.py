@@ -11,6 +11,7 @@ import click
 from frontline import __version__, scrub
 from frontline.errors import FrontlineError
 from frontline.runtime import retries
+from frontline.terminal import inert
 
 
 class FrontlineGroup(click.Group):
@@ -21,7 +22,7 @@ class FrontlineGroup(click.Group):
         try:
             return super().invoke(ctx)
         except FrontlineError as error:
-            click.secho(f"Error: {error}", fg="red", err=True)
+            click.secho(f"Error: {inert(error, lines=True)}", fg="red", err=True)
             sys.exit(error.exit_code)
         except KeyboardInterrupt:
             click.echo("Stopped.", err=True)

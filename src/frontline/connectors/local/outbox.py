@@ -21,6 +21,7 @@ from frontline.errors import ChannelRefusedError
 from frontline.model import ChatMessage
 from frontline.ports import Check
 from frontline.render import console_line
+from frontline.terminal import inert
 
 SERVICE = "Outbox"
 # Slack channel names: lower-case letters, digits, hyphens, underscores; at most 80 characters.
@@ -129,4 +130,5 @@ class OutboxChat:
 
 
 def _console(line: str) -> None:
-    sys.stdout.write(f"  ↳ alert {line}\n")
+    # The line quotes the ticket (subject, requester, company): its control characters are shown, not obeyed.
+    sys.stdout.write(f"  ↳ alert {inert(line)}\n")
