@@ -26,6 +26,11 @@ def index(ctx: click.Context, folder: Path) -> None:
     report = kb.index(folder)
     console.print(f"Indexed {safe(folder)}: {report.added} added, {report.updated} updated, {report.removed} removed; "
                   f"{report.total} articles in {safe(kb.index_path)}.")
+    if report.skipped:
+        shown = ", ".join(report.skipped[:10]) + (f" and {len(report.skipped) - 10} more" if len(report.skipped) > 10
+                                                  else "")
+        console.print(f"[yellow]Skipped {len(report.skipped)}[/] (symbolic links are not followed, and only regular "
+                      f"files are read): {safe(shown)}. Copy those articles into the folder to index them.")
 
 
 @kb_group.command("search")
