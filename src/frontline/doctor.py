@@ -6,6 +6,9 @@ one (a connector that cannot even be opened becomes a failed line).
 
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,7 +17,7 @@ from frontline import scrub
 from frontline.app import USER_AGENT, llm_configured, open_connector
 from frontline.config import Settings
 from frontline.credentials import Credentials, open_credentials
-from frontline.errors import FrontlineError
+from frontline.errors import FrontlineError, WorkspaceError
 from frontline.ports import Check, Diagnosable
 from frontline.store.state import StateStore
 
@@ -27,6 +30,37 @@ def _failed(name: str, error: BaseException) -> Check:
         hint = getattr(error, "hint", "")
         return Check(name, False, str(error).removesuffix(f". {hint}") if hint else str(error), hint)
     return Check(name, False, f"{type(error).__name__}: {error}")
+
+
+# Below this much free space a run can stop half-way: the state store, outbox and helpdesk grow with every ticket.
+WORKSPACE_FREE_MIN = 50 * 1024 * 1024
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1024**3:.1f} GB" if size >= 1024**3 else f"{size // 1024**2} MB"
+
+
+def _workspace(settings: Settings) -> Check:
+    """The workspace is a folder (or can be made as one), this user can write to it, and its disk has room."""
+    folder = settings.workspace
+    existing = folder
+    while not existing.exists():
+        if existing.is_symlink():
+            return _failed("workspace", WorkspaceError(str(folder), "broken_link", blocker=str(existing)))
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if not existing.is_dir():
+        return _failed("workspace", WorkspaceError(str(folder), "not_a_folder", blocker=str(existing)))
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return _failed("workspace", WorkspaceError(str(existing), "permission"))
+    free = shutil.disk_usage(existing).free
+    if free < WORKSPACE_FREE_MIN:
+        return Check("workspace", False, f"{folder}: only {_megabytes(free)} free on its disk",
+                     f"Free some space there (at least {_megabytes(WORKSPACE_FREE_MIN)}), or point "
+                     f"{WorkspaceError.SETTING} at a folder on another disk")
+    made = "" if existing == folder else f" (will be created in {existing})"
+    return Check("workspace", True, f"{Path(folder)}{made}, {_megabytes(free)} free")
 
 
 def _state(settings: Settings) -> Check:
@@ -103,7 +137,7 @@ async def diagnose(settings: Settings, *, http: httpx.AsyncClient | None = None,
                    connector_kwargs: dict[str, Any] | None = None) -> list[Check]:
     """Every check for one team's settings, in a stable order."""
     client = http or httpx.AsyncClient(timeout=15.0, headers={"User-Agent": USER_AGENT})
-    checks = [_state(settings)]
+    checks = [_workspace(settings), _state(settings)]
     try:
         credentials = open_credentials(settings)
     except FrontlineError as error:

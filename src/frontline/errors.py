@@ -22,6 +22,7 @@ what to do next.
     ├── LLMError                    LLM unreachable or answering invalid output
     ├── ExtraMissingError           an optional extra is not installed
     └── StateError                  state store problem (unknown item, migration)
+        └── DatabaseLockedError     another process held a database's lock past the busy timeout
 """
 
 from __future__ import annotations
@@ -82,7 +83,8 @@ class WorkspaceError(FrontlineError):
 
     ``reason`` is one of ``not_a_folder`` (``blocker`` is the file in the way), ``broken_link``
     (``blocker`` points at nothing), ``a_folder`` (a folder where a file should be), ``permission``,
-    or the operating system's (or SQLite's) own words.
+    ``disk_full`` (no space left for it, or the user's quota is used up), or the operating system's
+    (or SQLite's) own words.
     """
 
     exit_code = 2
@@ -100,6 +102,10 @@ class WorkspaceError(FrontlineError):
             problem, fix = "it is a folder, not a file", "move that folder away"
         elif reason == "permission":
             problem, fix = "permission denied", "give this user read and write access to it"
+        elif reason == "disk_full":
+            super().__init__(f"Cannot write {path}: the disk is full (or this user's quota is used up); free some "
+                             f"space on it and run again, or point {self.SETTING} at a folder on another disk.")
+            return
         else:
             problem, fix = reason, "move it away"
         super().__init__(f"Cannot create or open {path}: {problem}; {fix}, or point {self.SETTING} at a folder "
@@ -225,3 +231,18 @@ class ExtraMissingError(FrontlineError):
 
 class StateError(FrontlineError):
     """The state store cannot do what was asked."""
+
+
+class DatabaseLockedError(StateError):
+    """Another process held ``database``'s write lock longer than frontline waits for it (``seconds``, when known).
+
+    ``database`` is the SQLite file, or a PostgreSQL database's host and name (never its password).
+    """
+
+    def __init__(self, database: str, seconds: float | None) -> None:
+        self.database = database
+        self.seconds = seconds
+        waited = f" for more than {seconds:g} s" if seconds is not None else ""
+        super().__init__(f"The database {database} stayed locked by another process{waited}; let the other "
+                         "frontline command (run, poll, worker, serve or import) finish, or stop it, then run this "
+                         "again.")

@@ -5,8 +5,9 @@ accounts on the machine have no business reading them, whatever the umask. Folde
 already exist keep their modes (a person chose them); SQLite gives its -wal and -shm companions the
 mode of their database file.
 
-A folder or file that cannot be made (a file where a folder should be, a broken link, no
-permission) raises :class:`~frontline.errors.WorkspaceError` naming it, never a bare ``OSError``.
+A folder or file that cannot be made or written (a file where a folder should be, a broken link, no
+permission, a full disk) raises :class:`~frontline.errors.WorkspaceError` naming it, never a bare
+``OSError``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from frontline import faults
 from frontline.errors import WorkspaceError
 
 FOLDER_MODE = 0o700
@@ -23,7 +25,9 @@ FILE_MODE = 0o600
 
 
 def unusable(path: Path, error: OSError) -> WorkspaceError:
-    """What stopped ``path`` from being created or opened, as the error a person can act on."""
+    """What stopped ``path`` from being created, opened or written, as the error a person can act on."""
+    if faults.disk_full(error):
+        return WorkspaceError(str(path), "disk_full")
     if isinstance(error, PermissionError):
         return WorkspaceError(str(path), "permission")
     for candidate in (path, *path.parents):
@@ -35,7 +39,12 @@ def unusable(path: Path, error: OSError) -> WorkspaceError:
 
 
 def folder(path: Path) -> Path:
-    """Create ``path`` and each missing parent owner-only; returns ``path`` (WorkspaceError when it cannot)."""
+    """Create ``path`` and each missing parent owner-only; returns ``path`` (WorkspaceError when it cannot).
+
+    A file (or a link to one) already at ``path`` is refused too: every later write inside would fail.
+    """
+    if path.exists() and not path.is_dir():
+        raise WorkspaceError(str(path), "not_a_folder", blocker=str(path))
     try:
         return _folder(path)
     except OSError as error:
@@ -80,7 +89,9 @@ def write_text(path: Path, text: str) -> None:
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             handle.write(text)
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
+        if isinstance(error, OSError):
+            raise unusable(path, error) from None
         raise

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
-from frontline import __version__, scrub
-from frontline.errors import FrontlineError
+from frontline import __version__, faults, scrub
+from frontline.errors import FrontlineError, WorkspaceError
 from frontline.runtime import retries
+from frontline.terminal import inert
 
 
 class FrontlineGroup(click.Group):
@@ -21,11 +22,20 @@ class FrontlineGroup(click.Group):
         try:
             return super().invoke(ctx)
         except FrontlineError as error:
-            click.secho(f"Error: {error}", fg="red", err=True)
-            sys.exit(error.exit_code)
+            self._fail(error)
+        except OSError as error:
+            if not faults.disk_full(error):
+                raise
+            # A write the code below did not expect to fail: still one sentence, naming the file.
+            self._fail(WorkspaceError(str(error.filename or "a file in the workspace"), "disk_full"))
         except KeyboardInterrupt:
             click.echo("Stopped.", err=True)
             sys.exit(130)
+
+    @staticmethod
+    def _fail(error: FrontlineError) -> NoReturn:
+        click.secho(f"Error: {inert(error, lines=True)}", fg="red", err=True)
+        sys.exit(error.exit_code)
 
 
 @click.group(cls=FrontlineGroup, context_settings={"help_option_names": ["-h", "--help"]})

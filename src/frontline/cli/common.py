@@ -14,9 +14,21 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from frontline.config import Settings, load_settings
 from frontline.flows.triage import RunSummary, TicketOutcome
+from frontline.terminal import inert
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False)
+
+
+def safe(value: object) -> str:
+    """Text from data (an id, a subject, a channel, a file name, a vendor's words) as Rich prints it literally.
+
+    Its markup is escaped (a ticket id ``[/]`` is not a closing tag) and its control characters are
+    shown as escapes (:func:`frontline.terminal.inert`), so nothing a customer, a vendor or a file
+    holds can stop a run or reach the terminal as a command. Everything printed from data goes
+    through here.
+    """
+    return escape(inert(value))
 
 
 def plural(count: int, noun: str) -> str:
@@ -134,12 +146,13 @@ class ConsoleReporter:
             mark = "[yellow]?[/]" if outcome.review else "[green]✓[/]"
         else:
             mark = "[red]✗[/]"
-        detail = f"{t.classifier} {t.confidence:.2f}"
+        detail = f"{safe(t.classifier)} {t.confidence:.2f}"
         if outcome.articles:
             detail += f", {len(outcome.articles)} article{'s' * (len(outcome.articles) != 1)}"
-        line = f"{mark} #{outcome.ticket.id} {t.category}/{t.severity} → {outcome.channel} ({detail})"
+        line = (f"{mark} #{safe(outcome.ticket.id)} {safe(t.category)}/{safe(t.severity)} → "
+                f"{safe(outcome.channel)} ({detail})")
         if outcome.problems:
-            line += f" [dim]· {'; '.join(outcome.problems)}[/]"
+            line += f" [dim]· {safe('; '.join(outcome.problems))}[/]"
         console.print(line, markup=True)
 
     def finish(self, summary: RunSummary) -> None:
@@ -152,12 +165,12 @@ def print_summary(summary: RunSummary, *, title: str = "Triage") -> None:
     """The closing summary: handled, per category and severity, failures, elapsed."""
     mode = " (dry run: nothing written)" if summary.dry_run else ""
     rate = summary.handled / summary.elapsed if summary.elapsed > 0 else 0.0
-    console.print(f"\n[bold]{title}{mode}[/]: {summary.handled} handled, {summary.skipped} already handled, "
+    console.print(f"\n[bold]{safe(title)}{mode}[/]: {summary.handled} handled, {summary.skipped} already handled, "
                   f"{len(summary.failures)} failed in {summary.elapsed:.2f}s ({rate:,.0f}/s)")
     if summary.by_category:
-        cats = ", ".join(f"{k} {v}" for k, v in summary.by_category.most_common())
+        cats = ", ".join(f"{safe(k)} {v}" for k, v in summary.by_category.most_common())
         console.print(f"  by category: {cats}")
-        sevs = ", ".join(f"{k} {summary.by_severity[k]}" for k in sorted(summary.by_severity))
+        sevs = ", ".join(f"{safe(k)} {summary.by_severity[k]}" for k in sorted(summary.by_severity))
         console.print(f"  by severity: {sevs}")
     if summary.review:
         console.print(f"  sent for human review: {summary.review}")
@@ -169,8 +182,7 @@ def print_summary(summary: RunSummary, *, title: str = "Triage") -> None:
     if summary.flags.get("classifier_failed"):
         console.print(f"  [yellow]classifier failed[/] for {summary.flags['classifier_failed']}: keyword rules used")
     for ticket_id, problem in summary.failures[:10]:
-        # Ids and reasons can hold a vendor's text: printed as given, never read as markup.
-        console.print(f"  [red]failed[/] #{escape(ticket_id)}: {escape(problem)}")
+        console.print(f"  [red]failed[/] #{safe(ticket_id)}: {safe(problem)}")
     if len(summary.failures) > 10:
         console.print(f"  … and {len(summary.failures) - 10} more failures")
     if summary.failures:

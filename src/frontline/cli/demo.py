@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from frontline.cli import cli
-from frontline.cli.common import console, print_summary
+from frontline.cli.common import console, print_summary, safe
 from frontline.cli.escalation import print_escalation_summary
 from frontline.cli.run import escalate_once, triage_once
 from frontline.config import Settings
@@ -30,7 +30,7 @@ def demo(folder: Path, tickets: int, conversations: int, history: int, quiet: bo
     from frontline.demo.workspace import build_demo
 
     started = time.perf_counter()
-    console.print(f"Building the demo workspace in {folder} …")
+    console.print(f"Building the demo workspace in {safe(folder)} …")
     workspace = build_demo(folder, tickets=tickets, conversations=conversations, history=history)
     accuracy = f" (cross-validated accuracy {workspace.model_accuracy:.0%})" if workspace.model_accuracy else ""
     console.print(f"  {workspace.articles} KB articles indexed, model trained on {workspace.history} past "
@@ -46,15 +46,15 @@ def demo(folder: Path, tickets: int, conversations: int, history: int, quiet: bo
     print_escalation_summary(escalated)
     console.print(_against_ground_truth(settings))
     console.print(f"\nDone in {time.perf_counter() - started:.1f}s.")
-    console.print(f"  database: {settings.state_url.removeprefix('sqlite:///')}")
-    console.print(f"  helpdesk: {settings.path('helpdesk.db')}")
-    console.print(f"  outbox:   {settings.path(settings.local.outbox)} (Slack Block Kit payloads)")
-    console.print(f"  issues:   {settings.path('issues')} (the embedded tracker's escalation issues)")
+    console.print(f"  database: {safe(settings.state_url.removeprefix('sqlite:///'))}")
+    console.print(f"  helpdesk: {safe(settings.path('helpdesk.db'))}")
+    console.print(f"  outbox:   {safe(settings.path(settings.local.outbox))} (Slack Block Kit payloads)")
+    console.print(f"  issues:   {safe(settings.path('issues'))} (the embedded tracker's escalation issues)")
     console.print("\nTry next:")
-    console.print(f"  frontline --config {workspace.config} state show 1001")
-    console.print(f"  frontline --config {workspace.config} kb search \"reset password\"")
-    console.print(f"  frontline --config {workspace.config} run triage   # a second run alerts nothing new")
-    console.print(f"  frontline --config {workspace.config} run escalate # nor does a second escalation run")
+    console.print(f"  frontline --config {safe(workspace.config)} state show 1001")
+    console.print(f"  frontline --config {safe(workspace.config)} kb search \"reset password\"")
+    console.print(f"  frontline --config {safe(workspace.config)} run triage   # a second run alerts nothing new")
+    console.print(f"  frontline --config {safe(workspace.config)} run escalate # nor does a second escalation run")
 
 
 def _against_ground_truth(settings: Settings) -> str:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import click
-from rich.markup import escape
 
 from frontline.cli import cli
-from frontline.cli.common import connector_options, console, overrides, selected_teams, settings_from
+from frontline.cli.common import connector_options, console, overrides, safe, selected_teams, settings_from
 from frontline.doctor import diagnose
 
 
@@ -21,12 +20,12 @@ def doctor_command(ctx: click.Context, /, team: str | None, **connectors: str | 
     failed = 0
     for name, settings in teams:
         if name != "default":
-            console.print(f"[bold]team {escape(name)}[/] ({escape(settings.source)})")
+            console.print(f"[bold]team {safe(name)}[/] ({safe(settings.source)})")
         for check in asyncio.run(diagnose(settings)):
             mark = "[green]✓[/]" if check.ok else "[red]✗[/]"
-            console.print(f"{mark} {escape(check.connector):<28} {escape(check.detail)}")
+            console.print(f"{mark} {safe(check.connector):<28} {safe(check.detail)}")
             if check.fix:
-                console.print(f"  {'':<28} [dim]→ {escape(check.fix)}[/]")
+                console.print(f"  {'':<28} [dim]→ {safe(check.fix)}[/]")
             failed += not check.ok
     if failed:
         console.print(f"\n{failed} problem{'s' * (failed != 1)} found.")

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from rich.markup import escape
-
-from frontline.cli.common import console
+from frontline.cli.common import console, safe
 from frontline.flows.escalate import EscalationOutcome, EscalationSummary
 
 
@@ -21,29 +19,30 @@ class EscalationReporter:
         escalation = outcome.escalation
         mark = "[red]![/]" if outcome.completed else "[red]✗[/]"
         signals = ", ".join(s.name for s in escalation.signals)
-        issue = f", {escape(outcome.issue.identifier)}" if outcome.issue else ""
-        line = (f"{mark} conversation {escape(outcome.conversation.id)} {escalation.priority} → "
-                f"{escape(outcome.channel or '(no alert)')} (score {escalation.score:.2f}: {escape(signals)}{issue})")
+        issue = f", {safe(outcome.issue.identifier)}" if outcome.issue else ""
+        line = (f"{mark} conversation {safe(outcome.conversation.id)} {safe(escalation.priority)} → "
+                f"{safe(outcome.channel or '(no alert)')} (score {escalation.score:.2f}: {safe(signals)}{issue})")
         if outcome.problems:
-            line += f" [dim]· {escape('; '.join(outcome.problems))}[/]"
+            line += f" [dim]· {safe('; '.join(outcome.problems))}[/]"
         console.print(line)
 
 
 def print_escalation_summary(summary: EscalationSummary, *, title: str = "Escalate") -> None:
     """The closing summary: scored, escalated by priority and signal, failures, elapsed."""
     mode = " (dry run: nothing written)" if summary.dry_run else ""
-    console.print(f"\n[bold]{title}{mode}[/]: {summary.scored} conversations scored, {summary.escalated} escalated, "
-                  f"{summary.skipped} already escalated, {len(summary.failures)} failed in {summary.elapsed:.2f}s")
+    console.print(f"\n[bold]{safe(title)}{mode}[/]: {summary.scored} conversations scored, "
+                  f"{summary.escalated} escalated, {summary.skipped} already escalated, {len(summary.failures)} failed "
+                  f"in {summary.elapsed:.2f}s")
     if summary.by_priority:
         priorities = sorted(summary.by_priority)
-        console.print("  by priority: " + ", ".join(f"{k} {summary.by_priority[k]}" for k in priorities))
-        console.print("  signals: " + ", ".join(f"{k} {v}" for k, v in summary.by_signal.most_common()))
+        console.print("  by priority: " + ", ".join(f"{safe(k)} {summary.by_priority[k]}" for k in priorities))
+        console.print("  signals: " + ", ".join(f"{safe(k)} {v}" for k, v in summary.by_signal.most_common()))
     if summary.busy:
         console.print(f"  being handled elsewhere right now (webhook or another worker): {summary.busy}")
     if summary.problems:
         console.print(f"  escalated with problems (see the notes): {summary.problems}")
     for item, problem in summary.failures[:10]:
-        console.print(f"  [red]failed[/] conversation {escape(item)}: {escape(problem)}")
+        console.print(f"  [red]failed[/] conversation {safe(item)}: {safe(problem)}")
     if len(summary.failures) > 10:
         console.print(f"  … and {len(summary.failures) - 10} more failures")
     if summary.failures:

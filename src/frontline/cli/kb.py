@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from frontline.cli import cli
-from frontline.cli.common import console, settings_from
+from frontline.cli.common import console, safe, settings_from
 from frontline.connectors.local.kb import LocalKnowledgeBase
 
 
@@ -24,8 +24,13 @@ def index(ctx: click.Context, folder: Path) -> None:
     settings = settings_from(ctx)
     kb = LocalKnowledgeBase(settings.path("kb.db"))
     report = kb.index(folder)
-    console.print(f"Indexed {folder}: {report.added} added, {report.updated} updated, {report.removed} removed; "
-                  f"{report.total} articles in {kb.index_path}.")
+    console.print(f"Indexed {safe(folder)}: {report.added} added, {report.updated} updated, {report.removed} removed; "
+                  f"{report.total} articles in {safe(kb.index_path)}.")
+    if report.skipped:
+        shown = ", ".join(report.skipped[:10]) + (f" and {len(report.skipped) - 10} more" if len(report.skipped) > 10
+                                                  else "")
+        console.print(f"[yellow]Skipped {len(report.skipped)}[/] (symbolic links are not followed, and only regular "
+                      f"files are read): {safe(shown)}. Copy those articles into the folder to index them.")
 
 
 @kb_group.command("search")
@@ -43,4 +48,5 @@ def search(ctx: click.Context, query: tuple[str, ...], limit: int) -> None:
     if not results:
         console.print("No matching articles.")
     for article in results:
-        console.print(f"[bold]{article.title}[/] ({article.score:.2f})\n  {article.url}\n  {article.snippet}")
+        console.print(f"[bold]{safe(article.title)}[/] ({article.score:.2f})\n  {safe(article.url)}\n"
+                      f"  {safe(article.snippet)}")

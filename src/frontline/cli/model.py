@@ -11,7 +11,7 @@ import click
 
 from frontline import private
 from frontline.cli import cli
-from frontline.cli.common import ProgressReport, console, plural, settings_from
+from frontline.cli.common import ProgressReport, console, plural, safe, settings_from
 from frontline.config import Settings
 from frontline.errors import DataFileError, TrainingDataError
 
@@ -48,7 +48,7 @@ def _train_severity(texts: list[str], levels: list[str], out: Path, source: str,
     model.save(target)
     accuracy = model.meta.scores.get("cv_accuracy")
     shown = f", cross-validated accuracy {accuracy:.1%}" if accuracy is not None else ""
-    console.print(f"Trained the severity model on {len(texts)} examples{shown}. Saved to {target}.")
+    console.print(f"Trained the severity model on {len(texts)} examples{shown}. Saved to {safe(target)}.")
 
 
 @cli.command("train")
@@ -123,10 +123,10 @@ def train(ctx: click.Context, data: Path | None, text_columns: tuple[str, ...], 
                         digest)
     labels_known = sorted(set(model.labels))
     console.print(f"Trained on {len(texts)} examples ({plural(skipped, 'row')} skipped) in {elapsed:.1f}s: "
-                  f"{len(labels_known)} labels. Saved to {target}.")
+                  f"{len(labels_known)} labels. Saved to {safe(target)}.")
     outside = sorted(set(labels_known) - set(settings.categories))
     if outside:
-        console.print(f"[yellow]Note:[/] labels {', '.join(outside[:8])} are not configured categories; "
+        console.print(f"[yellow]Note:[/] labels {safe(', '.join(outside[:8]))} are not configured categories; "
                       "triage will refuse this model until the taxonomy matches.")
 
 
@@ -190,20 +190,20 @@ def evaluate_command(ctx: click.Context, model_path: Path | None, signals: bool,
     if as_json:
         click.echo(json.dumps(result))
         return
-    console.print(f"[bold]{data}[/]: {result['n']} examples ({skipped} skipped)")
+    console.print(f"[bold]{safe(data)}[/]: {result['n']} examples ({skipped} skipped)")
     if warning:
-        console.print(f"[yellow]Warning:[/] {warning}")
+        console.print(f"[yellow]Warning:[/] {safe(warning)}")
     console.print(f"accuracy {result['accuracy']:.3f}   macro-F1 {result['macro_f1']:.3f}")
     console.print("\nper class (precision / recall / F1 / support):")
     for label, scores in sorted(result["per_class"].items()):
-        console.print(f"  {label:<28} {scores['precision']:.3f}  {scores['recall']:.3f}  "
+        console.print(f"  {safe(label):<28} {scores['precision']:.3f}  {scores['recall']:.3f}  "
                       f"{scores['f1']:.3f}  {scores['support']}")
     if result["confusions"]:
         console.print("\nmost frequent confusions (gold → predicted: count):")
         for item in result["confusions"][:10]:
             gold, predicted, count = (item["gold"], item["predicted"], item["count"]) if isinstance(item, dict) \
                 else item
-            console.print(f"  {gold} → {predicted}: {count}")
+            console.print(f"  {safe(gold)} → {safe(predicted)}: {count}")
     console.print("\nconfidence threshold: coverage / accuracy of covered")
     for row in result["thresholds"]:
         threshold, coverage, accuracy = (row["threshold"], row["coverage"], row["accuracy"]) \
@@ -286,11 +286,11 @@ def _train_escalation(settings: Settings, data: Path, text_columns: tuple[str, .
     if meta.finetuned:
         console.print("For the whole model with its fine-tuned encoder: frontline eval --signals --cv 5 on the same "
                       "file (it fine-tunes once per fold).")
-    console.print(f"Saved to {target}. The `learned` signal is on for escalate while this file exists "
+    console.print(f"Saved to {safe(target)}. The `learned` signal is on for escalate while this file exists "
                   f"(weight {learned.weight:g}; it stands in for the sentiment label).")
     if out is not None and settings.path(learned.model_path).resolve() != Path(out).resolve():
         console.print("[yellow]Note:[/] escalate reads escalation.signals.learned.model_path = "
-                      f"{learned.model_path!r}; point it at {out} to use this model.")
+                      f"{safe(repr(learned.model_path))}; point it at {safe(out)} to use this model.")
 
 
 def _evaluate_signals(settings: Settings, data: Path, text_columns: tuple[str, ...], label_column: str, *,
@@ -349,16 +349,16 @@ def _evaluate_signals(settings: Settings, data: Path, text_columns: tuple[str, .
         click.echo(json.dumps(result))
         return
     signals_read = "keywords + learned" if on else "keywords + sentiment"
-    console.print(f"[bold]{data}[/]: {result['n']} messages ({skipped} skipped), {result['positives']} positive; "
+    console.print(f"[bold]{safe(data)}[/]: {result['n']} messages ({skipped} skipped), {result['positives']} positive; "
                   f"each read as one customer message, scored on {signals_read} only")
     if on:
         console.print(f"learned signal: {how}, firing at {result['learned']['at_least']:.2f}")
         if "warning" in result["learned"]:
-            console.print(f"[yellow]Warning:[/] {result['learned']['warning']}")
+            console.print(f"[yellow]Warning:[/] {safe(result['learned']['warning'])}")
     console.print(f"flagged {result['flagged']} ({signals_read} reach the threshold {result['threshold']:.2f})")
     console.print(f"precision {result['precision']:.3f}   recall {result['recall']:.3f}   F1 {result['f1']:.3f}   "
                   f"accuracy {result['accuracy']:.3f}   (F1 flagging everything: {result['baseline_f1']:.3f})")
-    console.print("fired: " + ", ".join(f"{name} {count}" for name, count in result["fired"].items()))
+    console.print("fired: " + ", ".join(f"{safe(name)} {count}" for name, count in result["fired"].items()))
     knob = result["sweep_knob"]
     setting = "learned.at_least" if knob == "at_least" else "sentiment.frustrated"
     console.print(f"\nat other `escalation.signals.{setting}` levels (precision / recall / F1):")

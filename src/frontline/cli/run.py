@@ -18,6 +18,7 @@ from frontline.cli.common import (
     console,
     overrides,
     print_summary,
+    safe,
     selected_teams,
     settings_from,
 )
@@ -58,13 +59,13 @@ def run_flow(flow: str, settings: Settings, *, title: str, dry_run: bool, limit:
         if report_idle or escalated.scored or escalated.failures:
             print_escalation_summary(escalated, title=f"Escalate{title}")
         else:
-            console.print(f"Escalate{title}: nothing new.")
+            console.print(f"Escalate{safe(title)}: nothing new.")
         return bool(escalated.failures)
     triaged = asyncio.run(triage_once(settings, dry_run=dry_run, limit=limit, quiet=quiet))
     if report_idle or triaged.handled or triaged.failures:
         print_summary(triaged, title=f"Triage{title}")
     else:
-        console.print(f"Triage{title}: nothing new.")
+        console.print(f"Triage{safe(title)}: nothing new.")
     return bool(triaged.failures)
 
 
@@ -113,11 +114,12 @@ def poll_command(ctx: click.Context, /, interval: float | None, cycles: int | No
                         run_flow(flow, settings, title=label, dry_run=False, limit=None, quiet=quiet,
                                  report_idle=False)
                     except FrontlineError as error:
-                        console.print(f"[red]{flow.capitalize()}{label} failed:[/] {error} The next cycle runs "
-                                      "as planned.")
+                        console.print(f"[red]{flow.capitalize()}{safe(label)} failed:[/] {safe(error)} The next "
+                                      "cycle runs as planned.")
                     except Exception as error:  # keep polling through bugs; the log has the details
                         log.exception("poll cycle %s crashed", count)
-                        console.print(f"[red]{flow.capitalize()}{label} crashed:[/] {type(error).__name__}: {error}")
+                        console.print(f"[red]{flow.capitalize()}{safe(label)} crashed:[/] {type(error).__name__}: "
+                                      f"{safe(error)}")
             if cycles is not None and count >= cycles:
                 break
             time.sleep(max(0.0, minutes * 60 - (time.monotonic() - started)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from frontline.cli import cli
-from frontline.cli.common import console, settings_from
+from frontline.cli.common import console, safe, settings_from
 
 SECRETS = (
     ("INTERCOM_CLIENT_SECRET", "Intercom webhooks"),
@@ -41,7 +41,7 @@ def serve_command(ctx: click.Context, /, host: str | None, port: int | None, no_
             console.print(f"[yellow]{variable} is not set: {what} will be refused (503).[/]")
     mode = (f"webhooks, and polling every {settings.runner.poll_interval_minutes:g} min" if settings.server.poll
             else "webhooks only")
-    console.print(f"Listening on http://{settings.server.host}:{settings.server.port} ({mode}). Ctrl+C stops.")
+    console.print(f"Listening on http://{safe(settings.server.host)}:{settings.server.port} ({mode}). Ctrl+C stops.")
     try:
         uvicorn.run(app, host=settings.server.host, port=settings.server.port, log_level="warning",
                     lifespan="on")

@@ -7,7 +7,7 @@ import json
 import click
 
 from frontline.cli import cli
-from frontline.cli.common import console, settings_from
+from frontline.cli.common import console, safe, settings_from
 from frontline.model import normalise_id
 from frontline.store.state import StateStore
 
@@ -26,7 +26,7 @@ def show(ctx: click.Context, item_id: str) -> None:
     store = StateStore.open(settings.state_url)
     state = store.item_state(normalise_id(item_id))
     if not (state["handled"] or state["decisions"] or state["effects"]):
-        console.print(f"Nothing stored for {item_id}: it has not been handled yet.")
+        console.print(f"Nothing stored for {safe(item_id)}: it has not been handled yet.")
         ctx.exit(1)
     console.print_json(json.dumps(state, default=str))
 
@@ -41,6 +41,6 @@ def forget(ctx: click.Context, item_id: str, flow: str | None) -> None:
     store = StateStore.open(settings.state_url)
     removed = store.forget(normalise_id(item_id), flow)
     if removed:
-        console.print(f"Forgot {item_id}; the next run will handle it again.")
+        console.print(f"Forgot {safe(item_id)}; the next run will handle it again.")
     else:
-        console.print(f"{item_id} was not marked handled; nothing to forget.")
+        console.print(f"{safe(item_id)} was not marked handled; nothing to forget.")

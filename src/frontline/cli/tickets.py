@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from frontline.cli import cli
-from frontline.cli.common import console, plural, settings_from
+from frontline.cli.common import console, plural, safe, settings_from
 from frontline.connectors.local.conversations import LocalConversations
 from frontline.connectors.local.helpdesk import LocalHelpdesk
 from frontline.connectors.local.importer import ImportReport, read_conversations, read_tickets
@@ -21,9 +21,11 @@ def import_group() -> None:
 
 def _notices(file: Path, report: ImportReport, noun: str, unit: str) -> list[tuple[int, str]]:
     """Every line a person should look at, as (line, message): decoded, skipped, or replaced by a later one."""
-    notices = [(line, f"[yellow]{file}:{line}[/]: decoded as {name} (not UTF-8)") for line, name in report.legacy]
-    notices += [(line, f"[yellow]{file}:{line}[/]: skipped, {unit} {reason}") for line, reason in report.errors]
-    notices += [(line, f"[yellow]{file}:{line}[/]: {noun} {item} also on line {earlier}; the later {unit} wins")
+    where = safe(file)
+    notices = [(line, f"[yellow]{where}:{line}[/]: decoded as {safe(name)} (not UTF-8)")
+               for line, name in report.legacy]
+    notices += [(line, f"[yellow]{where}:{line}[/]: skipped, {unit} {safe(reason)}") for line, reason in report.errors]
+    notices += [(line, f"[yellow]{where}:{line}[/]: {noun} {safe(item)} also on line {earlier}; the later {unit} wins")
                 for line, item, earlier in report.duplicates]
     return sorted(notices, key=lambda notice: notice[0])
 
@@ -39,11 +41,11 @@ def _report(ctx: click.Context, file: Path, report: ImportReport, store: Any, no
     duplicates = len(report.duplicates)
     console.print(
         f"Imported {counts.created} new, {counts.updated} updated and {counts.unchanged} unchanged {noun}s from "
-        f"{file} into {store.path}; {plural(report.rows, unit)} read: {len(report.records)} imported, "
+        f"{safe(file)} into {safe(store.path)}; {plural(report.rows, unit)} read: {len(report.records)} imported, "
         f"{duplicates} {'duplicate' if duplicates == 1 else 'duplicates'} replaced, {len(report.errors)} skipped.")
     if report.legacy:
         console.print(f"{plural(len(report.legacy), 'line')} not in UTF-8 decoded as "
-                      f"{' or '.join(sorted({name for _, name in report.legacy}))} (listed above).")
+                      f"{safe(' or '.join(sorted({name for _, name in report.legacy})))} (listed above).")
     if report.truncated:
         console.print(f"{plural(report.truncated, 'description')} longer than 1 MB truncated to 1 MB.")
     if report.errors and not report.records:

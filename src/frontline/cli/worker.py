@@ -11,7 +11,7 @@ import click
 
 from frontline.app import escalate_services, triage_services
 from frontline.cli import cli
-from frontline.cli.common import connector_options, console, overrides, selected_teams, settings_from
+from frontline.cli.common import connector_options, console, overrides, safe, selected_teams, settings_from
 from frontline.config import Settings
 from frontline.flows.escalate import EscalateServices
 from frontline.flows.triage import TriageServices
@@ -82,7 +82,7 @@ def worker_command(ctx: click.Context, /, once: bool, flows: tuple[str, ...], ba
     pid = os.getpid()
 
     def report(line: str) -> None:
-        console.print(f"worker {pid} · {line}", markup=False)
+        console.print(f"worker {pid} · {safe(line)}")
 
     report(f"{', '.join(flows or FLOWS)} on {backend}" + (", until the queue is empty" if once else ""))
     try:

@@ -32,9 +32,11 @@ def save(payload: dict[str, Any], path: str | os.PathLike[str]) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp_name, target)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)
+        if isinstance(error, OSError):  # a full disk, a quota: the file named, and what to do
+            raise private.unusable(target, error) from None
         raise
 
 

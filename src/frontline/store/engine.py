@@ -10,10 +10,10 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from frontline import private
+from frontline import faults, private
 from frontline.errors import DatabaseURLError, ExtraMissingError, StateError
 
 MIGRATIONS = str(Path(__file__).with_name("migrations"))
@@ -52,13 +52,32 @@ def parse_state_url(url: str) -> URL:
     return parsed
 
 
+def _one_sentence(engine: Engine, parsed: URL) -> None:
+    """A full disk or a lock held past the busy timeout raises frontline's error naming the database.
+
+    SQLAlchemy's own error for them shows the statement and up to hundreds of parameter rows (ticket
+    ids and decisions), which is noise to an operator and ends up in logs and failure lines.
+    """
+    postgres = parsed.get_backend_name() == "postgresql"
+    database = f"{parsed.host or 'localhost'}/{parsed.database or ''}" if postgres else str(parsed.database)
+
+    @event.listens_for(engine, "handle_error")
+    def _translate(context: ExceptionContext) -> BaseException | None:
+        return faults.database_fault(context.original_exception, database, postgres=postgres)
+
+
 def create_state_engine(url: str) -> Engine:
-    """An engine tuned for the backend: WAL and a busy timeout on SQLite, pre-ping on PostgreSQL."""
+    """An engine tuned for the backend: WAL and a busy timeout on SQLite, pre-ping on PostgreSQL.
+
+    A full disk or a lock held past :data:`frontline.faults.BUSY_TIMEOUT` raises
+    :class:`~frontline.errors.WorkspaceError` or :class:`~frontline.errors.DatabaseLockedError`.
+    """
     parsed = parse_state_url(url)
     url = driver_url(url)
     if parsed.get_backend_name() == "sqlite":
         _prepare_sqlite_file(parsed)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": faults.BUSY_TIMEOUT})
+        _one_sentence(engine, parsed)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -70,9 +89,11 @@ def create_state_engine(url: str) -> Engine:
 
         return engine
     try:
-        return create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True)
     except ModuleNotFoundError as exc:
         raise ExtraMissingError("postgres", exc.name or "a database driver") from None
+    _one_sentence(engine, parsed)
+    return engine
 
 
 def _current(connection: Connection) -> str | None:

@@ -1,9 +1,24 @@
-"""The embedded knowledge base: a folder of markdown files indexed in SQLite FTS5 (BM25)."""
+"""The embedded knowledge base: a folder of markdown files indexed in SQLite FTS5 (BM25).
+
+The index mirrors one folder, the last one indexed: its regular ``*.md`` files, keyed by their path
+relative to it, so a workspace copied or moved with its KB keeps one entry per article, and what is
+no longer there (a deleted file, the previous folder's articles) is pruned.
+
+Symbolic links inside the folder are never followed, files or folders, wherever they point (the
+folder itself may be one). A link is how a file from outside (a private note, ``/etc/passwd`` named
+``x.md``) would be indexed and then quoted to customers in notes and alerts; a link pointing inside
+the folder only indexes an article twice; and checking where a link points races with it being
+changed between the check and the read. So each one is skipped and named in the report, and a
+file is opened without following a link in its last step, then read only when it is a regular file
+(a named pipe would block the index forever).
+"""
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +56,8 @@ SCHEMA = [
         INSERT INTO articles_fts(rowid, title, body) VALUES (new.id, new.title, new.body);
     END
     """,
+    # Which folder the index mirrors (key 'folder'): another folder, or this one moved, re-reads every file.
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
 ]
 
 STOPWORDS = frozenset(
@@ -58,14 +75,61 @@ _HEADING = re.compile(r"^#\s+(.+)$", re.MULTILINE)
 _MARKDOWN = re.compile(r"(!?\[([^\]]*)\]\([^)]*\))|[*_`>#]+")
 
 
+# Open without following a link in the last step, and without waiting on a named pipe's writer.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+
+
 @dataclass(frozen=True, slots=True)
 class IndexReport:
-    """What an index run changed."""
+    """What an index run changed; ``skipped`` names the links and non-regular files left out (relative paths)."""
 
     added: int
     updated: int
     removed: int
     total: int
+    skipped: tuple[str, ...] = ()
+
+
+def markdown_files(folder: Path) -> tuple[dict[str, tuple[Path, float]], list[str]]:
+    """The regular ``*.md`` files under ``folder`` as {relative path: (path, mtime)}, and what was skipped.
+
+    Skipped: symbolic links (to files or folders; a linked folder is not entered) and ``*.md`` entries
+    that are not regular files. Relative paths use ``/`` on every system.
+    """
+    files: dict[str, tuple[Path, float]] = {}
+    skipped: list[str] = []
+    for root, folders, names in os.walk(folder):  # followlinks=False: a linked folder is listed, never entered
+        base = Path(root)
+        for name in sorted(folders):
+            if (base / name).is_symlink():
+                skipped.append((base / name).relative_to(folder).as_posix())
+                folders.remove(name)
+        for name in sorted(names):
+            if not name.endswith(".md"):
+                continue
+            path = base / name
+            try:
+                info = path.lstat()
+            except OSError:
+                continue  # deleted while the folder was walked: it is simply not there
+            relative = path.relative_to(folder).as_posix()
+            if stat.S_ISREG(info.st_mode):
+                files[relative] = (path, info.st_mtime)
+            else:
+                skipped.append(relative)
+    return files, sorted(skipped)
+
+
+def _read_regular(path: Path) -> bytes | None:
+    """The bytes of ``path`` when it is (still) a regular file reached without a link, else None."""
+    try:
+        descriptor = os.open(path, _OPEN_FLAGS)
+    except OSError:
+        return None  # replaced by a link (ELOOP) or removed since the folder was walked
+    with os.fdopen(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            return None
+        return handle.read()
 
 
 def parse_markdown(path: Path, text: str) -> tuple[str, str, str]:
@@ -131,25 +195,41 @@ class LocalKnowledgeBase:
 
     @classmethod
     def from_settings(cls, settings: Settings, **_: Any) -> LocalKnowledgeBase:
-        """Open the index in the workspace; refresh it from the configured folder when that exists."""
+        """Open the index in the workspace; refresh it from the configured folder when that exists.
+
+        When that folder is gone, the articles indexed from it go too (another folder's stay).
+        """
         kb = cls(settings.path("kb.db"), settings.path(settings.local.kb_dir))
-        if kb.folder is not None and kb.folder.is_dir():
-            kb.index(kb.folder)
+        if kb.folder is not None:
+            if kb.folder.is_dir():
+                kb.index(kb.folder)
+            elif kb._mirrored() == str(kb.folder.resolve()):
+                with transaction(kb._db):
+                    kb._db.execute("DELETE FROM articles")
         return kb
 
+    def _mirrored(self) -> str | None:
+        """The folder the index was last filled from (resolved), if any."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'folder'").fetchone()
+        return str(row[0]) if row else None
+
     def index(self, folder: Path) -> IndexReport:
-        """Index every ``*.md`` under ``folder``: new and changed files, removing deleted ones."""
+        """Make the index hold exactly the regular ``*.md`` files under ``folder``: add, update, prune."""
         if not folder.is_dir():
             raise ConnectorError(SERVICE, f"{folder} is not a folder", hint="Pass a folder of .md files")
-        files = {str(p.resolve()): p for p in sorted(folder.rglob("*.md"))}
+        files, skipped = markdown_files(folder)
+        where = str(folder.resolve())
+        moved = self._mirrored() != where  # every URL taken from a file's location changes with it
         known = {r["path"]: r["mtime"] for r in self._db.execute("SELECT path, mtime FROM articles")}
         added = updated = 0
         with transaction(self._db):
-            for key, path in files.items():
-                mtime = path.stat().st_mtime
-                if known.get(key) == mtime:
+            for key, (path, mtime) in files.items():
+                if known.get(key) == mtime and not moved:
                     continue
-                raw = path.read_bytes()
+                raw = _read_regular(path)
+                if raw is None:
+                    skipped.append(key)
+                    continue
                 try:
                     text = raw.decode("utf-8-sig")
                 except UnicodeDecodeError:
@@ -163,14 +243,18 @@ class LocalKnowledgeBase:
                     self._db.execute("INSERT INTO articles (path, title, url, body, mtime) VALUES (?,?,?,?,?)",
                                      (key, title, url, body, mtime))
                     added += 1
-            gone = [p for p in known if p not in files and p.startswith(str(folder.resolve()))]
+            unread = set(skipped)
+            # Keys of another folder, of an earlier version (absolute paths) or of files now skipped go.
+            gone = [p for p in known if p not in files or p in unread]
             for path_key in gone:
                 self._db.execute("DELETE FROM articles WHERE path = ?", (path_key,))
+            self._db.execute("INSERT INTO meta (key, value) VALUES ('folder', ?) "
+                             "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (where,))
         if added or updated or gone:
             # One merged FTS segment instead of one per inserted article: searches get about twice as fast.
             self._db.execute("INSERT INTO articles_fts(articles_fts) VALUES ('optimize')")
         total = self._db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
-        return IndexReport(added, updated, len(gone), int(total))
+        return IndexReport(added, updated, len(gone), int(total), tuple(sorted(skipped)))
 
     async def diagnose(self) -> list[Check]:
         """Whether there are articles to find."""

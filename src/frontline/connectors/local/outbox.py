@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from frontline import private
 from frontline.config import Settings
@@ -21,6 +21,7 @@ from frontline.errors import ChannelRefusedError
 from frontline.model import ChatMessage
 from frontline.ports import Check
 from frontline.render import console_line
+from frontline.terminal import inert
 
 SERVICE = "Outbox"
 # Slack channel names: lower-case letters, digits, hyphens, underscores; at most 80 characters.
@@ -40,7 +41,7 @@ class OutboxChat:
         self._channels = set(channels) if channels is not None else None
         private.folder(path.parent)
         self._posted: dict[str, str] | None = None
-        self._file: TextIO | None = None
+        self._fd: int | None = None
         self._count = 0
 
     @classmethod
@@ -83,23 +84,49 @@ class OutboxChat:
             "metadata": {"event_type": METADATA_EVENT, "event_payload": {"idempotency_key": key}},
             "ts": ts,
         }
-        if self._file is None:
-            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
-            size = os.fstat(fd).st_size
-            if size and os.pread(fd, 1, size - 1) != b"\n":
-                os.write(fd, b"\n")  # close a line torn by a crash so the next entry stays parseable
-            self._file = os.fdopen(fd, "a", encoding="utf-8")
-        self._file.write(json.dumps(entry, ensure_ascii=False) + "\n")
-        self._file.flush()
+        try:
+            self._append((json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8"))
+        except OSError as error:
+            raise private.unusable(self.path, error) from None
         posted[key] = ts
         if self._echo is not None:
             self._echo(f"{channel}  {console_line(message)}")
         return ts
 
+    def _append(self, line: bytes) -> None:
+        """Write one whole line, unbuffered: a failed write (a full disk) leaves nothing queued to retry later.
+
+        After a failure the file is opened afresh for the next line, so the torn end a crash or a
+        full disk left is closed with a newline first and the next entry stays parseable.
+        """
+        if self._fd is None:
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                size = os.fstat(fd).st_size
+                if size and os.pread(fd, 1, size - 1) != b"\n":
+                    os.write(fd, b"\n")
+            except OSError:
+                os.close(fd)
+                raise
+            self._fd = fd
+        view = memoryview(line)
+        try:
+            while view:
+                view = view[os.write(self._fd, view):]
+        except OSError:
+            os.close(self._fd)
+            self._fd = None
+            raise
+
     async def diagnose(self) -> list[Check]:
-        """Whether the outbox file can be written."""
+        """Whether the outbox file can be written: its folder is a writable folder, the file not a folder."""
         folder = self.path.parent
-        if not os.access(folder, os.W_OK) or (self.path.exists() and not os.access(self.path, os.W_OK)):
+        fix = "Move it away, or point the workspace at a folder this user can write to"
+        if not folder.is_dir():
+            return [Check("chat outbox", False, f"{self.path} cannot be written: {folder} is not a folder", fix)]
+        if self.path.is_dir():
+            return [Check("chat outbox", False, f"{self.path} is a folder, not a file", fix)]
+        if not os.access(folder, os.W_OK | os.X_OK) or (self.path.exists() and not os.access(self.path, os.W_OK)):
             return [Check("chat outbox", False, f"{self.path} is not writable", "Fix the workspace's permissions")]
         limited = f"; posting only to {', '.join(sorted(self._channels))}" if self._channels is not None else ""
         return [Check("chat outbox", True, f"ACTIVE: alerts go to the console and {self.path}{limited}")]
@@ -122,11 +149,12 @@ class OutboxChat:
         return out
 
     async def aclose(self) -> None:
-        """Flush and close the file."""
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        """Close the file (every line is already written)."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 def _console(line: str) -> None:
-    sys.stdout.write(f"  ↳ alert {line}\n")
+    # The line quotes the ticket (subject, requester, company): its control characters are shown, not obeyed.
+    sys.stdout.write(f"  ↳ alert {inert(line)}\n")
