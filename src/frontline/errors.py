@@ -22,6 +22,7 @@ what to do next.
     ├── LLMError                    LLM unreachable or answering invalid output
     ├── ExtraMissingError           an optional extra is not installed
     └── StateError                  state store problem (unknown item, migration)
+        └── UnstorableError         a value the store cannot hold (lone surrogate, NUL, too long)
 """
 
 from __future__ import annotations
@@ -225,3 +226,12 @@ class ExtraMissingError(FrontlineError):
 
 class StateError(FrontlineError):
     """The state store cannot do what was asked."""
+
+
+class UnstorableError(StateError):
+    """A value the state store cannot hold as it is: ``field`` names it, ``problem`` says why."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        self.field = field
+        self.problem = problem
+        super().__init__(f"The inbox cannot record this delivery: its {field} {problem}.")

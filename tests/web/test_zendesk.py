@@ -157,3 +157,22 @@ def test_without_the_signing_secret_zendesk_webhooks_are_refused_as_not_configur
     body = trigger()
     answer = post(app, body, signed(body))
     assert answer.status_code == 503 and recorded(app) == []
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    (trigger(updated_at="2026-11-20T10:00:00Z\ud800"), "updated_at"),
+    (trigger(updated_at="x" * 201), "updated_at"),
+    (trigger("48\x0021"), "ticket_id"),
+    (trigger({"id": 4821}), "ticket_id"),
+    (json.dumps({"ticket": {"id": "\ud800"}}).encode(), "ticket.id"),
+    (json.dumps({"type": "zen:event-type:ticket.created", "id": "evt\x00", "detail": {"id": "35"}}).encode(), "id"),
+    (json.dumps({"type": "zen:event-type:ticket.created", "id": ["evt"], "detail": {"id": "35"}}).encode(), "id"),
+    (json.dumps({"type": "zen:event-type:ticket.\ud800", "id": "evt-1", "detail": {"id": "35"}}).encode(), "type"),
+    (json.dumps({"type": "zen:event-type:ticket.created", "id": "evt-1",
+                 "detail": {"id": "35", "updated_at": "\udc00"}}).encode(), "detail.updated_at"),
+])
+def test_a_trigger_whose_fields_the_store_cannot_hold_is_a_400_naming_the_field(web: WebApp, body: bytes,
+                                                                               field: str) -> None:
+    answer = post(web, body, signed(body))
+    assert answer.status_code == 400 and answer.json()["field"] == field, answer.text
+    assert recorded(web) == []
