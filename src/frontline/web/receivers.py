@@ -170,11 +170,17 @@ async def zendesk(app: WebApp, headers: dict[str, str], body: bytes) -> Response
 
 
 def zendesk_delivery(event: ZendeskEvent, headers: dict[str, str], body: bytes) -> str:
-    """The inbox key of a verified Zendesk delivery: a retried invocation keeps its id; without one, the
-    same body is the same delivery."""
-    invocation = headers.get("x-zendesk-webhook-invocation-id", "").strip()
-    return (delivery_key(headers.get("x-zendesk-webhook-id", "").strip(), invocation) if invocation
-            else delivery_key(event.event_id or "") or hashlib.sha256(body).hexdigest())
+    """The inbox key of a verified Zendesk delivery, made only of what Zendesk signed.
+
+    An event envelope names its event (``id``, inside the signed body); a trigger's body is keyed by
+    the signed timestamp and a hash of the body. A captured delivery sent again inside the timestamp
+    window is the same key whatever unsigned headers (invocation id, webhook id) it carries, and so is
+    recorded once.
+    """
+    if event.event_id:
+        return delivery_key(event.event_id)
+    stamp = headers.get("x-zendesk-webhook-signature-timestamp", "").strip()
+    return delivery_key(stamp, hashlib.sha256(body).hexdigest())
 
 
 async def slack(app: WebApp, headers: dict[str, str], body: bytes) -> Response:
