@@ -22,6 +22,13 @@ are read from their ``detail.id``, other event types are acknowledged and ignore
   ``<ticket id>/<category>``, a person's correction of the category triage chose.
 
 Other actions, shortcuts, slash commands and events are acknowledged and ignored.
+
+**What is kept.** Every id and text field a parser returns is one the store can hold as sent: an id
+is a scalar (string or number), valid Unicode without NUL, at most MAX_ID (200) characters, the
+width of the store's id columns; short fields kept with a delivery (a timestamp, a user id, an event
+type) are at most MAX_TEXT (200). A field that is not is refused with a PayloadError naming it
+(``field``), never written out as ``str()`` of an object nor left to fail its batch in the store.
+A ticket's text (``POST /tickets``) is kept as sent but for NUL, which is dropped as an import drops it.
 """
 
 from __future__ import annotations

@@ -2,8 +2,10 @@
 
 Every webhook receiver follows the same order — secret configured (else 503), signature and
 timestamp on the raw bytes (else 401 with a minimal body; the reason goes to the log only),
-parse (else 400), record in the inbox (a redelivery is acknowledged, recorded once), answer.
-Nothing slow happens before the answer: the background worker does the work.
+parse, checking every id and text field the store will hold (else 400 ``{"error", "field"}``),
+record in the inbox (a redelivery is acknowledged, recorded once; a delivery the store still cannot
+hold is a 422 of its own, never its batch's 500), answer. Nothing slow happens before the answer:
+the background worker does the work.
 """
 
 from __future__ import annotations
