@@ -22,7 +22,8 @@ what to do next.
     ├── LLMError                    LLM unreachable or answering invalid output
     ├── ExtraMissingError           an optional extra is not installed
     └── StateError                  state store problem (unknown item, migration)
-        └── DatabaseLockedError     another process held a database's lock past the busy timeout
+        ├── DatabaseLockedError     another process held a database's lock past the busy timeout
+        └── UnstorableError         a value the store cannot hold (lone surrogate, NUL, too long)
 """
 
 from __future__ import annotations
@@ -246,3 +247,12 @@ class DatabaseLockedError(StateError):
         super().__init__(f"The database {database} stayed locked by another process{waited}; let the other "
                          "frontline command (run, poll, worker, serve or import) finish, or stop it, then run this "
                          "again.")
+
+
+class UnstorableError(StateError):
+    """A value the state store cannot hold as it is: ``field`` names it, ``problem`` says why."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        self.field = field
+        self.problem = problem
+        super().__init__(f"The inbox cannot record this delivery: its {field} {problem}.")

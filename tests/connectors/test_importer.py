@@ -48,6 +48,16 @@ def test_jsonl_reports_invalid_lines_and_keeps_the_rest(tmp_path: Path) -> None:
     assert [line for line, _ in report.errors] == [2, 3, 4]
 
 
+def test_an_id_that_is_an_object_or_a_list_is_a_bad_row_not_its_text(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    lines = [json.dumps({"id": {"id": 7}, "subject": "A"}), json.dumps({"ticket_id": [7], "subject": "B"}),
+             json.dumps({"id": 8, "subject": "C"})]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = read_tickets(path)
+    assert [r["id"] for r in report.records] == ["8"]
+    assert [(line, "object or a list" in why) for line, why in report.errors] == [(1, True), (2, True)]
+
+
 def test_windows_1252_file_is_decoded(tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
     path.write_bytes("id,subject,description\n1,Café crash,naïve “quote”\n".encode("cp1252"))

@@ -6,7 +6,7 @@ import json
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 import httpx
 import pytest
@@ -151,3 +151,24 @@ def test_without_the_signing_secret_slack_is_refused_as_not_configured(workspace
     app = web_app(workspace, env={})
     body = interaction(resolve())
     assert post(app, body, signed(body)).status_code == 503
+
+
+def _with(body_fields: dict[str, Any], *actions: dict[str, Any]) -> bytes:
+    payload = json.loads(parse_qs(interaction(*actions).decode())["payload"][0])
+    return urlencode({"payload": json.dumps({**payload, **body_fields})}).encode()
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    (_with({"user": {"id": {"id": "U0CA5"}}}, resolve()), "user.id"),   # was recorded as "{'id': 'U0CA5'}"
+    (_with({"user": {"id": "U0\ud800"}}, resolve()), "user.id"),
+    (_with({"trigger_id": "13345\x00"}, resolve()), "trigger_id"),
+    (_with({"trigger_id": "\udfff"}, resolve()), "trigger_id"),
+    (_with({}, {**resolve(), "action_ts": "1548426417.\ud800"}), "actions[].action_ts"),
+    (_with({}, resolve("2\x0015")), "actions[].value"),
+    (_with({}, correct("\ud800")), "actions[].selected_option.value"),
+])
+def test_an_interaction_whose_fields_the_store_cannot_hold_is_a_400_naming_the_field(web: WebApp, body: bytes,
+                                                                                    field: str) -> None:
+    answer = post(web, body, signed(body))
+    assert answer.status_code == 400 and answer.json()["field"] == field, answer.text
+    assert recorded(web) == []

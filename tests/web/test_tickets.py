@@ -103,3 +103,26 @@ def test_with_another_helpdesk_configured_the_intake_is_a_conflict(workspace: Pa
 
 def test_an_oversized_body_is_refused(web: WebApp) -> None:
     assert post(web, ticket(description="x" * 5000)).status_code == 413
+
+
+@pytest.mark.parametrize(("fields", "field"), [
+    ({"subject": "Export \ud800 crashes"}, "subject"),       # was a 500
+    ({"description": "\udfff"}, "description"),
+    ({"tags": ["ok", "b\ud800d"]}, "tags[1]"),
+    ({"id": {"id": "T-1"}}, None),                             # was stored as the ticket "{'id': 'T-1'}"
+    ({"id": "T-\x001"}, "id"),
+    ({"id": "T" * 201}, "id"),
+    ({"id": "T-\ud800"}, "id"),
+])
+def test_a_ticket_whose_fields_the_store_cannot_hold_is_a_422_naming_the_field(web: WebApp, fields: dict[str, Any],
+                                                                              field: str | None) -> None:
+    answer = post(web, [ticket("ok"), ticket(**fields)])
+    assert answer.status_code == 422, answer.text
+    [error] = answer.json()["errors"]
+    assert error["index"] == 1 and error.get("field") == field and error["error"]
+    assert recorded(web) == []
+
+
+def test_nul_in_a_ticket_s_text_is_dropped_as_an_import_drops_it(web: WebApp) -> None:
+    assert post(web, ticket(subject="Export\x00 crashes")).status_code == 202
+    assert stored(web, "T-1").subject == "Export crashes"

@@ -126,3 +126,29 @@ def test_health_reports_the_inbox_and_unknown_routes_are_404(app: WebApp) -> Non
     assert health.status_code == 200 and health.json() == {"status": "ok", "inbox": {"waiting": 0, "dead": 0}}
     assert run(get("/nope")).status_code == 404
     assert run(get("/webhooks/intercom")).status_code == 405
+
+
+@pytest.mark.parametrize(("delivery", "conversation", "field"), [
+    ({"id": "notif_1"}, "215", "id"),          # an object was recorded as the delivery "{'id': 'notif_1'}"
+    ([1, 2], "215", "id"),
+    ("notif_\ud800", "215", "id"),             # a lone surrogate: no store can encode it
+    ("notif_\x00", "215", "id"),               # NUL: PostgreSQL refuses it
+    ("notif_1", {"id": "215"}, "data.item.id"),
+    ("notif_1", "2\x0015", "data.item.id"),
+    ("notif_1", "\udfff", "data.item.id"),
+    ("notif_1", "7" * 201, "data.item.id"),
+])
+def test_a_notification_whose_ids_the_store_cannot_hold_is_a_400_naming_the_field(
+        app: WebApp, delivery: Any, conversation: Any, field: str) -> None:
+    body = notification(conversation=conversation, delivery=delivery)
+    response = post(app, body, signature=sign_intercom(SECRET, body))
+    assert response.status_code == 400 and response.json()["field"] == field
+    assert waiting(app) == []
+
+
+def test_a_long_or_numeric_notification_id_is_still_a_delivery_id(app: WebApp) -> None:
+    long, numeric = notification(delivery="n" * 500), notification(delivery=12345, conversation="216")
+    assert post(app, long, signature=sign_intercom(SECRET, long)).status_code == 200
+    assert post(app, numeric, signature=sign_intercom(SECRET, numeric)).json() == {"received": "12345",
+                                                                                  "duplicate": False}
+    assert len(waiting(app)) == 2

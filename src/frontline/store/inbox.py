@@ -20,6 +20,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, and_, delete, func, or_, select, update
 
+from frontline.errors import UnstorableError
+from frontline.storable import MAX_ID, json_problem, text_problem
 from frontline.store.portable import insert_missing
 from frontline.store.schema import inbox
 
@@ -45,6 +47,20 @@ class Entry:
     flow: str
     item_id: str
     payload: Any = None
+
+
+def unstorable(entry: Entry) -> UnstorableError | None:
+    """What in ``entry`` the inbox cannot hold on either backend (a lone surrogate, NUL, a value longer than
+    its column, a payload that is not JSON), or None: checked before a batch, so it fails alone."""
+    for field, value, limit in (("source", entry.source, 40), ("delivery", entry.delivery, MAX_ID),
+                                ("flow", entry.flow, 40), ("item_id", entry.item_id, MAX_ID)):
+        if not isinstance(value, str):
+            return UnstorableError(field, "is not text")
+        problem = text_problem(value, limit=limit)
+        if problem is not None:
+            return UnstorableError(field, problem)
+    found = json_problem(entry.payload, "payload")
+    return None if found is None else UnstorableError(*found)
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,13 @@ are read from their ``detail.id``, other event types are acknowledged and ignore
   ``<ticket id>/<category>``, a person's correction of the category triage chose.
 
 Other actions, shortcuts, slash commands and events are acknowledged and ignored.
+
+**What is kept.** Every id and text field a parser returns is one the store can hold as sent: an id
+is a scalar (string or number), valid Unicode without NUL, at most MAX_ID (200) characters, the
+width of the store's id columns; short fields kept with a delivery (a timestamp, a user id, an event
+type) are at most MAX_TEXT (200). A field that is not is refused with a PayloadError naming it
+(``field``), never written out as ``str()`` of an object nor left to fail its batch in the store.
+A ticket's text (``POST /tickets``) is kept as sent but for NUL, which is dropped as an import drops it.
 """
 
 from __future__ import annotations
@@ -35,15 +42,37 @@ from urllib.parse import parse_qs
 
 from frontline.connectors.local.importer import normalise_record
 from frontline.model import normalise_id
+from frontline.storable import MAX_ID, json_problem, text_problem
 
-MAX_ID = 200  # the inbox's item_id column
 MAX_TICKETS = 1000
+MAX_TEXT = 200  # a short field kept with a delivery (a timestamp, a user id, an event type)
 RESOLVE_ACTION = "frontline:resolve"
 CATEGORY_ACTION = "frontline:category"
+MENU = "actions[].selected_option.value"
 
 
 class PayloadError(ValueError):
-    """A verified body that is not what the receiver expects (answered 400)."""
+    """A verified body that is not what the receiver expects (answered 400); ``field`` names the part at fault."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def text(value: Any, what: str, field: str | None = None, *, limit: int | None = None) -> str:
+    """A string field the store can hold as sent (UTF-8, no NUL, at most ``limit`` characters);
+    PayloadError naming ``what`` (its path ``field``, if other) otherwise."""
+    if not isinstance(value, str):
+        raise PayloadError(f"{what} is not a string", field or what)
+    problem = text_problem(value, limit=limit)
+    if problem is not None:
+        raise PayloadError(f"{what} {problem}", field or what)
+    return value
+
+
+def optional_text(value: Any, what: str, *, limit: int | None = None) -> str | None:
+    """:func:`text`, or None when the field is absent (None); a field of another type is refused."""
+    return None if value is None else text(value, what, limit=limit)
 
 
 def _json(body: bytes) -> Any:
@@ -53,22 +82,34 @@ def _json(body: bytes) -> Any:
         raise PayloadError("the body is not JSON") from None
 
 
-def item_id(value: Any, what: str) -> str:
+def item_id(value: Any, what: str, field: str | None = None) -> str:
     """A ticket or conversation id from a payload, normalised (``7``, ``7.0``, ``"7"``: ``"7"``), short, no
-    placeholder left; PayloadError naming ``what`` otherwise."""
+    placeholder left; PayloadError naming ``what`` otherwise.
+
+    An id is a scalar (an object or a list is refused, never written out as one), valid Unicode without
+    NUL, at most MAX_ID (200) characters, the width of the store's id columns, and printable. ``field``
+    (``what`` if not given) is the path the error names.
+    """
+    field = field or what
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise PayloadError(f"{what} is missing or not a string or number")
+        raise PayloadError(f"{what} is missing or not a string or number", field)
     if isinstance(value, float) and not math.isfinite(value):
-        raise PayloadError(f"{what} is not a valid id")
+        raise PayloadError(f"{what} is not a valid id", field)
+    if isinstance(value, str):
+        text(value, what, field)  # normalise_id must never see what the store cannot hold
+        if len(value.strip()) > MAX_ID:
+            raise PayloadError(f"{what} is longer than {MAX_ID} characters", field)
     try:
-        text = normalise_id(value)
+        ident = normalise_id(value)
     except ValueError:
-        raise PayloadError(f"{what} is empty or not a valid id") from None
-    if "{{" in text:
-        raise PayloadError(f"{what} is an unexpanded placeholder ({text[:40]}): check the trigger's JSON body")
-    if len(text) > MAX_ID or not text.isprintable():
-        raise PayloadError(f"{what} is longer than {MAX_ID} characters or not printable")
-    return text
+        raise PayloadError(f"{what} is empty or not a valid id", field) from None
+    if "{{" in ident:
+        raise PayloadError(f"{what} is an unexpanded placeholder ({ident[:40]}): check the trigger's JSON body", field)
+    if len(ident) > MAX_ID:
+        raise PayloadError(f"{what} is longer than {MAX_ID} characters", field)
+    if not ident.isprintable():
+        raise PayloadError(f"{what} holds a control or other unprintable character", field)
+    return ident
 
 
 # -- Zendesk --------------------------------------------------------------------------------------
@@ -89,22 +130,28 @@ def zendesk_event(body: bytes) -> ZendeskEvent:
         raise PayloadError("the body is not a JSON object")
     kind = data.get("type")
     if isinstance(kind, str) and kind.startswith("zen:event-type:"):
-        event_id = data.get("id") if isinstance(data.get("id"), str) else None
+        kind = text(kind, "type", limit=MAX_TEXT)
+        event_id = optional_text(data.get("id"), "id", limit=MAX_ID) or None
         if not kind.startswith("zen:event-type:ticket."):
             return ZendeskEvent(None, kind, event_id)
         detail = data.get("detail")
         if not isinstance(detail, dict):
-            raise PayloadError("a ticket event without a detail object")
-        updated = detail.get("updated_at")
+            raise PayloadError("a ticket event without a detail object", "detail")
         return ZendeskEvent(item_id(detail.get("id"), "detail.id"), kind, event_id,
-                            updated if isinstance(updated, str) else None)
+                            _stamp(detail.get("updated_at"), "detail.updated_at"))
     raw = data.get("ticket_id")
+    where = "ticket_id"
     if raw is None and isinstance(data.get("ticket"), dict):
-        raw = data["ticket"].get("id")
+        raw, where = data["ticket"].get("id"), "ticket.id"
     if raw is None:
-        raise PayloadError('no "ticket_id": set the trigger\'s JSON body to {"ticket_id": "{{ticket.id}}"}')
-    updated = data.get("updated_at")
-    return ZendeskEvent(item_id(raw, "ticket_id"), "trigger", None, updated if isinstance(updated, str) else None)
+        raise PayloadError('no "ticket_id": set the trigger\'s JSON body to {"ticket_id": "{{ticket.id}}"}',
+                           "ticket_id")
+    return ZendeskEvent(item_id(raw, where), "trigger", None, _stamp(data.get("updated_at"), "updated_at"))
+
+
+def _stamp(value: Any, what: str) -> str | None:
+    """A Zendesk ``updated_at`` as sent: a string is kept (refused if unstorable), anything else ignored."""
+    return text(value, what, limit=MAX_TEXT) if isinstance(value, str) else None
 
 
 # -- Slack ----------------------------------------------------------------------------------------
@@ -155,14 +202,16 @@ def slack_request(body: bytes, content_type: str) -> SlackRequest:
     kind = str(data.get("type") or "")
     if kind != "block_actions":
         return SlackRequest("ignored", kind or "no type")
-    user = data.get("user") if isinstance(data.get("user"), dict) else {}
-    user_id = str(user.get("id") or "") if isinstance(user, dict) else ""
+    user = data.get("user")
+    user_id = (optional_text(user.get("id"), "user.id", limit=MAX_TEXT) if isinstance(user, dict) else None) or ""
     actions = data.get("actions")
     found = tuple(action for raw in (actions if isinstance(actions, list) else [])
                   if (action := _slack_action(raw, user_id)) is not None)
     if not found:
         return SlackRequest("ignored", "block_actions without a frontline action")
     trigger = data.get("trigger_id")
+    if isinstance(trigger, str):
+        text(trigger, "trigger_id")
     delivery = trigger if isinstance(trigger, str) and 0 < len(trigger) <= 150 else None
     return SlackRequest("interaction", kind, delivery=delivery, actions=found)
 
@@ -171,18 +220,23 @@ def _slack_action(raw: Any, user: str) -> SlackAction | None:
     if not isinstance(raw, dict):
         return None
     action_id = raw.get("action_id")
-    stamp = raw.get("action_ts") if isinstance(raw.get("action_ts"), str) else None
+    if action_id not in (RESOLVE_ACTION, CATEGORY_ACTION):
+        return None
+    stamp = text(raw["action_ts"], "actions[].action_ts", limit=MAX_TEXT) if isinstance(raw.get("action_ts"), str) \
+        else None
     if action_id == RESOLVE_ACTION:
-        return SlackAction("resolve_escalation", item_id(raw.get("value"), "the button's value"), None, user, stamp)
+        conversation = item_id(raw.get("value"), "the button's value", "actions[].value")
+        return SlackAction("resolve_escalation", conversation, None, user, stamp)
     if action_id == CATEGORY_ACTION:
         option = raw.get("selected_option")
         value = option.get("value") if isinstance(option, dict) else None
         if not isinstance(value, str) or "/" not in value:
-            raise PayloadError("the category menu's value is not <ticket id>/<category>")
+            raise PayloadError("the category menu's value is not <ticket id>/<category>", MENU)
         item, _, category = value.rpartition("/")
         if not category.strip():
-            raise PayloadError("the category menu's value names no category")
-        return SlackAction("correct_category", item_id(item, "the menu's ticket id"), category.strip(), user, stamp)
+            raise PayloadError("the category menu's value names no category", MENU)
+        ticket = item_id(item, "the menu's ticket id", MENU)
+        return SlackAction("correct_category", ticket, category.strip(), user, stamp)
     return None
 
 
@@ -210,12 +264,17 @@ def ticket_batch(body: bytes) -> TicketBatch:
             batch.errors.append({"index": index, "error": "is not a JSON object"})
             continue
         try:
+            # Text is kept as sent, but NUL is dropped (as an import does): refuse what no store can hold.
+            if (found := json_problem(item, "", nul=True)) is not None:
+                raise PayloadError(f"{found[0]} {found[1]}", found[0])
             record, _ = normalise_record(item)
             record["id"] = item_id(record["id"], "id")
         except ValueError as exc:  # PayloadError is one too
             ident = item.get("id", item.get("ticket_id"))
-            batch.errors.append({"index": index, "id": ident if isinstance(ident, str | int) else None,
-                                 "error": str(exc)})
+            error = {"index": index, "id": ident if isinstance(ident, str | int) else None, "error": str(exc)}
+            if isinstance(exc, PayloadError) and exc.field:
+                error["field"] = exc.field
+            batch.errors.append(error)
             continue
         if record["id"] in seen:  # the later copy wins, as in an import
             batch.records[seen[record["id"]]] = record

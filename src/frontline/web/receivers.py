@@ -2,8 +2,10 @@
 
 Every webhook receiver follows the same order — secret configured (else 503), signature and
 timestamp on the raw bytes (else 401 with a minimal body; the reason goes to the log only),
-parse (else 400), record in the inbox (a redelivery is acknowledged, recorded once), answer.
-Nothing slow happens before the answer: the background worker does the work.
+parse, checking every id and text field the store will hold (else 400 ``{"error", "field"}``),
+record in the inbox (a redelivery is acknowledged, recorded once; a delivery the store still cannot
+hold is a 422 of its own, never its batch's 500), answer. Nothing slow happens before the answer:
+the background worker does the work.
 """
 
 from __future__ import annotations
@@ -17,8 +19,17 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from frontline.errors import UnstorableError
 from frontline.web.metrics import CONTENT_TYPE
-from frontline.web.payloads import PayloadError, item_id, slack_request, ticket_batch, zendesk_event
+from frontline.web.payloads import (
+    PayloadError,
+    ZendeskEvent,
+    item_id,
+    slack_request,
+    text,
+    ticket_batch,
+    zendesk_event,
+)
 from frontline.web.responses import Response
 from frontline.web.signatures import bearer_matches, verify_intercom, verify_slack, verify_zendesk
 
@@ -60,9 +71,24 @@ def _refused(app: WebApp, source: str, problem: str) -> Response:
     return unauthorized()
 
 
-def _invalid(app: WebApp, source: str, problem: str) -> Response:
+def _invalid(app: WebApp, source: str, problem: str, field: str | None = None, status: int = 400) -> Response:
+    """A verified body frontline cannot take: 400 (422 when only the store refused it), naming the field."""
     app.metrics.delivery(source, "invalid")
-    return _response(400, {"error": problem})
+    return _response(status, {"error": problem} if field is None else {"error": problem, "field": field})
+
+
+def _refuse(app: WebApp, source: str, error: PayloadError) -> Response:
+    return _invalid(app, source, str(error), error.field)
+
+
+async def _record(app: WebApp, source: str, delivery: str, flow: str, item: str, payload: Any) -> bool | Response:
+    """Record a delivery; the 422 when the inbox cannot hold it (that delivery alone fails: the others in
+    its batch are recorded)."""
+    try:
+        return await app.record(source, delivery, flow, item, payload)
+    except UnstorableError as error:
+        log.warning("%s delivery refused: %s", source.capitalize(), error)
+        return _invalid(app, source, str(error), error.field, 422)
 
 
 def _ignored(app: WebApp, source: str, what: str) -> Response:
@@ -104,10 +130,25 @@ async def intercom(app: WebApp, headers: dict[str, str], body: bytes) -> Respons
         # Recorded the one way the poller names it too (215, 215.0 and "215" are one conversation).
         conversation = item_id(item.get("id") if isinstance(item, dict) else None, "data.item.id")
     except PayloadError as error:
-        return _invalid(app, "intercom", f"notification without a conversation id ({error})")
-    delivery = delivery_key(str(payload.get("id") or "")) or hashlib.sha256(body).hexdigest()
-    added = await app.record("intercom", delivery, "escalate", conversation, {"topic": topic})
+        return _invalid(app, "intercom", f"notification without a conversation id ({error})", error.field)
+    try:
+        notification = _notification_id(payload.get("id"))
+    except PayloadError as error:
+        return _refuse(app, "intercom", error)
+    delivery = delivery_key(notification) or hashlib.sha256(body).hexdigest()
+    added = await _record(app, "intercom", delivery, "escalate", conversation, {"topic": topic})
+    if isinstance(added, Response):
+        return added
     return _response(200, {"received": delivery, "duplicate": not added})
+
+
+def _notification_id(value: Any) -> str:
+    """An Intercom notification's ``id`` as a string ("" when absent); a number is written as one."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return text(value, "id")
 
 
 async def zendesk(app: WebApp, headers: dict[str, str], body: bytes) -> Response:
@@ -119,16 +160,29 @@ async def zendesk(app: WebApp, headers: dict[str, str], body: bytes) -> Response
     try:
         event = zendesk_event(body)
     except PayloadError as error:
-        return _invalid(app, "zendesk", str(error))
+        return _refuse(app, "zendesk", error)
     if event.ticket_id is None:
         return _ignored(app, "zendesk", event.kind)
-    # A retried invocation keeps its id; without one, the same body is the same delivery.
-    invocation = headers.get("x-zendesk-webhook-invocation-id", "").strip()
-    delivery = (delivery_key(headers.get("x-zendesk-webhook-id", "").strip(), invocation) if invocation
-                else delivery_key(event.event_id or "") or hashlib.sha256(body).hexdigest())
-    added = await app.record("zendesk", delivery, "triage", event.ticket_id,
-                             {"kind": event.kind, "updated_at": event.updated_at})
+    delivery = zendesk_delivery(event, headers, body)
+    added = await _record(app, "zendesk", delivery, "triage", event.ticket_id,
+                          {"kind": event.kind, "updated_at": event.updated_at})
+    if isinstance(added, Response):
+        return added
     return _response(200, {"received": delivery, "duplicate": not added})
+
+
+def zendesk_delivery(event: ZendeskEvent, headers: dict[str, str], body: bytes) -> str:
+    """The inbox key of a verified Zendesk delivery, made only of what Zendesk signed.
+
+    An event envelope names its event (``id``, inside the signed body); a trigger's body is keyed by
+    the signed timestamp and a hash of the body. A captured delivery sent again inside the timestamp
+    window is the same key whatever unsigned headers (invocation id, webhook id) it carries, and so is
+    recorded once.
+    """
+    if event.event_id:
+        return delivery_key(event.event_id)
+    stamp = headers.get("x-zendesk-webhook-signature-timestamp", "").strip()
+    return delivery_key(stamp, hashlib.sha256(body).hexdigest())
 
 
 async def slack(app: WebApp, headers: dict[str, str], body: bytes) -> Response:
@@ -140,7 +194,7 @@ async def slack(app: WebApp, headers: dict[str, str], body: bytes) -> Response:
     try:
         request = slack_request(body, headers.get("content-type", ""))
     except PayloadError as error:
-        return _invalid(app, "slack", str(error))
+        return _refuse(app, "slack", error)
     if request.kind == "url_verification":
         return _response(200, {"challenge": request.challenge})
     if request.kind == "ignored":
@@ -153,8 +207,10 @@ async def slack(app: WebApp, headers: dict[str, str], body: bytes) -> Response:
                         action.category)
             app.metrics.delivery("slack", "invalid")
             continue
-        await app.record("slack", delivery_key(base, str(number)), "feedback", action.item_id, {
+        added = await _record(app, "slack", delivery_key(base, str(number)), "feedback", action.item_id, {
             "kind": action.kind, "category": action.category, "user": action.user, "action_ts": action.action_ts})
+        if isinstance(added, Response):
+            return added
     # An empty 200 leaves the message as it is; the worker applies the feedback.
     return _response(200, b"", {"content-type": "text/plain"})
 

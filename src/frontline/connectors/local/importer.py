@@ -100,6 +100,8 @@ def normalise_record(raw: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
         row[ALIASES.get(name, name)] = value
     if _text(row.get("id")) == "":
         raise ValueError("has no id")
+    if isinstance(row["id"], dict | list):  # never an id written out as "{'a': 1}"
+        raise ValueError("has an id that is an object or a list, not a string or number")
     try:
         ticket_id = normalise_id(row["id"])
     except ValueError as exc:
