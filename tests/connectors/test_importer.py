@@ -216,3 +216,37 @@ def test_duplicate_conversations_are_reported_by_line(tmp_path: Path) -> None:
     report = read_conversations(path)
     assert [(r["id"], r["title"]) for r in report.records] == [("7", "new"), ("8", "x")]
     assert report.duplicates == [(3, "7", 1)] and report.rows == 3
+
+
+# -- ids that only look alike are different tickets ------------------------------------------------------
+@pytest.mark.parametrize(("first", "second"), [("007", "7"), ("\u0663", "3"), ("1_000", "1000"), ("+4", "4"),
+                                               ("1e3", "1000")])
+def test_ids_that_only_look_alike_are_two_tickets(tmp_path: Path, first: str, second: str) -> None:
+    csv_path = tmp_path / "t.csv"
+    csv_path.write_text(f"id,subject\n{first},first\n{second},second\n", encoding="utf-8")
+    jsonl_path = tmp_path / "t.jsonl"
+    jsonl_path.write_text(json.dumps({"id": first, "subject": "first"}, ensure_ascii=False) + "\n"
+                          + json.dumps({"id": second, "subject": "second"}) + "\n", encoding="utf-8")
+    for path in (csv_path, jsonl_path):
+        report = read_tickets(path)
+        assert [(r["id"], r["subject"]) for r in report.records] == [(first, "first"), (second, "second")]
+        assert report.duplicates == []
+
+
+def test_a_number_and_the_same_number_with_point_zero_are_one_ticket(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    path.write_text('{"id": 4, "subject": "a"}\n{"id": 4.0, "subject": "b"}\n{"id": " 4.0 ", "subject": "c"}\n',
+                    encoding="utf-8")
+    report = read_tickets(path)
+    assert [(r["id"], r["subject"]) for r in report.records] == [("4", "c")]
+    assert report.duplicates == [(2, "4", 1), (3, "4", 2)]
+
+
+def test_conversations_with_ids_that_only_look_alike_are_two(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    part = {"author": "customer", "body": "hi"}
+    path.write_text("\n".join(json.dumps({"id": i, "parts": [part]}) for i in ("007", 7, "\u0663", 3, 3.0)) + "\n",
+                    encoding="utf-8")
+    report = read_conversations(path)
+    assert [r["id"] for r in report.records] == ["007", "7", "\u0663", "3"]
+    assert report.duplicates == [(5, "3", 4)]

@@ -20,7 +20,8 @@ def test_a_conversation_id_is_one_number_however_it_is_written(raw: object) -> N
     assert conversation_number(raw) == "7005"
 
 
-@pytest.mark.parametrize("raw", ["abc", 4.5, True, None, "", "-3", float("nan")])
+@pytest.mark.parametrize("raw", ["abc", 4.5, True, None, "", "-3", float("nan"), "+7005", "\u0667\u0660\u0660\u0665",
+                                 "7_005", "7005e0", "9" * 5000])
 def test_what_is_not_a_conversation_id_is_none(raw: object) -> None:
     assert conversation_number(raw) is None
 

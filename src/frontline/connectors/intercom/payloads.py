@@ -27,6 +27,7 @@ KINDS = {
 # Part types that open a closed conversation again by themselves.
 REOPENING = frozenset({"open", "assign_and_reopen", "note_and_reopen"})
 NOTES = frozenset({"note", "note_and_reopen"})
+MAX_DIGITS = 40  # Intercom's conversation ids are short digit strings; a longer one is no id
 REGIONS = {"us": "", "usa": "", "eu": "eu.", "europe": "eu.", "au": "au.", "australia": "au."}
 
 
@@ -35,12 +36,15 @@ def _map(value: object) -> Mapping[str, Any]:
 
 
 def conversation_number(value: object) -> str | None:
-    """A conversation id as Intercom's path wants it (``"7005"``) from ``"7005"``, ``7005`` or ``7005.0``, else None."""
+    """A conversation id as Intercom's path wants it (``"7005"``) from ``"7005"``, ``7005`` or ``7005.0``, else None.
+
+    Only ASCII digits are one: ``"+7005"``, ``"7_005"`` or Arabic-Indic digits are no Intercom id.
+    """
     try:
         text = normalise_id(value) if value is not None else ""
     except ValueError:
         return None
-    return text if text.isdigit() else None
+    return text if text.isascii() and text.isdigit() and len(text) <= MAX_DIGITS else None
 
 
 def ref_id(value: object) -> str | None:
