@@ -103,3 +103,12 @@ def test_with_another_helpdesk_configured_the_intake_is_a_conflict(workspace: Pa
 
 def test_an_oversized_body_is_refused(web: WebApp) -> None:
     assert post(web, ticket(description="x" * 5000)).status_code == 413
+
+
+def test_a_description_that_only_looks_like_html_is_stored_as_sent(web: WebApp) -> None:
+    said = "Use <script src=x> to load it, then <br> shows the error\n\n  <b>indented</b> & more"
+    answer = post(web, [ticket("1", subject="<br> in <i>subject</i>", description=said),
+                        ticket("2", description="<p>Export &amp; import</p><p>fail</p>", format="html")])
+    assert answer.status_code == 202
+    assert (stored(web, "1").subject, stored(web, "1").description) == ("<br> in <i>subject</i>", said)
+    assert stored(web, "2").description == "Export & import\n\nfail"

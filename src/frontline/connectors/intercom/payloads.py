@@ -100,7 +100,7 @@ def author_of(raw: object) -> Author:
 
 
 def text_of(body: object) -> str:
-    """A part's HTML body reduced to readable text."""
+    """A part's body (HTML in Intercom's REST API) reduced to readable text."""
     return html_to_text(str(body)) if body else ""
 
 
@@ -226,7 +226,9 @@ def conversation_of(raw: Mapping[str, Any], *, contact: Requester, company: Comp
     if number is None:
         raise ValueError(f"its id {raw.get('id')!r} is not an Intercom conversation id")
     source = _map(raw.get("source"))
-    title = text_of(raw.get("title") or source.get("subject") or "")
+    # A title is plain text (the spec's "title given to the conversation"); the opening message's subject,
+    # read when there is none, is HTML in the REST API as the message body is.
+    title = str(raw["title"]).strip() if raw.get("title") else text_of(source.get("subject"))
     state = str(raw.get("state") or ("open" if raw.get("open", True) else "closed"))
     return Conversation(
         id=number, title=title, parts=parts_of(raw), contact=contact, company=company, state=state,
