@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from frontline.connectors.local.textfile import decode
-from frontline.decide.text import html_to_text
+from frontline.decide.text import readable_text
 from frontline.errors import DataFileError
 
 # Issue bodies with pasted logs exceed csv's 128 KiB default field limit.
@@ -79,7 +79,7 @@ def load_labelled_csv(path: Path, text_columns: Sequence[str], label_column: str
     try:
         for row in reader:
             line = reader.line_num
-            parts = [html_to_text(row.get(column) or "") for column in text_columns]
+            parts = [readable_text(row.get(column) or "") for column in text_columns]
             text = "\n".join(part for part in parts if part)
             label = (row.get(label_column) or "").strip()
             if not text:

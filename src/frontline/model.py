@@ -5,18 +5,28 @@ from __future__ import annotations
 import enum
 import hashlib
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 # Triage's handled versions start with this; older ones (an updated_at) predate re-triage on change.
 CONTENT_VERSION_PREFIX = "text:"
 
 
+# A number a JSON layer or a spreadsheet wrote: ASCII digits, perhaps with ".0" (42, "42", "42.0", 42.0).
+_NUMBER_ID = re.compile(r"([0-9]+)(?:\.0+)?", re.ASCII)
+
+
 def normalise_id(value: object) -> str:
-    """Return a ticket id as a canonical string: ``4``, ``4.0`` and ``" 4 "`` are all ``"4"``."""
+    """Return an id in one form: ``4``, ``4.0``, ``"4.0"`` and ``" 4 "`` are all ``"4"``.
+
+    Only ASCII digits with an optional ``.0`` are canonicalised (the trailing zeros dropped, nothing
+    else: ``007`` stays ``007``); any other id is kept as written, surrounding whitespace aside, so
+    ``007`` and ``7``, ``1_000`` and ``1000``, ``\u0663`` and ``3`` stay different tickets. An empty
+    id, a bool, and a float that is not a whole number are refused (ValueError).
+    """
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a ticket id")
     if isinstance(value, int):
@@ -28,13 +38,8 @@ def normalise_id(value: object) -> str:
     text = str(value).strip()
     if not text:
         raise ValueError("empty ticket id")
-    try:
-        number = Decimal(text)  # exact: a float would round ids longer than 15 digits
-    except InvalidOperation:
-        return text
-    if number.is_finite() and number == number.to_integral_value() and "e" not in text.lower():
-        return str(int(number))
-    return text
+    number = _NUMBER_ID.fullmatch(text)
+    return number.group(1) if number else text
 
 
 def parse_timestamp(value: object) -> datetime | None:

@@ -29,7 +29,7 @@ def test_csv_rows_are_parsed_and_bad_rows_reported_by_line(tmp_path: Path) -> No
     report = read_tickets(path)
     assert [r["id"] for r in report.records] == ["4", "7"]
     first = report.records[0]
-    assert first["description"] == "App & crash"
+    assert first["description"] == "<p>App &amp; <b>crash</b></p>"  # a plain-text column: kept as written
     assert first["plan"] == "pro" and first["mrr"] == 200.0 and first["tags"] == ["vip", "mobile"]
     assert report.records[1]["subject"] == "Multi line subject"
     assert [line for line, _ in report.errors] == [3, 4, 5]
@@ -226,3 +226,107 @@ def test_duplicate_conversations_are_reported_by_line(tmp_path: Path) -> None:
     report = read_conversations(path)
     assert [(r["id"], r["title"]) for r in report.records] == [("7", "new"), ("8", "x")]
     assert report.duplicates == [(3, "7", 1)] and report.rows == 3
+
+
+# -- ids that only look alike are different tickets ------------------------------------------------------
+@pytest.mark.parametrize(("first", "second"), [("007", "7"), ("\u0663", "3"), ("1_000", "1000"), ("+4", "4"),
+                                               ("1e3", "1000")])
+def test_ids_that_only_look_alike_are_two_tickets(tmp_path: Path, first: str, second: str) -> None:
+    csv_path = tmp_path / "t.csv"
+    csv_path.write_text(f"id,subject\n{first},first\n{second},second\n", encoding="utf-8")
+    jsonl_path = tmp_path / "t.jsonl"
+    jsonl_path.write_text(json.dumps({"id": first, "subject": "first"}, ensure_ascii=False) + "\n"
+                          + json.dumps({"id": second, "subject": "second"}) + "\n", encoding="utf-8")
+    for path in (csv_path, jsonl_path):
+        report = read_tickets(path)
+        assert [(r["id"], r["subject"]) for r in report.records] == [(first, "first"), (second, "second")]
+        assert report.duplicates == []
+
+
+def test_a_number_and_the_same_number_with_point_zero_are_one_ticket(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    path.write_text('{"id": 4, "subject": "a"}\n{"id": 4.0, "subject": "b"}\n{"id": " 4.0 ", "subject": "c"}\n',
+                    encoding="utf-8")
+    report = read_tickets(path)
+    assert [(r["id"], r["subject"]) for r in report.records] == [("4", "c")]
+    assert report.duplicates == [(2, "4", 1), (3, "4", 2)]
+
+
+def test_conversations_with_ids_that_only_look_alike_are_two(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    part = {"author": "customer", "body": "hi"}
+    path.write_text("\n".join(json.dumps({"id": i, "parts": [part]}) for i in ("007", 7, "\u0663", 3, 3.0)) + "\n",
+                    encoding="utf-8")
+    report = read_conversations(path)
+    assert [r["id"] for r in report.records] == ["007", "7", "\u0663", "3"]
+    assert report.duplicates == [(5, "3", 4)]
+
+
+# -- text is kept as written; HTML is reduced only where a row says so ---------------------------------
+LOOKS_LIKE_HTML = 'Use <script src=x> to load the widget, then <br> shows "error <b>42</b>" & <p>nothing else'
+
+
+def test_plain_text_that_only_looks_like_html_is_stored_as_written(tmp_path: Path) -> None:
+    csv_path = tmp_path / "t.csv"
+    quoted = LOOKS_LIKE_HTML.replace('"', '""')
+    csv_path.write_text(f'id,subject,description\n1,"Why <br> tags?","{quoted}\nsecond line"\n', encoding="utf-8")
+    jsonl_path = tmp_path / "t.jsonl"
+    jsonl_path.write_text(json.dumps({"id": 1, "subject": "Why <br> tags?",
+                                      "description": f"{LOOKS_LIKE_HTML}\nsecond line"}) + "\n", encoding="utf-8")
+    for path in (csv_path, jsonl_path):
+        [record] = read_tickets(path).records
+        assert record["subject"] == "Why <br> tags?"
+        assert record["description"] == f"{LOOKS_LIKE_HTML}\nsecond line"
+
+
+@pytest.mark.parametrize("hint", [{"format": "html"}, {"format": "HTML"}, {"content_type": "text/html"}])
+def test_a_row_declared_html_is_reduced_to_text(tmp_path: Path, hint: dict[str, str]) -> None:
+    path = tmp_path / "t.jsonl"
+    rows = [{"id": 1, "subject": "Crash <b>now</b>", "description": "<p>App &amp; <b>crash</b></p><p>Again</p>",
+             **hint}, {"id": 2, "subject": "Plain", "description": "<p>App &amp; crash</p>", "format": "text"}]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    first, second = read_tickets(path).records
+    assert first["description"] == "App & crash\n\nAgain"
+    assert first["subject"] == "Crash <b>now</b>"  # a subject is plain text whatever the body is
+    assert second["description"] == "<p>App &amp; crash</p>"
+
+
+def test_a_csv_format_column_applies_to_its_row_only(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("id,subject,description,format\n1,a,<p>x &amp; y</p>,html\n2,b,<p>x &amp; y</p>,\n"
+                    "3,c,<p>x</p>,markdown\n", encoding="utf-8")
+    report = read_tickets(path)
+    assert [r["description"] for r in report.records] == ["x & y", "<p>x &amp; y</p>"]
+    assert report.errors == [(4, "format 'markdown' is not html or text (leave it out for plain text)")]
+
+
+def test_only_nul_is_removed_from_a_plain_description(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    path.write_text(json.dumps({"id": 1, "subject": "a", "description": "x\u0000<y>\u00a0\t z"}) + "\n",
+                    encoding="utf-8")
+    assert read_tickets(path).records[0]["description"] == "x<y>\u00a0\t z"
+
+
+def test_a_conversation_part_is_kept_as_written_unless_declared_html(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    plain = {"author": "customer", "body": LOOKS_LIKE_HTML}
+    html = {"author": "customer", "body": "<p>Hi &amp; bye</p>", "format": "html"}
+    rows = [{"id": 1, "title": "Why <br>?", "parts": [plain, html]},
+            {"id": 2, "format": "html", "parts": [{"author": "customer", "body": "<p>a</p><p>b</p>"},
+                                                  {**plain, "format": "text"}]}]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    first, second = read_conversations(path).records
+    assert first["title"] == "Why <br>?"
+    assert [p["body"] for p in first["parts"]] == [LOOKS_LIKE_HTML, "Hi & bye"]
+    assert [p["body"] for p in second["parts"]] == ["a\n\nb", LOOKS_LIKE_HTML]
+
+
+def test_a_conversation_with_an_unknown_format_is_refused_by_line(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    path.write_text(json.dumps({"id": 1, "parts": [{"author": "customer", "body": "x", "format": "rtf"}]}) + "\n"
+                    + json.dumps({"id": 2, "format": 3, "parts": [{"author": "customer", "body": "x"}]}) + "\n",
+                    encoding="utf-8")
+    report = read_conversations(path)
+    assert [line for line, _ in report.errors] == [1, 2]
+    assert report.errors[0][1].startswith("has part 1 format 'rtf', which is not html or text")
+    assert report.errors[1][1].startswith("has format '3', which is not html or text")

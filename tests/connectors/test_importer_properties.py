@@ -1,7 +1,8 @@
 """Properties of the CSV/JSONL importers, which read whatever file a user hands them.
 
 Whatever the bytes, an import returns a report or raises DataFileError; rows that can be read are
-kept, every other row is reported with the line it starts on, and ids come out canonical.
+kept, every other row is reported with the line it starts on, and ids come out canonical. What is
+stored is what was sent, except where the format says so.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from frontline.connectors.local.importer import normalise_record, read_conversations, read_tickets
+from frontline.decide.text import html_to_text
 from frontline.errors import DataFileError
 from frontline.model import normalise_id
 
@@ -211,8 +213,9 @@ def test_a_jsonl_string_holding_a_unicode_line_separator_is_one_line(tmp_path: P
 
 
 # -- timestamps -------------------------------------------------------------------------------------
-OFFSETS = st.builds(timezone, st.timedeltas(min_value=timedelta(hours=-23, minutes=-59),
-                                            max_value=timedelta(hours=23, minutes=59)))
+# Offsets in whole minutes, as ISO 8601 writes them: Python's fromisoformat drops a fraction of a second in an
+# offset ("+00:00:00.000001"), which no file holds.
+OFFSETS = st.builds(lambda minutes: timezone(timedelta(minutes=minutes)), st.integers(-23 * 60 - 59, 23 * 60 + 59))
 
 
 @settings(max_examples=200, deadline=None)
@@ -255,3 +258,108 @@ def test_a_conversations_mrr_is_a_finite_non_negative_number_or_refused(mrr: Any
         assert "mrr" in str(error)
         return
     assert record["mrr"] is None or (math.isfinite(record["mrr"]) and record["mrr"] >= 0)
+
+
+# -- what is stored is what was sent ---------------------------------------------------------------
+# Stored as sent, except where the format says so: NUL dropped (the store cannot hold it), a plain body's
+# surrounding whitespace dropped, a subject on one line, a body declared HTML reduced to text, ids stripped
+# of surrounding whitespace and ASCII digits with ".0" read as the number.
+SNIPPETS = st.sampled_from(["<script src=x>", "</script>", "<br>", "<p>", "</ticket>", "<b>x</b>", "&amp;", "&lt;",
+                            '"', "'", ",", ";", "\n", "\r\n", "\r", "\t", " ", "\x00", "\u2028", "\x85", "\ufeff",
+                            "ü", "日本", "😀", "{", "}", "[", "\\", "{{ticket.id}}", "[/]", "=cmd|' /C calc'!A0"])
+ANY_TEXT = st.lists(st.one_of(SNIPPETS, st.text(st.characters(exclude_categories=["Cs"]), max_size=12)),
+                    max_size=8).map("".join)
+ID_TEXT = st.one_of(
+    st.integers(min_value=0, max_value=10**20).map(str),
+    st.from_regex(r"[0-9]{1,25}(\.0{1,3})?", fullmatch=True),
+    st.sampled_from(["007", "7", "\u0663", "3", "1_000", "1000", "+4", "4", "4.0", "-4", "1e3", "4.5", "٠٠٧"]),
+    st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), min_size=1, max_size=12),
+).map(lambda text: text.strip()).filter(bool)
+
+
+def expected_id(raw: object) -> str:
+    """An id as the importer documents it: ASCII digits with an optional ``.0`` are the number, the rest as written."""
+    if isinstance(raw, int):
+        return str(raw)
+    text = str(raw).strip()
+    number = re.fullmatch(r"([0-9]+)(?:\.0+)?", text, re.ASCII)
+    return number.group(1) if number else text
+
+
+def _plain(text: str) -> str:
+    return text.replace("\x00", "").strip()
+
+
+def expected_ticket(subject: str, description: str, html: bool) -> tuple[str, str]:
+    """(subject, description) as the importer stores them."""
+    body = html_to_text(_plain(description)) if html else _plain(description)
+    return " ".join(subject.replace("\x00", "").split()), body
+
+
+ROWS = st.lists(st.tuples(ID_TEXT, ANY_TEXT, ANY_TEXT, st.booleans()), min_size=1, max_size=10)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=ROWS, kind=st.sampled_from(["csv", "jsonl"]), numeric=st.booleans())
+@example(rows=[("7", "Use <script src=x>", "… <br> error", False), ("007", "b", "c", False)], kind="csv",
+         numeric=False)
+@example(rows=[("\u0663", "a", "<p>x &amp; y</p>", True), ("3", "b", "<p>x</p>", False)], kind="jsonl",
+         numeric=False)
+def test_every_ticket_is_stored_as_sent_except_where_the_format_says_so(
+        tmp_path: Path, rows: list[tuple[str, str, str, bool]], kind: str, numeric: bool) -> None:
+    records = [{"id": int(ident) if numeric and kind == "jsonl" and ident.isascii() and ident.isdigit() else ident,
+                "subject": subject, "description": description, "format": "html" if html else ""}
+               for ident, subject, description, html in rows]
+    if kind == "csv":
+        buffer = io.StringIO(newline="")
+        writer = csv.DictWriter(buffer, fieldnames=["id", "subject", "description", "format"])
+        writer.writeheader()
+        writer.writerows(records)
+        content = buffer.getvalue()
+    else:
+        content = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    report = read_tickets(_write(tmp_path, f"tickets.{kind}", content.encode()))
+
+    expected: dict[str, tuple[str, str]] = {}
+    refused = 0
+    for record, (_, subject, description, html) in zip(records, rows, strict=True):
+        stored = expected_ticket(subject, description, html)
+        if not any(stored):
+            refused += 1
+            continue
+        expected[expected_id(record["id"])] = stored
+    assert {r["id"]: (r["subject"], r["description"]) for r in report.records} == expected
+    assert len(report.errors) == refused
+    assert all("neither a subject nor a description" in reason for _, reason in report.errors)
+    assert report.rows == len(rows) == len(report.records) + len(report.duplicates) + refused
+
+
+CONVERSATIONS = st.lists(st.tuples(ID_TEXT, ANY_TEXT, st.sampled_from([None, "html", "text"]),
+                                   st.lists(st.tuples(ANY_TEXT, ANY_TEXT, st.sampled_from([None, "html", "text"])),
+                                            min_size=1, max_size=3)), min_size=1, max_size=6)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(items=CONVERSATIONS, array=st.booleans())
+def test_every_conversation_is_stored_as_sent_except_where_the_format_says_so(
+        tmp_path: Path, items: list[Any], array: bool) -> None:
+    raws = []
+    for ident, title, default, parts in items:
+        raw: dict[str, Any] = {"id": ident, "title": title, "parts": [
+            {"author": "customer", "body": body, "author_name": name, **({"format": form} if form else {})}
+            for body, name, form in parts]}
+        if default:
+            raw["format"] = default
+        raws.append(raw)
+    content = json.dumps(raws, ensure_ascii=False) if array else \
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in raws)
+    report = read_conversations(_write(tmp_path, "conversations.jsonl", content.encode()))
+
+    expected: dict[str, Any] = {}
+    for ident, title, default, parts in items:
+        bodies = [html_to_text(_plain(body)) if (form or default) == "html" else _plain(body)
+                  for body, _, form in parts]
+        expected[expected_id(ident)] = (title.replace("\x00", ""), bodies, [name for _, name, _ in parts])
+    assert report.errors == []
+    assert {r["id"]: (r["title"], [p["body"] for p in r["parts"]], [p["author_name"] for p in r["parts"]])
+            for r in report.records} == expected

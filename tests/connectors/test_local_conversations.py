@@ -19,7 +19,7 @@ THREAD: dict[str, Any] = {
     "contact": {"name": "Ann", "email": "ann@acme.example"},
     "company": {"name": "Acme", "plan": "business", "mrr": 900, "lifecycle": "renewal-due"},
     "parts": [
-        {"author": "customer", "kind": "comment", "body": "<p>Why was I charged twice?</p>",
+        {"author": "customer", "kind": "comment", "body": "<p>Why was I charged twice?</p>", "format": "html",
          "created_at": "2026-11-02T09:00:00Z"},
         {"author": "bot", "kind": "comment", "body": "Thanks! A teammate will be with you soon.",
          "created_at": "2026-11-02T09:00:05Z"},

@@ -16,9 +16,18 @@ def test_a_zendesk_id_is_one_number_however_it_is_written(raw: object) -> None:
     assert zendesk_id(raw) == 7
 
 
-@pytest.mark.parametrize("raw", ["abc", 4.5, True, None, "", "-3", float("inf")])
+@pytest.mark.parametrize("raw", ["abc", 4.5, True, None, "", "-3", float("inf"), "+7", "\u0667", "\uff17", "1_000",
+                                 "007", "7e0", "9" * 5000, 10**30, "9" * 20])
 def test_what_is_not_a_zendesk_id_is_none(raw: object) -> None:
     assert zendesk_id(raw) is None
+
+
+def test_a_listed_ticket_whose_id_only_looks_like_a_number_is_named_not_merged() -> None:
+    entries = [{"id": "\u0667", "status": "new"}, {"id": "007", "status": "new"}, {"id": 7, "status": "new"}]
+    wanted, unreadable = sort_listed(entries, ("new",))
+    assert [w["id"] for w in wanted] == [7]
+    assert [label for label, _ in unreadable] == ["\u0667", "007"]
+    assert all("is not a ticket number" in reason for _, reason in unreadable)
 
 
 @pytest.mark.parametrize("user_id", SHAPES)

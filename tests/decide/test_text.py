@@ -44,3 +44,13 @@ def test_own_words_drop_the_quoted_message_of_an_email_reply() -> None:
     assert own_words("> quoted line\nmine\n> more quoted") == "mine"
     assert own_words("First line\n-----Original Message-----\nFrom: x\nangry words") == "First line"
     assert own_words("On second thought, cancel it.") == "On second thought, cancel it."
+
+
+def test_keywords_are_found_across_tags_and_entities_in_plain_text() -> None:
+    matcher = KeywordMatcher(["charged twice", "can't log in", "r&d"])
+    assert matcher.find("Charged <b>twice</b>, and I can’t <br>log in (R&amp;D)") == {"charged twice", "can't log in",
+                                                                                      "r&d"}
+
+
+def test_a_declared_html_body_is_decoded_even_without_tags() -> None:
+    assert html_to_text("Fish &amp; chips &lt;3") == "Fish & chips <3"

@@ -48,3 +48,12 @@ def test_p0_stays_p0_for_high_value(settings: Settings) -> None:
 def test_suggested_reply_greets_the_requester(settings: Settings) -> None:
     triage = classify(settings, Ticket("1", "Invoice", "wrong invoice", requester=Requester("Ana Lima", "a@x.io")))
     assert triage.suggested_reply.startswith("Hi Ana,")
+
+
+def test_plain_text_holding_tags_is_classified_as_the_same_text_without_them(settings: Settings) -> None:
+    tagged = classify(settings, Ticket("1", "Charged <b>twice</b>", "Use <script src=x> to pay, then <br> the "
+                                       "invoice shows a double charge. Refund please </script>"))
+    bare = classify(settings, Ticket("2", "Charged twice", "Use to pay, then the invoice shows a double charge. "
+                                     "Refund please"))
+    assert (tagged.category, tagged.severity) == (bare.category, bare.severity) == ("billing", bare.severity)
+    assert "invoice" in tagged.summary.lower() or "charge" in tagged.summary.lower()

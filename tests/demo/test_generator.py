@@ -130,6 +130,8 @@ def test_some_descriptions_arrive_as_html_with_entities(tickets: Records) -> Non
     bodies = [str(t["description"]) for t in tickets]
     html = [body for body in bodies if body.startswith(("<p>", "<div"))]
     assert 0.10 < len(html) / len(tickets) < 0.20
+    # Declared HTML, so the importer reduces these (and only these) to text.
+    assert [str(t["description"]) for t in tickets if t.get("format") == "html"] == html
     assert any(re.search(r"&(#39|rsquo|quot|amp|nbsp);", body) for body in html)
     assert all(body.count("<p>") == body.count("</p>") for body in html)
 

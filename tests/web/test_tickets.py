@@ -126,3 +126,12 @@ def test_a_ticket_whose_fields_the_store_cannot_hold_is_a_422_naming_the_field(w
 def test_nul_in_a_ticket_s_text_is_dropped_as_an_import_drops_it(web: WebApp) -> None:
     assert post(web, ticket(subject="Export\x00 crashes")).status_code == 202
     assert stored(web, "T-1").subject == "Export crashes"
+
+
+def test_a_description_that_only_looks_like_html_is_stored_as_sent(web: WebApp) -> None:
+    said = "Use <script src=x> to load it, then <br> shows the error\n\n  <b>indented</b> & more"
+    answer = post(web, [ticket("1", subject="<br> in <i>subject</i>", description=said),
+                        ticket("2", description="<p>Export &amp; import</p><p>fail</p>", format="html")])
+    assert answer.status_code == 202
+    assert (stored(web, "1").subject, stored(web, "1").description) == ("<br> in <i>subject</i>", said)
+    assert stored(web, "2").description == "Export & import\n\nfail"

@@ -6,6 +6,8 @@ import re
 from collections.abc import Iterable
 from html.parser import HTMLParser
 
+from frontline.decide.keywords import strip_markup
+
 _BLOCK_TAGS = frozenset(
     {"p", "div", "br", "li", "ul", "ol", "tr", "table", "h1", "h2", "h3", "h4", "h5", "h6",
      "blockquote", "pre", "hr", "section", "article", "header", "footer"}
@@ -47,13 +49,21 @@ def looks_like_html(text: str) -> bool:
 
 
 def html_to_text(text: str) -> str:
-    """Reduce an HTML body to readable plain text (paragraphs kept, tags and scripts dropped)."""
-    if not looks_like_html(text):
-        return text.strip()
+    """Reduce an HTML body to readable plain text (paragraphs kept, tags and scripts dropped, entities decoded).
+
+    Only for a field declared HTML: plain text that merely holds ``<script>`` or ``<br>`` is the
+    customer's words and is never passed through here (see :func:`readable_text` for fields that may be either).
+    """
     parser = _TextExtractor()
     parser.feed(text)
     parser.close()
     return tidy("".join(parser.parts))
+
+
+def readable_text(text: str) -> str:
+    """Text a classifier can learn from, out of a field that may be HTML or plain text (training data):
+    reduced only when it carries HTML markup, else stripped of surrounding whitespace."""
+    return html_to_text(text) if looks_like_html(text) else text.strip()
 
 
 def tidy(text: str) -> str:
@@ -76,10 +86,11 @@ class KeywordMatcher:
         self._pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
 
     def find(self, text: str) -> set[str]:
-        """The distinct keywords present in ``text`` (lower-cased)."""
+        """The distinct keywords present in ``text`` (lower-cased), tags and entities in it read as spaces and
+        characters: plain text is stored as the customer wrote it, ``Charged <b>twice</b>`` included."""
         if self._pattern is None:
             return set()
-        return {" ".join(m.group(0).lower().split()) for m in self._pattern.finditer(text)}
+        return {" ".join(m.group(0).lower().split()) for m in self._pattern.finditer(strip_markup(text))}
 
 
 _GREETING = re.compile(

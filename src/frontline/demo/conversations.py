@@ -490,6 +490,8 @@ def _one_conversation(rng: random.Random, end: datetime,
             "at": iso_utc(thread.escalated_at - shift) if thread.escalated_at else None,
         },
     }
+    if html:  # declared, so the importer reduces these bodies to text (and only these)
+        record["format"] = "html"
     return created, record
 
 

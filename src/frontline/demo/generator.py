@@ -1233,7 +1233,8 @@ def _one_ticket(rng: random.Random, end: datetime, window: timedelta,
     contact = rng.choice(customer.contacts)
     slots = Slots(rng, customer, contact)
     subject, body = _compose(intent, severity, slots)
-    if rng.random() < 0.15:
+    html = rng.random() < 0.15
+    if html:
         body = to_html(body, rng)
 
     tags: list[str] = []
@@ -1276,6 +1277,8 @@ def _one_ticket(rng: random.Random, end: datetime, window: timedelta,
         "created_at": iso_utc(created),
         "updated_at": iso_utc(updated),
     }
+    if html:  # declared, as an export from an email helpdesk would: the importer reduces only such bodies
+        record["format"] = "html"
     return created, category, severity, record
 
 

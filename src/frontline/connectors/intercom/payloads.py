@@ -27,6 +27,7 @@ KINDS = {
 # Part types that open a closed conversation again by themselves.
 REOPENING = frozenset({"open", "assign_and_reopen", "note_and_reopen"})
 NOTES = frozenset({"note", "note_and_reopen"})
+MAX_DIGITS = 40  # Intercom's conversation ids are short digit strings; a longer one is no id
 REGIONS = {"us": "", "usa": "", "eu": "eu.", "europe": "eu.", "au": "au.", "australia": "au."}
 
 
@@ -35,12 +36,15 @@ def _map(value: object) -> Mapping[str, Any]:
 
 
 def conversation_number(value: object) -> str | None:
-    """A conversation id as Intercom's path wants it (``"7005"``) from ``"7005"``, ``7005`` or ``7005.0``, else None."""
+    """A conversation id as Intercom's path wants it (``"7005"``) from ``"7005"``, ``7005`` or ``7005.0``, else None.
+
+    Only ASCII digits are one: ``"+7005"``, ``"7_005"`` or Arabic-Indic digits are no Intercom id.
+    """
     try:
         text = normalise_id(value) if value is not None else ""
     except ValueError:
         return None
-    return text if text.isdigit() else None
+    return text if text.isascii() and text.isdigit() and len(text) <= MAX_DIGITS else None
 
 
 def ref_id(value: object) -> str | None:
@@ -96,7 +100,7 @@ def author_of(raw: object) -> Author:
 
 
 def text_of(body: object) -> str:
-    """A part's HTML body reduced to readable text."""
+    """A part's body (HTML in Intercom's REST API) reduced to readable text."""
     return html_to_text(str(body)) if body else ""
 
 
@@ -222,7 +226,9 @@ def conversation_of(raw: Mapping[str, Any], *, contact: Requester, company: Comp
     if number is None:
         raise ValueError(f"its id {raw.get('id')!r} is not an Intercom conversation id")
     source = _map(raw.get("source"))
-    title = text_of(raw.get("title") or source.get("subject") or "")
+    # A title is plain text (the spec's "title given to the conversation"); the opening message's subject,
+    # read when there is none, is HTML in the REST API as the message body is.
+    title = str(raw["title"]).strip() if raw.get("title") else text_of(source.get("subject"))
     state = str(raw.get("state") or ("open" if raw.get("open", True) else "closed"))
     return Conversation(
         id=number, title=title, parts=parts_of(raw), contact=contact, company=company, state=state,

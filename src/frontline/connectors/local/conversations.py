@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from frontline.config import Settings
-from frontline.decide.text import html_to_text
 from frontline.errors import ConnectorError, NotFoundError
 from frontline.model import Author, Company, Conversation, Part, Requester, normalise_id, parse_timestamp
 from frontline.ports import Check, Page
 
+from .importer import body_format, body_text
 from .sqlite import Upserted, connect, migrate, transaction
 
 SERVICE = "Local conversations"
@@ -94,17 +94,21 @@ def normalise_conversation(raw: Mapping[str, Any]) -> dict[str, Any]:
     parts_in = raw.get("parts")
     if not isinstance(parts_in, list) or not parts_in:
         raise ValueError(f"has no parts (conversation {conversation_id})")
+    # Bodies are plain text as written unless the conversation or the part says "format": "html".
+    default_format = _format(raw, "format")
     parts = []
     for index, part in enumerate(parts_in, start=1):
         if not isinstance(part, Mapping):
             raise ValueError(f"has a part {index} that is not an object")
+        given = _format(part, f"part {index} format")
+        form = given if _hint(part) not in (None, "") else default_format
         author = str(part.get("author") or "").lower()
         kind = str(part.get("kind") or "comment").lower()
         if author not in AUTHORS:
             raise ValueError(f"has part {index} by author {author!r}; use customer, agent or bot")
         if kind not in KINDS:
             raise ValueError(f"has part {index} of kind {kind!r}; use one of {', '.join(sorted(KINDS))}")
-        parts.append({"author": author, "kind": kind, "body": html_to_text(str(part.get("body") or "")),
+        parts.append({"author": author, "kind": kind, "body": body_text(part.get("body"), form),
                       "author_name": str(part.get("author_name") or ""),
                       "created_at": _time(part.get("created_at"), f"part {index} created_at")})
     state = str(raw.get("state") or "open").lower()
@@ -123,7 +127,7 @@ def normalise_conversation(raw: Mapping[str, Any]) -> dict[str, Any]:
     company_name = raw.get("company") if isinstance(raw.get("company"), str) else company.get("name")
     label = raw.get("label")
     return {
-        "id": conversation_id, "title": str(raw.get("title") or ""), "state": state,
+        "id": conversation_id, "title": str(raw.get("title") or "").replace("\x00", ""), "state": state,
         "contact_name": str(contact.get("name") or raw.get("contact_name") or ""),
         "contact_email": str(contact.get("email") or raw.get("contact_email") or ""),
         "company": company_name or None, "plan": (raw.get("plan") or company.get("plan") or None),
@@ -132,6 +136,19 @@ def normalise_conversation(raw: Mapping[str, Any]) -> dict[str, Any]:
         "updated_at": _time(raw.get("updated_at"), "updated_at") or parts[-1]["created_at"] or created,
         "label": json.dumps(label) if label is not None else None, "parts": parts,
     }
+
+
+def _hint(raw: Mapping[str, Any]) -> Any:
+    return raw.get("format", raw.get("content_type"))
+
+
+def _format(raw: Mapping[str, Any], name: str) -> str:
+    hint = _hint(raw)
+    try:
+        return body_format(hint)
+    except ValueError:
+        raise ValueError(f"has {name} {str(hint)[:40]!r}, which is not html or text (leave it out for plain text)"
+                         ) from None
 
 
 class LocalConversations:

@@ -23,14 +23,16 @@ ALIASES = {
     "body": "description", "text": "description", "message": "description", "content": "description",
     "title": "subject", "email": "requester_email", "requester": "requester_email", "name": "requester_name",
     "organization": "company", "company_name": "company", "monthly_spend": "mrr", "label": "category",
-    "ticket_id": "id",
+    "ticket_id": "id", "content_type": "format",
 }
 KNOWN = {
     "id", "subject", "description", "requester_name", "requester_email", "company", "plan", "mrr",
-    "tags", "priority", "status", "category", "severity", "created_at", "updated_at",
+    "tags", "priority", "status", "category", "severity", "created_at", "updated_at", "format",
 }
 PRIORITIES = {"urgent", "high", "normal", "low"}
 STATUSES = {"new", "open", "pending", "hold", "solved", "closed"}
+# A row's (or a conversation's, or a part's) ``format``: what its body is written in. Text is the default.
+FORMATS = {"text": "text", "plain": "text", "text/plain": "text", "html": "html", "text/html": "html"}
 MAX_BODY = 1_000_000
 CSV_FIELD_LIMIT = 16 * MAX_BODY
 
@@ -71,6 +73,22 @@ def _text(value: Any) -> str:
     return str(value).replace("\x00", "").strip()
 
 
+def body_format(value: Any, name: str = "format") -> str:
+    """``"html"`` or ``"text"`` from a ``format`` (or ``content_type``) hint; no hint is text. ValueError otherwise."""
+    text = _text(value).lower()
+    if not text:
+        return "text"
+    if isinstance(value, str) and text in FORMATS:
+        return FORMATS[text]
+    raise ValueError(f"{name} {str(value)[:40]!r} is not html or text (leave it out for plain text)")
+
+
+def body_text(value: Any, form: str) -> str:
+    """A body as it is stored: plain text as written (NUL and surrounding whitespace aside), HTML reduced to text."""
+    text = _text(value)
+    return html_to_text(text) if form == "html" else text
+
+
 def _time(value: Any, name: str) -> str | None:
     text = _text(value)
     if not text:
@@ -106,8 +124,9 @@ def normalise_record(raw: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
         ticket_id = normalise_id(row["id"])
     except ValueError as exc:
         raise ValueError(f"has an invalid id: {exc}") from None
-    subject = " ".join(html_to_text(_text(row.get("subject"))).split())
-    description = html_to_text(_text(row.get("description")))
+    # A subject is one line of plain text; only a body is ever HTML, and only when the row says so.
+    subject = " ".join(_text(row.get("subject")).split())
+    description = body_text(row.get("description"), body_format(row.get("format")))
     if not subject and not description:
         raise ValueError(f"ticket {ticket_id} has neither a subject nor a description")
     truncated = len(description) > MAX_BODY

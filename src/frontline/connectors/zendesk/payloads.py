@@ -11,18 +11,25 @@ from frontline.model import Author, Company, Message, Requester, Ticket, WriteBa
 
 SOURCE = "zendesk"
 MONEY = re.compile(r"[^0-9.\-]")
+MAX_ID = 2**63 - 1  # Zendesk's ids are signed 64-bit integers
+MAX_DIGITS = len(str(MAX_ID))
 
 
 def zendesk_id(value: object) -> int | None:
     """The numeric Zendesk id (ticket, user, organization) behind ``42``, ``42.0`` or ``"42"``, else None.
 
     Zendesk's ids are JSON integers, but JSON bridges (a tool layer) hand them over as ``42.0``.
+    Anything else is no Zendesk id, even when Python could read a number from it: ``"007"``,
+    ``"+7"``, ``"1_000"`` or the Arabic-Indic ``"\u0667"`` would be sent as another ticket's number.
     """
     try:
         text = normalise_id(value)
     except ValueError:
         return None
-    return int(text) if text.isdigit() else None
+    if not (text.isascii() and text.isdigit()) or len(text) > MAX_DIGITS or (text.startswith("0") and text != "0"):
+        return None
+    number = int(text)
+    return number if number <= MAX_ID else None
 
 
 def money(value: object) -> float | None:
