@@ -296,6 +296,12 @@ ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
     "LINEAR_BASE_URL": ("linear", "base_url"),
     "LINEAR_TEAM_ID": ("linear", "team_id"),
 }
+# Settings naming a place on disk. A relative value written in a file means "beside that file", not
+# wherever the command happens to be run from; the workspace's own files (kb_dir, outbox, the model
+# paths) stay relative to the workspace, which is anchored here. Environment values and flags keep
+# the shell's meaning (the current directory), and so do the built-in defaults.
+FILE_PATHS: tuple[tuple[str, ...], ...] = (("templates_dir",), ("local", "workspace"))
+SQLITE_URL = re.compile(r"^(?P<scheme>sqlite(?:\+\w+)?:///)(?P<path>[^/].*)$")
 TEAM_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,30}$")
 # Sections whose value is one whole map: a team's map replaces the top-level one instead of merging.
 WHOLE = {"categories", "teams"}
@@ -308,6 +314,25 @@ def _set(tree: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
         if not isinstance(node, dict):
             return
     node[path[-1]] = value
+
+
+def _anchored(tree: dict[str, Any], folder: Path) -> None:
+    """Make the relative paths written in a file (``tree``, teams included) relative to its ``folder``."""
+    for path in FILE_PATHS:
+        node: Any = tree
+        for part in path[:-1]:
+            node = node.get(part) if isinstance(node, dict) else None
+        value = node.get(path[-1]) if isinstance(node, dict) else None
+        if isinstance(value, str) and value:
+            node[path[-1]] = str(folder / Path(value).expanduser())  # an absolute value replaces folder
+    database = tree.get("database_url")
+    found = SQLITE_URL.match(database) if isinstance(database, str) else None
+    if found and not found["path"].startswith(":memory:"):
+        tree["database_url"] = f"{found['scheme']}{(folder / found['path']).as_posix()}"
+    teams = tree.get("teams")
+    for team in teams.values() if isinstance(teams, dict) else ():
+        if isinstance(team, dict):
+            _anchored(team, folder)
 
 
 def _describe(error: ValidationError, source: str, prefix: str = "") -> ConfigError:
@@ -384,6 +409,7 @@ def load_settings(
             raise ConfigError(source, "(file)", f"is not valid TOML: {exc}") from None
         except UnicodeDecodeError:
             raise ConfigError(source, "(file)", "is not UTF-8 text") from None
+        _anchored(tree, candidate.resolve().parent)
     elif explicit:
         raise ConfigError(str(candidate), "(file)", "does not exist; pass an existing --config file")
 
