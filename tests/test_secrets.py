@@ -504,7 +504,8 @@ def test_a_ticket_cannot_steer_its_routing_or_skip_its_write_back(workspace: Pat
     assert summary.handled == 1 and not summary.failures
     assert len(llm.requests) == 2  # asked, told what was wrong, asked once more: then the rules answered
     prompt = llm.requests[0]["messages"][1]["content"]
-    assert prompt.count("</ticket>") == 1 and prompt.endswith("</ticket>")  # the ticket cannot close the fence
+    closing = prompt.rsplit("\n", 1)[1]  # </ticket-CODE>, the code drawn for this request
+    assert closing.startswith("</ticket-") and "</ticket" not in prompt[:-len(closing)]  # it cannot be closed early
     [note] = helpdesk.notes("66")  # the write-back happened, once
     ticket = run_async(helpdesk.get("66"))
     categories = [t.split(":", 1)[1] for t in ticket.tags if t.startswith("auto_category:")]

@@ -85,6 +85,9 @@ class LLMSettings(Strict):
     timeout: float = Field(default=20.0, gt=0)
     max_retries: int = Field(default=1, ge=0, le=5)
     api_key_env: str = "OPENROUTER_API_KEY"
+    # Links in the model's summary and suggested reply are replaced by "[link removed]" unless their
+    # host is one of these (or below one): the knowledge base's, such as help.acme.com.
+    link_hosts: tuple[str, ...] = ()
 
 
 class Connectors(Strict):
