@@ -21,7 +21,7 @@ class FrontlineGroup(click.Group):
         try:
             return super().invoke(ctx)
         except FrontlineError as error:
-            click.secho(f"Error: {error}", fg="red", err=True)
+            click.secho(f"Error: {scrub.text(str(error))}", fg="red", err=True)
             sys.exit(error.exit_code)
         except KeyboardInterrupt:
             click.echo("Stopped.", err=True)

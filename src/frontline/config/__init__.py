@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import re
@@ -9,10 +10,12 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
+from frontline import scrub
 from frontline.config.base import Strict
 from frontline.config.escalation import EscalationSettings
 from frontline.config.taxonomy import Category, Severity, default_categories, default_severities
@@ -255,8 +258,11 @@ class Settings(Strict):
         return self.severities[severity].priority
 
     def secret(self, name: str) -> str | None:
-        """An environment secret (the environment at load time, then .env)."""
-        return self.env.get(name) or None
+        """An environment secret (the environment at load time, then .env), masked in output from now on."""
+        value = self.env.get(name) or None
+        if name not in NOT_SECRET:
+            scrub.remember(value)
+        return value
 
     # -- teams -----------------------------------------------------------------------------------
     @property
@@ -305,6 +311,15 @@ ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
 # the shell's meaning (the current directory), and so do the built-in defaults.
 FILE_PATHS: tuple[tuple[str, ...], ...] = (("templates_dir",), ("local", "workspace"))
 SQLITE_URL = re.compile(r"^(?P<scheme>sqlite(?:\+\w+)?:///)(?P<path>[^/].*)$")
+# Every variable frontline reads a credential from. Their values are masked in everything printed or
+# logged (frontline.scrub), whatever their shape; so is any other value read through Settings.secret()
+# (the variable named by [llm] api_key_env, say), except the identifiers below, which are not secrets.
+SECRET_VARIABLES = (
+    "ZENDESK_API_TOKEN", "ZENDESK_OAUTH_TOKEN", "ZENDESK_WEBHOOK_SECRET", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET",
+    "NOTION_TOKEN", "INTERCOM_ACCESS_TOKEN", "INTERCOM_CLIENT_SECRET", "LINEAR_API_KEY", "LINEAR_OAUTH_TOKEN",
+    "OPENROUTER_API_KEY", "FRONTLINE_LLM_API_KEY", "FRONTLINE_API_KEY", "SCALEKIT_CLIENT_SECRET",
+)
+NOT_SECRET = frozenset({"ZENDESK_EMAIL", "SCALEKIT_CLIENT_ID"})
 TEAM_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,30}$")
 # Sections whose value is one whole map: a team's map replaces the top-level one instead of merging.
 WHOLE = {"categories", "teams"}
@@ -433,7 +448,17 @@ def load_settings(
         settings = Settings.model_validate(tree)
     except ValidationError as exc:
         raise _describe(exc, "environment or command line") from None
+    _remember_secrets(settings)
     return _with_teams(settings, tree, "environment or command line", overrides)
+
+
+def _remember_secrets(settings: Settings) -> None:
+    """Mask every configured secret's value from now on, before anything can echo it."""
+    for name in (*SECRET_VARIABLES, settings.llm.api_key_env):
+        settings.secret(name)
+    if settings.database_url:
+        with contextlib.suppress(ValueError):  # not a URL: DatabaseURLError says so later, without showing it
+            scrub.remember(urlsplit(settings.database_url).password)
 
 
 def _with_teams(settings: Settings, tree: dict[str, Any], source: str,
