@@ -76,6 +76,11 @@ def test_ordinary_numbers_are_kept(text: str) -> None:
     assert redact(text).text == text
 
 
+def test_digits_grouped_unlike_any_card_are_not_a_card() -> None:
+    # 0201 000000 020 passes Luhn, but 4-6-3 is no card's printed grouping: it is a phone and more.
+    assert redact("call 0201 000000 020/000000").found["card"] == 0
+
+
 def test_an_invalid_iban_is_not_reported_as_one() -> None:
     assert "[iban]" not in redact("GB00 WEST 1234 5698 7654 32 fails mod 97").text
 

@@ -167,9 +167,11 @@ def _ibans_in(run: str, found: Counter[str]) -> str:
 def _cards_in(run: str, found: Counter[str]) -> str:
     """``run`` (digit groups joined by spaces or dashes) with each Luhn-valid card number in it replaced.
 
-    A card is one group of 13-19 digits, or consecutive groups of at most six digits adding up to 13-19
-    digits of which all but the last have at least three (4-4-4-4, 4-6-5, 4-4-4-4-3); the longest such
-    span wins. (A long number followed by a short one, "0112223355500 3", is an order id and a count.)
+    A card is one group of 13-19 digits, or consecutive groups adding up to 13-19 digits in the way
+    cards are printed: groups of four then a last one of one to five (4-4-4-4, 4-4-4-4-3, 4-4-5), or
+    4-6 then four or five (Diners, Amex); the longest such span wins. So a long number followed by a
+    short one ("0112223355500 3": an order id and a count) or two phone numbers side by side
+    ("0201 000000 020/…") are not taken for a card.
     A short group (the 03 of a date, the 12 of 12/27) only ever ends a span, so a date or a version
     next to a number does not make one.
     """
@@ -182,7 +184,7 @@ def _cards_in(run: str, found: Counter[str]) -> str:
         for stop in range(min(len(groups), start + 19), start, -1):
             span = groups[start:stop]
             digits = "".join(span)
-            grouped = len(span) == 1 or (all(3 <= len(group) <= 6 for group in span[:-1]) and len(span[-1]) <= 6)
+            grouped = len(span) == 1 or _printed_like_a_card([len(group) for group in span])
             if 13 <= len(digits) <= 19 and grouped and luhn_valid(digits):
                 end = stop
                 break
@@ -194,6 +196,12 @@ def _cards_in(run: str, found: Counter[str]) -> str:
             out.append("[card]" + separators[end - 1])
             start = end
     return "".join(out)
+
+
+def _printed_like_a_card(sizes: list[int]) -> bool:
+    """True for the group sizes cards are printed in: 4-4-…-(1 to 5), or 4-6-(4 or 5)."""
+    *head, last = sizes
+    return (all(size == 4 for size in head) and 1 <= last <= 5) or (head == [4, 6] and last in (4, 5))
 
 
 _DATE = re.compile(r"^\d{4}[-./]\d{1,2}[-./]\d{1,2}$|^\d{1,2}[-./]\d{1,2}[-./]\d{2,4}$|^\d+(?:\.\d+){2,3}$")
