@@ -149,3 +149,36 @@ def test_a_teams_bad_key_names_the_team(tmp_path: Path) -> None:
 def test_without_teams_there_is_one_default_team(tmp_path: Path) -> None:
     settings = load_settings(None, environ={}, dotenv=None)
     assert settings.team_names == ["default"] and settings.for_team("default") is settings
+
+
+def test_relative_paths_in_a_file_are_resolved_beside_that_file(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "conf"
+    folder.mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    path = write(folder, 'templates_dir = "tpl"\ndatabase_url = "sqlite:///state/frontline.db"\n'
+                         '[local]\nworkspace = "ws"\n[teams.emea.local]\nworkspace = "emea"\n'
+                         '[teams.emea]\ntemplates_dir = "../shared-tpl"\n')
+    monkeypatch.chdir(elsewhere)  # the current directory must not matter
+    settings = load_settings(Path("..") / "conf" / "frontline.toml", environ={}, dotenv=None)
+    assert Path(settings.templates_dir or "") == folder.resolve() / "tpl"
+    assert settings.workspace == folder.resolve() / "ws"
+    # files inside the workspace stay relative to the workspace
+    assert settings.model_file == folder.resolve() / "ws" / "model.joblib"
+    assert settings.path(settings.local.kb_dir) == folder.resolve() / "ws" / "kb"
+    assert settings.state_url == f"sqlite:///{(folder.resolve() / 'state' / 'frontline.db').as_posix()}"
+    emea = settings.for_team("emea")
+    assert emea.workspace == folder.resolve() / "emea"
+    assert Path(emea.templates_dir or "") == (folder.resolve() / ".." / "shared-tpl")
+    assert path.is_file()
+
+
+def test_paths_from_the_environment_and_defaults_keep_their_meaning(tmp_path: Path) -> None:
+    path = write(tmp_path, '[classifier]\nkind = "rules"\n')
+    assert load_settings(path, environ={}, dotenv=None).workspace == Path(".frontline")
+    settings = load_settings(path, environ={"FRONTLINE_WORKSPACE": "from-env"}, dotenv=None)
+    assert settings.workspace == Path("from-env")  # typed in a shell: relative to where it was typed
+    absolute = (tmp_path / "abs").as_posix()
+    assert load_settings(write(tmp_path, f'[local]\nworkspace = "{absolute}"\n'), environ={},
+                         dotenv=None).workspace == Path(absolute)

@@ -138,3 +138,48 @@ def test_the_console_echo_shows_the_text_as_written_not_slack_escaped() -> None:
     from frontline.render import console_line
 
     assert console_line(ChatMessage("[P1] Lumen &amp; Co · a &lt;b&gt; c\nsecond line")) == "[P1] Lumen & Co · a <b> c"
+
+
+def test_a_relative_templates_dir_is_found_beside_the_config_file(workspace: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = workspace / "tpl"
+    folder.mkdir()
+    (folder / "note.md.j2").write_text("Custom {{ triage.category }} [{{ marker }}]", encoding="utf-8")
+    settings = make_settings(workspace, 'templates_dir = "tpl"\n')
+    monkeypatch.chdir(workspace.parent)  # not where the config file is
+    assert Renderer(settings).note(TICKET, TRIAGE, [], review=False, marker="m").strip() == "Custom bug [m]"
+
+
+ESCAPES = {
+    "mro": "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+    "globals": "{{ cycler.__init__.__globals__.os.system('touch PWNED') }}",
+    "getpid": "{{ lipsum.__globals__['os'].getpid() }}",
+    "builtins": "{{ self._TemplateReference__context.__class__.__init__.__globals__['__builtins__'] }}",
+    "format": "{{ '{0.__class__.__init__.__globals__}'.format(triage) }}",
+    "attr": "{{ (triage | attr('__class__')).__init__.__globals__ }}",
+}
+
+
+@pytest.mark.parametrize("name", list(ESCAPES))
+def test_a_template_cannot_reach_python_internals(workspace: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   name: str) -> None:
+    folder = workspace / "tpl"
+    folder.mkdir()
+    (folder / "note.md.j2").write_text(f"pid {ESCAPES[name]} [{{{{ marker }}}}]", encoding="utf-8")
+    monkeypatch.chdir(workspace)
+    settings = make_settings(workspace, 'templates_dir = "tpl"\n')
+    with pytest.raises(ConfigError, match=r"^template note\.md\.j2: .*unsafe") as raised:
+        Renderer(settings).note(TICKET, TRIAGE, [], review=False, marker="m")
+    assert "\n" not in str(raised.value) and "Traceback" not in str(raised.value)
+    assert not (workspace / "PWNED").exists()
+
+
+def test_the_sandbox_keeps_filters_and_formatting(workspace: Path) -> None:
+    folder = workspace / "tpl"
+    folder.mkdir()
+    (folder / "note.md.j2").write_text(
+        "{{ ticket.subject | slack }} {{ '%.1f' | format(triage.confidence) }} {{ '{:,.0f}'.format(1234.5) }} "
+        "{{ triage.reasons | join(';') }} {{ articles | length }} [{{ marker }}]", encoding="utf-8")
+    settings = make_settings(workspace, f'templates_dir = "{folder.as_posix()}"\n')
+    note = Renderer(settings).note(TICKET, TRIAGE, ARTICLES, review=False, marker="m")
+    assert note.strip() == "Export &lt;!channel&gt; &amp; crash 0.9 1,234 why 1 [m]"

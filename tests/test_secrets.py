@@ -504,7 +504,8 @@ def test_a_ticket_cannot_steer_its_routing_or_skip_its_write_back(workspace: Pat
     assert summary.handled == 1 and not summary.failures
     assert len(llm.requests) == 2  # asked, told what was wrong, asked once more: then the rules answered
     prompt = llm.requests[0]["messages"][1]["content"]
-    assert prompt.count("</ticket>") == 1 and prompt.endswith("</ticket>")  # the ticket cannot close the fence
+    closing = prompt.rsplit("\n", 1)[1]  # </ticket-CODE>, the code drawn for this request
+    assert closing.startswith("</ticket-") and "</ticket" not in prompt[:-len(closing)]  # it cannot be closed early
     [note] = helpdesk.notes("66")  # the write-back happened, once
     ticket = run_async(helpdesk.get("66"))
     categories = [t.split(":", 1)[1] for t in ticket.tags if t.startswith("auto_category:")]
@@ -542,3 +543,86 @@ def test_settings_never_show_a_secret_in_their_repr(workspace: Path) -> None:
     assert settings.state_url == PG_URL  # it is there, and used
     shown = f"{settings!r} {settings!s}"
     assert [secret for secret in forbidden() if secret in shown] == []
+
+
+# -- short secrets of any shape, echoed back by a vendor ----------------------------------------------------
+SHORT = {"INTERCOM_ACCESS_TOKEN": "ic7Kq2", "LINEAR_API_KEY": "lnK9x3", "SLACK_BOT_TOKEN": "slZ5m1",
+         "OPENROUTER_API_KEY": "orQ4w8"}
+
+
+def _short_leaks(texts: list[tuple[str, str]], records: list[logging.LogRecord]) -> list[tuple[str, str]]:
+    everything = [*texts, *((f"log {r.name}", f"{r.getMessage()} {r.exc_text or ''}") for r in records)]
+    return [(where, secret) for where, text in everything for secret in SHORT.values() if secret in text]
+
+
+def test_short_tokens_a_vendor_echoes_are_masked_in_output_and_logs(workspace: Path, caplog: pytest.LogCaptureFixture,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(logging, "basicConfig", lambda **_: None)
+    caplog.set_level(logging.DEBUG)
+    intercom, linear, slack = escalation_fakes()
+    intercom.host = None  # served on loopback, not api.intercom.io
+    intercom.tokens = {f"Bearer {SHORT['INTERCOM_ACCESS_TOKEN']}": intercom.admin}
+    linear.revoke()
+    linear.issue_key(linear.viewer, SHORT["LINEAR_API_KEY"])
+    slack.tokens = {SHORT["SLACK_BOT_TOKEN"]: "active"}
+    # Each vendor quotes the credential back in its error, as some proxies and gateways do.
+    intercom.fail(500, times=50, on="GET /conversations/.*", body={
+        "type": "error.list", "errors": [{"code": "server_error",
+                                          "message": f"upstream refused token {SHORT['INTERCOM_ACCESS_TOKEN']}"}]})
+    linear.fail(400, times=50, body={"errors": [{"message": f"key {SHORT['LINEAR_API_KEY']} is not allowed here",
+                                                 "extensions": {"code": "FORBIDDEN"}}]})
+    make_settings(workspace, ESCALATE_CONFIG)
+    config = str(workspace / "frontline.toml")
+    texts: list[tuple[str, str]] = []
+    with serve(intercom) as intercom_url, serve(linear) as linear_url, serve(slack) as slack_url, \
+            serve(FakeAPI()) as nowhere:
+        env = {**SHORT, "INTERCOM_BASE_URL": intercom_url, "LINEAR_BASE_URL": f"{linear_url}/graphql",
+               "LINEAR_TEAM_ID": "SUP", "SLACK_BASE_URL": f"{slack_url}/api", "FRONTLINE_LLM_BASE_URL": nowhere}
+        for args in (["-v", "run", "escalate"], ["-v", "doctor"]):
+            result = CliRunner().invoke(cli, ["--config", config, *args], env=env)
+            texts += [(f"cli {args}", result.output), (f"cli {args} error", repr(result.exception))]
+    # The LLM echoes its key in a 400 and then in a 403.
+    settings = _embedded(workspace, OPENROUTER_API_KEY=SHORT["OPENROUTER_API_KEY"])
+    from frontline.connectors.local.helpdesk import LocalHelpdesk
+
+    LocalHelpdesk.from_settings(settings).upsert([{"id": "1", "subject": "Refund", "description": "Charged twice."}])
+    llm = FakeLLM(status(400, message=f"Incorrect API key provided: {SHORT['OPENROUTER_API_KEY']}"),
+                  status(403, message=f"key {SHORT['OPENROUTER_API_KEY']} has no credit"))
+
+    async def go() -> None:
+        async with FakeLLMClient(llm) as http, triage_services(settings, http=http) as services:
+            summary = await run_triage(services)
+            texts.append(("triage summary", f"{summary} {summary.failures}"))
+
+    run_async(go())
+    texts += [(str(path), path.read_bytes().decode("latin-1")) for path in sorted(workspace.rglob("*"))
+              if path.is_file()]
+    assert any("refused token" in text or "not allowed here" in text for _, text in texts)  # the echoes were seen
+    assert any("Incorrect API key provided" in text for _, text in texts)  # kept in the state store
+    assert _short_leaks(texts, caplog.records) == []
+
+
+def test_values_shorter_than_six_characters_are_not_masked() -> None:
+    from frontline import scrub
+
+    scrub.remember("abc12")  # too short: masking it would garble ordinary text
+    scrub.remember("tok-77x")
+    assert scrub.text("abc12 and tok-77x") == "abc12 and ***"
+
+
+def test_every_configured_secret_is_masked_once_loaded_but_identifiers_are_not(workspace: Path,
+                                                                              capsys: pytest.CaptureFixture[str]
+                                                                              ) -> None:
+    from frontline import scrub
+    from frontline.cli.common import console
+
+    make_settings(workspace, '[llm]\napi_key_env = "MY_LLM_KEY"\n')
+    load_settings(workspace / "frontline.toml", dotenv=None, environ={
+        "ZENDESK_WEBHOOK_SECRET": "whk9Q1", "SLACK_SIGNING_SECRET": "sgn8W2", "FRONTLINE_API_KEY": "api7E3",
+        "MY_LLM_KEY": "own6R4", "ZENDESK_EMAIL": "agent@acme.example", "SCALEKIT_CLIENT_ID": "skc_client_1",
+        "FRONTLINE_DATABASE_URL": "postgresql://fl:pgT5y6@db:5432/fl"})
+    said = "whk9Q1 sgn8W2 api7E3 own6R4 pgT5y6 agent@acme.example skc_client_1 own6R4%21"
+    assert scrub.text(said) == "*** *** *** *** *** agent@acme.example skc_client_1 ***%21"
+    console.print(f"echoed: {said}")  # anything the CLI prints, not only errors and logs
+    printed = capsys.readouterr().out
+    assert "own6R4" not in printed and "pgT5y6" not in printed and "agent@acme.example" in printed

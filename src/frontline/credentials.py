@@ -27,6 +27,10 @@ class Credential:
     user: str = ""
     source: str = "environment"
 
+    def __post_init__(self) -> None:
+        # A provider's token (Scalekit's, refreshed) is a secret too: masked in output from now on.
+        scrub.remember(self.secret)
+
     def headers(self) -> dict[str, str]:
         """The ``Authorization`` header for this credential."""
         if self.scheme == "basic":

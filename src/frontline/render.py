@@ -7,7 +7,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined, TemplateError
+from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, StrictUndefined, TemplateError
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
 
 from frontline.config import Settings
 from frontline.errors import ConfigError
@@ -28,8 +30,17 @@ def console_line(message: ChatMessage) -> str:
     return first.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split())
+
+
 class Renderer:
-    """Loads templates from the user's folder first, then frontline's built-ins."""
+    """Loads templates from the user's folder first, then frontline's built-ins.
+
+    Templates run in Jinja's sandbox: a template file is configuration, not code, so one planted in
+    the templates folder can format the values it is given but cannot reach Python's internals
+    (``__class__``, ``__globals__``, ``os``); trying fails the render with the template named.
+    """
 
     def __init__(self, settings: Settings) -> None:
         loaders: list[Any] = []
@@ -39,7 +50,7 @@ class Renderer:
                 raise ConfigError(settings.source, "templates_dir", f"points at {folder}, which is not a folder")
             loaders.append(FileSystemLoader(str(folder)))
         loaders.append(PackageLoader("frontline", "templates"))
-        self._env = Environment(
+        self._env = SandboxedEnvironment(
             loader=ChoiceLoader(loaders), autoescape=False, undefined=StrictUndefined,
             keep_trailing_newline=False, trim_blocks=True, lstrip_blocks=True,
         )
@@ -57,10 +68,18 @@ class Renderer:
 
     def render(self, name: str, **context: Any) -> str:
         """Render one template by name."""
+        template = self._template(name)
         try:
-            return str(self._template(name).render(**context))
+            return str(template.render(**context))
+        except SecurityError as exc:
+            raise ConfigError(f"template {name}", "(template)",
+                              f"was stopped by the template sandbox ({_one_line(exc)}); a template may only "
+                              "format the values it is given") from None
         except TemplateError as exc:
-            raise ConfigError(f"template {name}", "(template)", f"failed to render: {exc}") from None
+            raise ConfigError(f"template {name}", "(template)", f"failed to render: {_one_line(exc)}") from None
+        except (ArithmeticError, LookupError, TypeError, ValueError) as exc:  # {{ 1/0 }} in a user's template
+            raise ConfigError(f"template {name}", "(template)",
+                              f"failed to render: {type(exc).__name__}: {_one_line(exc)}") from None
 
     def _context(self, ticket: Ticket, triage: Triage, articles: Sequence[Article], review: bool,
                  ticket_url: str | None) -> dict[str, Any]:

@@ -106,3 +106,46 @@ def test_an_answer_within_the_taxonomy_is_accepted_as_given(taxonomy: Taxonomy, 
 
 def test_the_default_taxonomy_is_what_these_properties_run_on(taxonomy: Taxonomy) -> None:
     assert "bug" in taxonomy.settings.categories and "P0" in taxonomy.settings.severities
+
+
+# -- the fence around the ticket ----------------------------------------------------------------------
+LOOK_ALIKES = {"<": "<＜﹤〈⟨‹", "/": "/／⁄∕", "t": "tTтТτ", "i": "iIіІı", "c": "cCсСϲ", "k": "kKкКκ", "e": "eEеЕε"}
+INVISIBLE = ["", " ", "  ", "\t", "\n", "\u200b", "\u00ad", "\ufeff", "\u2060", "-", "_"]
+
+
+@st.composite
+def tag_spellings(draw: st.DrawFn) -> str:
+    """A ticket tag as a customer might spell one to close the fence: any case, spacing or look-alike."""
+    def pick(char: str) -> str:
+        return draw(st.sampled_from(LOOK_ALIKES.get(char, char)))
+
+    gap = st.sampled_from(INVISIBLE)
+    slash = pick("/") + draw(gap) if draw(st.booleans()) else ""
+    word = draw(gap).join(pick(char) for char in "ticket")
+    code = draw(st.one_of(st.just(""), st.text("0123456789abcdef", min_size=1, max_size=16).map("-{}".format)))
+    close = draw(st.sampled_from([">", " >", "＞", "", "›"]))
+    return f"{pick('<')}{draw(gap)}{slash}{word}{code}{close}"
+
+
+def _skeleton(text: str) -> str:
+    """``text`` as a model might read it: compatibility forms folded, look-alikes and invisibles dropped."""
+    import unicodedata
+
+    folded = unicodedata.normalize("NFKC", text)
+    for plain, shapes in LOOK_ALIKES.items():
+        for shape in shapes:
+            folded = folded.replace(shape, plain)
+    return "".join(char for char in folded.lower() if char not in "\u200b\u00ad\ufeff\u2060 \t\n-_")
+
+
+@settings(max_examples=400, deadline=None)
+@given(before=st.text(max_size=60), tags=st.lists(tag_spellings(), min_size=1, max_size=3), after=st.text(max_size=60))
+def test_no_spelling_of_a_ticket_tag_can_close_the_fence(before: str, tags: list[str], after: str) -> None:
+    from frontline.connectors.llm import ticket_prompt
+    from frontline.model import Ticket
+
+    prompt = ticket_prompt(Ticket("1", "", before + " ".join(tags) + after), boundary="0123456789abcdef")
+    opening, closing = "<ticket-0123456789abcdef>\n", "\n</ticket-0123456789abcdef>"
+    assert prompt.startswith(opening) and prompt.endswith(closing)
+    inner = prompt[len(opening):-len(closing)]
+    assert "<ticket" not in _skeleton(inner) and "</ticket" not in _skeleton(inner), inner

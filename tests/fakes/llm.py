@@ -33,9 +33,9 @@ def content(text: str) -> Behaviour:
     return Behaviour("content", text)
 
 
-def status(code: int, headers: dict[str, str] | None = None) -> Behaviour:
-    """Reply with an HTTP error status."""
-    return Behaviour("status", code, headers or {})
+def status(code: int, headers: dict[str, str] | None = None, message: str | None = None) -> Behaviour:
+    """Reply with an HTTP error status (and the server's own ``message``, say one echoing the key)."""
+    return Behaviour("status", (code, message) if message else code, headers or {})
 
 
 TIMEOUT = Behaviour("timeout")
@@ -80,8 +80,9 @@ class FakeLLM:
         if behaviour.kind == "timeout":
             raise httpx.ReadTimeout("fake timeout", request=request)
         if behaviour.kind == "status":
-            return httpx.Response(behaviour.value, headers=behaviour.headers,
-                                  json={"error": {"message": f"fake error {behaviour.value}"}})
+            code, message = behaviour.value if isinstance(behaviour.value, tuple) else (behaviour.value, None)
+            return httpx.Response(code, headers=behaviour.headers,
+                                  json={"error": {"message": message or f"fake error {code}"}})
         if behaviour.kind == "garbage":
             return httpx.Response(200, content=b"<html>gateway</html>", headers={"content-type": "text/html"})
         text = json.dumps(behaviour.value) if behaviour.kind == "answer" else behaviour.value

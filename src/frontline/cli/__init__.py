@@ -34,7 +34,7 @@ class FrontlineGroup(click.Group):
 
     @staticmethod
     def _fail(error: FrontlineError) -> NoReturn:
-        click.secho(f"Error: {inert(error, lines=True)}", fg="red", err=True)
+        click.secho(f"Error: {inert(scrub.text(str(error)), lines=True)}", fg="red", err=True)
         sys.exit(error.exit_code)
 
 

@@ -5,19 +5,21 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, TextIO, cast
 
 import click
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from frontline import scrub
 from frontline.config import Settings, load_settings
 from frontline.flows.triage import RunSummary, TicketOutcome
 from frontline.terminal import inert
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False)
+# Through scrub.Stream: a configured secret echoed into anything printed is masked on its way out.
+console = Console(file=cast(TextIO, scrub.Stream("stdout")), highlight=False, soft_wrap=True)
+err_console = Console(file=cast(TextIO, scrub.Stream("stderr")), highlight=False)
 
 
 def safe(value: object) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import re
@@ -9,10 +10,12 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
+from frontline import scrub
 from frontline.config.base import Strict
 from frontline.config.escalation import EscalationSettings
 from frontline.config.taxonomy import Category, Severity, default_categories, default_severities
@@ -85,6 +88,9 @@ class LLMSettings(Strict):
     timeout: float = Field(default=20.0, gt=0)
     max_retries: int = Field(default=1, ge=0, le=5)
     api_key_env: str = "OPENROUTER_API_KEY"
+    # Links in the model's summary and suggested reply are replaced by "[link removed]" unless their
+    # host is one of these (or below one): the knowledge base's, such as help.acme.com.
+    link_hosts: tuple[str, ...] = ()
 
 
 class Connectors(Strict):
@@ -252,8 +258,11 @@ class Settings(Strict):
         return self.severities[severity].priority
 
     def secret(self, name: str) -> str | None:
-        """An environment secret (the environment at load time, then .env)."""
-        return self.env.get(name) or None
+        """An environment secret (the environment at load time, then .env), masked in output from now on."""
+        value = self.env.get(name) or None
+        if name not in NOT_SECRET:
+            scrub.remember(value)
+        return value
 
     # -- teams -----------------------------------------------------------------------------------
     @property
@@ -296,6 +305,21 @@ ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
     "LINEAR_BASE_URL": ("linear", "base_url"),
     "LINEAR_TEAM_ID": ("linear", "team_id"),
 }
+# Settings naming a place on disk. A relative value written in a file means "beside that file", not
+# wherever the command happens to be run from; the workspace's own files (kb_dir, outbox, the model
+# paths) stay relative to the workspace, which is anchored here. Environment values and flags keep
+# the shell's meaning (the current directory), and so do the built-in defaults.
+FILE_PATHS: tuple[tuple[str, ...], ...] = (("templates_dir",), ("local", "workspace"))
+SQLITE_URL = re.compile(r"^(?P<scheme>sqlite(?:\+\w+)?:///)(?P<path>[^/].*)$")
+# Every variable frontline reads a credential from. Their values are masked in everything printed or
+# logged (frontline.scrub), whatever their shape; so is any other value read through Settings.secret()
+# (the variable named by [llm] api_key_env, say), except the identifiers below, which are not secrets.
+SECRET_VARIABLES = (
+    "ZENDESK_API_TOKEN", "ZENDESK_OAUTH_TOKEN", "ZENDESK_WEBHOOK_SECRET", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET",
+    "NOTION_TOKEN", "INTERCOM_ACCESS_TOKEN", "INTERCOM_CLIENT_SECRET", "LINEAR_API_KEY", "LINEAR_OAUTH_TOKEN",
+    "OPENROUTER_API_KEY", "FRONTLINE_LLM_API_KEY", "FRONTLINE_API_KEY", "SCALEKIT_CLIENT_SECRET",
+)
+NOT_SECRET = frozenset({"ZENDESK_EMAIL", "SCALEKIT_CLIENT_ID"})
 TEAM_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,30}$")
 # Sections whose value is one whole map: a team's map replaces the top-level one instead of merging.
 WHOLE = {"categories", "teams"}
@@ -308,6 +332,25 @@ def _set(tree: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
         if not isinstance(node, dict):
             return
     node[path[-1]] = value
+
+
+def _anchored(tree: dict[str, Any], folder: Path) -> None:
+    """Make the relative paths written in a file (``tree``, teams included) relative to its ``folder``."""
+    for path in FILE_PATHS:
+        node: Any = tree
+        for part in path[:-1]:
+            node = node.get(part) if isinstance(node, dict) else None
+        value = node.get(path[-1]) if isinstance(node, dict) else None
+        if isinstance(value, str) and value:
+            node[path[-1]] = str(folder / Path(value).expanduser())  # an absolute value replaces folder
+    database = tree.get("database_url")
+    found = SQLITE_URL.match(database) if isinstance(database, str) else None
+    if found and not found["path"].startswith(":memory:"):
+        tree["database_url"] = f"{found['scheme']}{(folder / found['path']).as_posix()}"
+    teams = tree.get("teams")
+    for team in teams.values() if isinstance(teams, dict) else ():
+        if isinstance(team, dict):
+            _anchored(team, folder)
 
 
 def _describe(error: ValidationError, source: str, prefix: str = "") -> ConfigError:
@@ -384,6 +427,7 @@ def load_settings(
             raise ConfigError(source, "(file)", f"is not valid TOML: {exc}") from None
         except UnicodeDecodeError:
             raise ConfigError(source, "(file)", "is not UTF-8 text") from None
+        _anchored(tree, candidate.resolve().parent)
     elif explicit:
         raise ConfigError(str(candidate), "(file)", "does not exist; pass an existing --config file")
 
@@ -404,7 +448,17 @@ def load_settings(
         settings = Settings.model_validate(tree)
     except ValidationError as exc:
         raise _describe(exc, "environment or command line") from None
+    _remember_secrets(settings)
     return _with_teams(settings, tree, "environment or command line", overrides)
+
+
+def _remember_secrets(settings: Settings) -> None:
+    """Mask every configured secret's value from now on, before anything can echo it."""
+    for name in (*SECRET_VARIABLES, settings.llm.api_key_env):
+        settings.secret(name)
+    if settings.database_url:
+        with contextlib.suppress(ValueError):  # not a URL: DatabaseURLError says so later, without showing it
+            scrub.remember(urlsplit(settings.database_url).password)
 
 
 def _with_teams(settings: Settings, tree: dict[str, Any], source: str,

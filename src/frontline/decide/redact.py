@@ -5,6 +5,14 @@ Each kind is replaced by a bracketed placeholder (``[email]``, ``[phone]``, ``[c
 only redacted when they pass the Luhn check and IBANs when they pass the mod-97 check, so order
 numbers and invoice ids survive; phone numbers need 7–15 digits in a phone-like shape.
 
+The shapes are wider than ASCII and North America: email addresses in any script (``jürgen@exämple.de``,
+IDN ``xn--`` domains, a fullwidth ``＠``); card digits grouped by spaces, dashes, dots, underscores,
+no-break or thin spaces, or two of them; phones written the national way — an international ``+CC``
+number, a trunk-prefixed one (``020 7946 0958``, ``01 23 45 67 89``, ``030 12345678``, ``030/12345678``)
+or an Indian mobile (``98765 43210``). What keeps ordinary numbers: a phone-shaped run that reads as a
+date or version, or as an amount (a currency sign beside it, or thousands groups with decimals:
+``€10 000.00``) is left alone, and an order id after ``#`` never starts a phone.
+
 Cards and IBANs are looked for inside what surrounds them, not only as whole runs: a card number
 followed by its expiry ("4111 1111 1111 1111 12/27") or an IBAN followed by a currency ("BE68 5390
 0754 7034 EUR") is a run that as a whole fails its checksum, and the number inside it must still go.
@@ -34,17 +42,28 @@ _SECRET = re.compile(
     """,
     re.VERBOSE,
 )
-_EMAIL = re.compile(r"\b[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}\b")
+# \w is Unicode-aware: local parts and domains in any script; the top-level domain is letters or xn--.
+_EMAIL = re.compile(r"(?<![\w.%+\-])[\w\u0300-\u036f.%+\-]+[@\uff20\ufe6b][\w\u0300-\u036f\-]+"
+                    r"(?:\.[\w\u0300-\u036f\-]+)*\.(?:xn--[\w\-]+|[^\W\d_]{2,})\b")
 # Runs that may hold an IBAN (upper-case words after a country code and check digits) or a card
 # number (groups of digits joined by single spaces or dashes); the number is looked for inside.
 _IBAN_RUN = re.compile(r"\b[A-Z]{2}\d{2}[A-Z0-9]*(?: [A-Z0-9]+)*\b")
 _IBAN_START = re.compile(r"[A-Z]{2}\d{2}")
-_DIGIT_RUN = re.compile(r"(?<!\d)\d+(?:[ \-]\d+)*(?!\d)")
-_GROUP_SEPARATOR = re.compile(r"([ \-])")
-_PHONE = re.compile(
-    r"(?<![\w+\-/#])(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{1,4}\)[\s.\-]?)?\d{2,4}(?:[\s.\-]\d{2,5}){1,4}(?![\w])"
-    r"|(?<![\w+])\+\d{7,15}(?!\w)"
+# Card groups are joined by a space, dash, dot, underscore, no-break or thin space, or two spaces.
+_CARD_SEPARATOR = "(?:[ \u00a0\u202f]{2}|[ \\-._\u00a0\u2007\u2009\u202f])"
+_DIGIT_RUN = re.compile(rf"(?<!\d)\d+(?:{_CARD_SEPARATOR}\d+)*(?!\d)")
+_GROUP_SEPARATOR = re.compile(f"({_CARD_SEPARATOR})")
+# Tried in this order, each on what the previous left: international, trunk-prefixed national, Indian
+# mobile, then the general shape (North American and the rest).
+_PHONES = (
+    re.compile(r"(?<![\w+\-/#.,])\+\d{1,3}(?:[ .\-]?\(0\))?(?:[ .\-/]?\(?\d{1,5}\)?){1,6}(?![\w])"),
+    re.compile(r"(?<![\w+\-/#.,])\(?0\d{1,4}\)?(?:[ .\-/]\d{2,8}){1,4}(?![\w])"),
+    re.compile(r"(?<![\w+\-/#.,])[6-9]\d{4}[ \-]\d{5}(?![\w])"),
+    re.compile(r"(?<![\w+\-/#])(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{1,4}\)[\s.\-]?)?\d{2,4}(?:[\s.\-]\d{2,5}){1,4}(?![\w])"
+               r"|(?<![\w+])\+\d{7,15}(?!\w)"),
 )
+_CURRENCY = "$€£¥₹₽₩¢"
+_AMOUNT = re.compile(r"^\d{1,3}(?:[ .,\u00a0\u202f]\d{3})+(?P<decimals>[.,]\d{1,2})?$")
 
 
 def luhn_valid(digits: str) -> bool:
@@ -97,18 +116,23 @@ def redact(text: str) -> Redacted:
         return _cards_in(match.group(0), found)
 
     def phone(match: re.Match[str]) -> str:
-        value = match.group(0)
-        digits = re.sub(r"\D", "", value)
-        if not 7 <= len(digits) <= 15 or _looks_like_date_or_version(value):
+        value = whole = match.group(0)
+        if _looks_like_amount(match):
             return value
+        # Digits written right after a number ("+91-98765 43210 2 times") make it too long: drop them.
+        while len(re.sub(r"\D", "", value)) > 15 and re.search(r"[ .\-/]\(?\d+\)?$", value):
+            value = re.sub(r"[ .\-/]\(?\d+\)?$", "", value)
+        if not 7 <= len(re.sub(r"\D", "", value)) <= 15 or _looks_like_date_or_version(value):
+            return whole
         found["phone"] += 1
-        return "[phone]"
+        return "[phone]" + whole[len(value):]
 
     text = _SECRET.sub(secret, text)
     text = _EMAIL.sub(email, text)
     text = _IBAN_RUN.sub(iban, text)
     text = _DIGIT_RUN.sub(card, text)
-    text = _PHONE.sub(phone, text)
+    for pattern in _PHONES:
+        text = pattern.sub(phone, text)
     return Redacted(text, found)
 
 
@@ -143,8 +167,11 @@ def _ibans_in(run: str, found: Counter[str]) -> str:
 def _cards_in(run: str, found: Counter[str]) -> str:
     """``run`` (digit groups joined by spaces or dashes) with each Luhn-valid card number in it replaced.
 
-    A card is one group of 13-19 digits, or consecutive groups adding up to 13-19 digits of which all
-    but the last have at least three digits (4-4-4-4, 4-6-5, 4-4-4-4-3); the longest such span wins.
+    A card is one group of 13-19 digits, or consecutive groups adding up to 13-19 digits in the way
+    cards are printed: groups of four then a last one of one to five (4-4-4-4, 4-4-4-4-3, 4-4-5), or
+    4-6 then four or five (Diners, Amex); the longest such span wins. So a long number followed by a
+    short one ("0112223355500 3": an order id and a count) or two phone numbers side by side
+    ("0201 000000 020/…") are not taken for a card.
     A short group (the 03 of a date, the 12 of 12/27) only ever ends a span, so a date or a version
     next to a number does not make one.
     """
@@ -157,7 +184,8 @@ def _cards_in(run: str, found: Counter[str]) -> str:
         for stop in range(min(len(groups), start + 19), start, -1):
             span = groups[start:stop]
             digits = "".join(span)
-            if 13 <= len(digits) <= 19 and all(len(group) >= 3 for group in span[:-1]) and luhn_valid(digits):
+            grouped = len(span) == 1 or _printed_like_a_card([len(group) for group in span])
+            if 13 <= len(digits) <= 19 and grouped and luhn_valid(digits):
                 end = stop
                 break
         if end is None:
@@ -170,8 +198,25 @@ def _cards_in(run: str, found: Counter[str]) -> str:
     return "".join(out)
 
 
+def _printed_like_a_card(sizes: list[int]) -> bool:
+    """True for the group sizes cards are printed in: 4-4-…-(1 to 5), or 4-6-(4 or 5)."""
+    *head, last = sizes
+    return (all(size == 4 for size in head) and 1 <= last <= 5) or (head == [4, 6] and last in (4, 5))
+
+
 _DATE = re.compile(r"^\d{4}[-./]\d{1,2}[-./]\d{1,2}$|^\d{1,2}[-./]\d{1,2}[-./]\d{2,4}$|^\d+(?:\.\d+){2,3}$")
 
 
 def _looks_like_date_or_version(value: str) -> bool:
     return bool(_DATE.match(value.strip()))
+
+
+def _looks_like_amount(match: re.Match[str]) -> bool:
+    """Thousands groups (10 000, 1.234.567) with decimals or a currency sign beside them: €10 000.00, 12 345 678 $."""
+    value = match.group(0)
+    shape = _AMOUNT.match(value)
+    if not shape:
+        return False
+    before = match.string[:match.start()].rstrip(" \u00a0\u202f")[-1:]
+    after = match.string[match.end():].lstrip(" \u00a0\u202f")[:1]
+    return bool(shape.group("decimals")) or any(side and side in _CURRENCY for side in (before, after))
