@@ -188,3 +188,20 @@ def test_a_restarted_server_takes_over_the_deliveries_a_killed_one_had_leased(wo
     run(go())
     assert len(LocalConversations.from_settings(settings).notes("c1")) == 1  # not two minutes later
     store.close()
+
+
+def test_a_port_already_taken_is_one_sentence(workspace: Path) -> None:
+    from click.testing import CliRunner
+
+    from frontline.cli import cli, serve  # noqa: F401  (registers the command)
+
+    make_settings(workspace, '[classifier]\nkind = "rules"\n')
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(cli, ["--config", str(workspace / "frontline.toml"), "serve", "--port", str(port),
+                                          "--no-poll"])
+    assert result.exit_code == 1
+    assert f"Cannot listen on 127.0.0.1:{port}: Address already in use." in result.output
+    assert "Traceback" not in result.output and "Listening on" not in result.output

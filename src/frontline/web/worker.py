@@ -20,7 +20,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +27,7 @@ from frontline.errors import FrontlineError, NotFoundError
 from frontline.flows.escalate import EscalateRun, EscalateServices
 from frontline.flows.triage import TriageRun, TriageServices
 from frontline.model import Ticket
+from frontline.runtime import owners
 from frontline.store.inbox import Delivery, Inbox
 from frontline.store.state import Decision, StateStore
 from frontline.web.metrics import rate_limits
@@ -159,7 +159,7 @@ async def _inbox_round(app: WebApp, processors: dict[str, Processor], *, owner: 
     while True:
         busy = False
         for flow, process in processors.items():
-            deliveries = await asyncio.to_thread(inbox.lease, owner, flow=flow)
+            deliveries = await asyncio.to_thread(inbox.lease, owner, flow=flow, dead=owners.gone)
             if deliveries:
                 busy = True
                 await process(deliveries)
@@ -210,37 +210,55 @@ async def poll_once(app: WebApp, triage_lock: asyncio.Lock | None = None) -> Non
 
 
 @contextlib.asynccontextmanager
-async def background(app: WebApp) -> AsyncIterator[None]:
-    """Start the inbox worker (and the poller, unless turned off); stop them on shutdown."""
-    from frontline.app import escalate_services, triage_services
+async def background(app: WebApp, *, on_failure: Callable[[BaseException], None] | None = None
+                     ) -> AsyncIterator[None]:
+    """Load the flows' services, then run the inbox worker (and the poller, unless turned off); stop on shutdown.
 
-    settings = app.settings
-    owner = f"{os.uname().nodename}:{os.getpid()}"
+    Returns at once, before the services are loaded: the server binds its port and records
+    deliveries meanwhile (recording needs only the state store and the secrets), and ``/healthz``
+    says "starting" until the worker runs. If the services cannot be loaded, ``on_failure`` hears why
+    (``serve`` stops with that sentence); what was recorded waits in the inbox for the next start.
+    """
     # An asyncio.Event belongs to the first loop that waits on it: a fresh one for this loop, or the
     # worker of a second start (tests, an embedding application) would die on its first wait.
     app.wake = asyncio.Event()
+    app.status = "starting"
+    work = asyncio.create_task(_work(app, on_failure), name="background")
+    try:
+        yield
+    finally:
+        work.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await work
+
+
+async def _work(app: WebApp, on_failure: Callable[[BaseException], None] | None) -> None:
+    settings = app.settings
+    # Names this process so that, once it is killed, the next one takes over its leases at once.
+    owner = owners.this_process("serve")
     tasks: list[asyncio.Task[None]] = []
     triage_lock = asyncio.Lock()
     async with contextlib.AsyncExitStack() as stack:
-        escalate = await stack.enter_async_context(escalate_services(settings, echo=lambda line: None))
-        processors: dict[str, Processor] = {
-            "escalate": lambda batch: process_deliveries(escalate, app.inbox, batch),
-            "feedback": lambda batch: process_feedback(app.store, app.inbox, batch),
-        }
-        app.services.append(escalate)
         try:
-            triage = await stack.enter_async_context(triage_services(settings, echo=lambda line: None))
-        except FrontlineError as error:  # e.g. an LLM classifier without its key: webhooks still record
-            log.warning("triage deliveries wait in the inbox: %s", error)
-        else:
-            processors["triage"] = lambda batch: process_triage(triage, app.inbox, batch, triage_lock)
-            app.services.append(triage)
+            processors = await _load(app, stack, triage_lock)
+        except Exception as error:
+            if isinstance(error, FrontlineError):
+                if on_failure is None:  # else the caller tells it, once
+                    log.error("the worker cannot start: %s", error)
+            else:
+                log.exception("the worker cannot start")
+            app.status = "failed"
+            app.services.clear()
+            if on_failure is not None:
+                on_failure(error)
+            return
         tasks.append(asyncio.create_task(inbox_loop(app, processors, owner=owner), name="inbox"))
         if settings.server.poll:
             tasks.append(asyncio.create_task(poll_loop(app, settings.runner.poll_interval_minutes, triage_lock),
                                              name="poll"))
+        app.status = "ok"
         try:
-            yield
+            await asyncio.gather(*tasks)
         finally:
             for task in tasks:
                 task.cancel()
@@ -249,3 +267,23 @@ async def background(app: WebApp) -> AsyncIterator[None]:
                     await task
             app.rate_limited_closed.update(rate_limits(app.services))
             app.services.clear()
+
+
+async def _load(app: WebApp, stack: contextlib.AsyncExitStack, triage_lock: asyncio.Lock) -> dict[str, Processor]:
+    """Open the flows' services on ``stack``: the processor of each flow the worker can handle."""
+    from frontline.app import escalate_services, triage_services
+
+    escalate = await stack.enter_async_context(escalate_services(app.settings, echo=lambda line: None))
+    processors: dict[str, Processor] = {
+        "escalate": lambda batch: process_deliveries(escalate, app.inbox, batch),
+        "feedback": lambda batch: process_feedback(app.store, app.inbox, batch),
+    }
+    app.services.append(escalate)
+    try:
+        triage = await stack.enter_async_context(triage_services(app.settings, echo=lambda line: None))
+    except FrontlineError as error:  # e.g. an LLM classifier without its key: webhooks still record
+        log.warning("triage deliveries wait in the inbox: %s", error)
+    else:
+        processors["triage"] = lambda batch: process_triage(triage, app.inbox, batch, triage_lock)
+        app.services.append(triage)
+    return processors
