@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from frontline.connectors.local.conversations import LocalConversations, normalise_conversation
@@ -205,3 +208,25 @@ def test_a_port_already_taken_is_one_sentence(workspace: Path) -> None:
     assert result.exit_code == 1
     assert f"Cannot listen on 127.0.0.1:{port}: Address already in use." in result.output
     assert "Traceback" not in result.output and "Listening on" not in result.output
+
+
+def test_a_worker_that_cannot_start_stops_serve_with_one_sentence(workspace: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    import frontline.app
+    from frontline.cli import cli, serve  # noqa: F401  (registers the command)
+    from frontline.errors import FrontlineError
+
+    @contextlib.asynccontextmanager
+    async def refused(*args: object, **kwargs: object) -> AsyncIterator[None]:
+        raise FrontlineError("Intercom rejected the token (401). Set INTERCOM_ACCESS_TOKEN.")
+        yield
+
+    monkeypatch.setattr(frontline.app, "escalate_services", refused)
+    make_settings(workspace, '[classifier]\nkind = "rules"\n')
+    result = CliRunner().invoke(cli, ["--config", str(workspace / "frontline.toml"), "serve", "--port",
+                                      str(free_port()), "--no-poll"])
+    assert result.exit_code == 1
+    assert "Error: Intercom rejected the token (401). Set INTERCOM_ACCESS_TOKEN." in result.output
+    assert "Traceback" not in result.output

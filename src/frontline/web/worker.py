@@ -20,6 +20,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -209,6 +210,26 @@ async def poll_once(app: WebApp, triage_lock: asyncio.Lock | None = None) -> Non
             app.metrics.poll_failed(flow, len(failures))
 
 
+class Wakeup(asyncio.Event):
+    """The worker's wake-up call: an event of the worker's loop that the web loop (any thread) may set."""
+
+    def __init__(self, home: asyncio.AbstractEventLoop) -> None:
+        super().__init__()
+        self.home = home
+
+    def set(self) -> None:
+        """Wake the worker, from its own loop or from any other thread."""
+        try:
+            here = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        if here is self.home:
+            super().set()
+            return
+        with contextlib.suppress(RuntimeError):  # the worker's loop has closed: nobody to wake
+            self.home.call_soon_threadsafe(super().set)
+
+
 @contextlib.asynccontextmanager
 async def background(app: WebApp, *, on_failure: Callable[[BaseException], None] | None = None
                      ) -> AsyncIterator[None]:
@@ -218,18 +239,35 @@ async def background(app: WebApp, *, on_failure: Callable[[BaseException], None]
     deliveries meanwhile (recording needs only the state store and the secrets), and ``/healthz``
     says "starting" until the worker runs. If the services cannot be loaded, ``on_failure`` hears why
     (``serve`` stops with that sentence); what was recorded waits in the inbox for the next start.
+
+    The worker has a thread and an event loop of its own: loading models (seconds of imports and
+    unpickling) and triaging a batch are synchronous work that would otherwise stall every answer.
     """
-    # An asyncio.Event belongs to the first loop that waits on it: a fresh one for this loop, or the
-    # worker of a second start (tests, an embedding application) would die on its first wait.
-    app.wake = asyncio.Event()
+    started = threading.Event()
+    loop: list[asyncio.AbstractEventLoop] = []
+    task: list[asyncio.Task[None]] = []
+
+    async def main() -> None:
+        loop.append(asyncio.get_running_loop())
+        task.append(asyncio.current_task())  # type: ignore[arg-type]
+        app.wake = Wakeup(loop[0])
+        started.set()
+        await _work(app, on_failure)
+
+    def work() -> None:
+        with contextlib.suppress(asyncio.CancelledError):
+            asyncio.run(main())
+
     app.status = "starting"
-    work = asyncio.create_task(_work(app, on_failure), name="background")
+    thread = threading.Thread(target=work, name="frontline-worker", daemon=True)
+    thread.start()
+    await asyncio.to_thread(started.wait)
     try:
         yield
     finally:
-        work.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await work
+        with contextlib.suppress(RuntimeError):  # its loop has already ended (the worker failed to start)
+            loop[0].call_soon_threadsafe(task[0].cancel)
+        await asyncio.to_thread(thread.join)
 
 
 async def _work(app: WebApp, on_failure: Callable[[BaseException], None] | None) -> None:
