@@ -25,7 +25,7 @@ from frontline.connectors.local.outbox import OutboxChat
 from frontline.connectors.local.tracker import LocalTracker
 from frontline.ports import Page
 from frontline.runtime.fetcher import ROLE
-from frontline.runtime.worker import Worker, WorkerOptions, WorkerTotals
+from frontline.runtime.worker import Worker, WorkerOptions, WorkerTotals, worker_id
 from frontline.store.inbox import Inbox
 from frontline.store.schema import inbox as inbox_table
 from frontline.store.state import StateStore
@@ -155,6 +155,18 @@ def test_a_webhook_entry_is_read_from_the_source_and_a_vanished_item_is_settled(
     totals, lines = run_worker(settings, store)
     assert totals.counts["done"] == 2 and "1 handled" in lines[0] and "1 gone" in lines[0]
     assert len(helpdesk.notes("3")) == 1 and store.handled_among("triage", ["3", "1"]) == {"3"}
+
+
+def test_an_entry_a_killed_worker_had_leased_is_taken_over_at_once(
+        settings: Settings, store: StateStore, helpdesk: LocalHelpdesk) -> None:
+    store.claim(*ROLE, "host:1:worker-abc", seconds=60)  # no fetching in this test: only the entry
+    inbox = Inbox(store.engine)
+    inbox.add("zendesk", "event-1", "triage", "3")
+    killed = worker_id().split(":")
+    killed[2] = "999999999"  # this machine, a pid that no longer runs
+    assert inbox.lease(":".join(killed), seconds=300)  # had it lived, five more minutes
+    totals, _ = run_worker(settings, store)
+    assert totals.counts["done"] == 1 and len(helpdesk.notes("3")) == 1
 
 
 class ListsAnUnreadableEntry:

@@ -5,11 +5,13 @@ Each test runs on SQLite and, when FRONTLINE_TEST_POSTGRES_URL is set, on Postgr
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from frontline.runtime import owners
 from frontline.store.inbox import MAX_ATTEMPTS, Entry, Inbox, delivery_id
 from frontline.store.state import StateStore
 
@@ -83,6 +85,16 @@ def test_a_lease_whose_worker_died_is_taken_again(inbox: Inbox) -> None:
     inbox.add("intercom", "n", "escalate", "c1")
     assert inbox.lease("dead-worker", seconds=-1)  # its lease is already over
     assert [d.item_id for d in inbox.lease("live-worker")] == ["c1"]
+
+
+def test_a_lease_left_by_a_killed_process_of_this_machine_is_taken_over_at_once(inbox: Inbox) -> None:
+    inbox.add("intercom", "n1", "escalate", "c1")
+    inbox.add("intercom", "n2", "escalate", "c2")
+    here = f"{os.uname().nodename}:{owners._namespace()}"
+    assert inbox.lease(f"{here}:999999999:serve", limit=1)  # a pid that no longer runs: killed mid-work
+    assert inbox.lease("another-host:4026531836:123:serve", limit=1)  # it may still be alive: its lease decides
+    assert [d.item_id for d in inbox.lease(owners.this_process("serve"), dead=owners.gone)] == ["c1"]
+    assert inbox.lease(owners.this_process("serve"), dead=owners.gone) == []
 
 
 def test_claims_are_taken_in_batches_and_given_back(store: StateStore) -> None:

@@ -123,3 +123,14 @@ def test_an_empty_store_still_exports_both_inbox_states(web: WebApp) -> None:
     found = samples(web)
     assert value(found, "frontline_inbox_depth", state="waiting") == 0
     assert ("frontline_inbox_depth", (("state", "dead"),)) in found
+
+
+def test_a_delivery_that_could_not_be_recorded_is_counted(web: WebApp, monkeypatch: pytest.MonkeyPatch) -> None:
+    def full_disk(entries: list[Any]) -> list[bool]:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(web.recorder, "record", full_disk)
+    assert deliver(web, "1", "a").status_code == 500  # the vendor retries it
+    found = samples(web)
+    assert value(found, "frontline_webhook_deliveries_total", source="zendesk", outcome="record_failed") == 1
+    assert value(found, "frontline_webhook_deliveries_total", source="zendesk", outcome="recorded") == 0

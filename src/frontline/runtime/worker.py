@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import secrets
 import signal
 import time
@@ -35,6 +34,7 @@ from typing import Any
 from frontline.errors import FrontlineError, NotFoundError
 from frontline.flows.escalate import EscalateRun, EscalateServices
 from frontline.flows.triage import TriageRun, TriageServices
+from frontline.runtime import owners
 from frontline.runtime.fetcher import POLL, ROLE, Fetcher, Lane
 from frontline.store.inbox import Delivery, Inbox
 from frontline.store.state import StateStore
@@ -67,7 +67,8 @@ class WorkerTotals:
 def worker_id(*, once: bool = False) -> str:
     """This process's owner id for leases and claims (``once`` workers are recognisable by theirs)."""
     tag = "worker-once" if once else "worker"
-    return f"{os.uname().nodename}:{os.getpid()}:{tag}-{secrets.token_hex(3)}"[:100]
+    # In the form owners.gone reads, so a worker started after this one was killed takes over at once.
+    return owners.this_process(f"{tag}-{secrets.token_hex(3)}")[:100]
 
 
 def _describe(error: BaseException) -> str:
@@ -110,7 +111,8 @@ class Worker:
                 if self._stopping:
                     break
                 batch = await asyncio.to_thread(self.inbox.lease, self.owner, flows=list(self.lanes),
-                                                limit=self.options.batch_size, seconds=self.options.lease_seconds)
+                                                limit=self.options.batch_size, seconds=self.options.lease_seconds,
+                                                dead=owners.gone)
                 if batch:
                     await self._run_batch(batch)
                     continue

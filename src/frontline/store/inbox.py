@@ -3,7 +3,8 @@
 A delivery is recorded before the webhook is answered, so an answered delivery is never lost; its
 (source, delivery id) is unique, so a vendor's redelivery is recorded once. Workers lease entries
 (``claimed_by`` / ``claimed_until``); an entry whose worker died is leased again when its lease
-runs out, and a failed one comes back after a pause, a bounded number of times.
+runs out — at once when the caller can tell the holder is gone (a killed process of this machine,
+``dead=owners.gone``) — and a failed one comes back after a pause, a bounded number of times.
 
 The poller of `frontline worker` enqueues here too (source ``poll``), so every worker — on one
 machine over SQLite, or on several over PostgreSQL — takes its share of one queue. On PostgreSQL a
@@ -13,7 +14,7 @@ lease is ``SELECT … FOR UPDATE SKIP LOCKED``: workers never wait for each othe
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -101,16 +102,22 @@ class Inbox:
             return insert_missing(conn, inbox, list(rows.values()), ["source", "delivery"])
 
     def lease(self, owner: str, *, flow: str | None = None, flows: Collection[str] | None = None, limit: int = 20,
-              seconds: float = 120.0) -> list[Delivery]:
-        """Take up to ``limit`` entries that are due and not leased by a live worker (of ``flow`` or ``flows``)."""
+              seconds: float = 120.0, dead: Callable[[str], bool] | None = None) -> list[Delivery]:
+        """Take up to ``limit`` entries that are due and not leased by a live worker (of ``flow`` or ``flows``).
+
+        ``dead`` says whether a holder is gone for sure: its entries are taken at once instead of
+        when its lease runs out (a restarted process need not wait two minutes for its own deliveries).
+        """
         now = _now()
         until = now + timedelta(seconds=seconds)
-        free = and_(inbox.c.done_at.is_(None), inbox.c.available_at <= now, inbox.c.attempts < MAX_ATTEMPTS,
-                    or_(inbox.c.claimed_until.is_(None), inbox.c.claimed_until < now))
+        scope = and_(inbox.c.done_at.is_(None), inbox.c.available_at <= now, inbox.c.attempts < MAX_ATTEMPTS)
         if flow is not None:
-            free = and_(free, inbox.c.flow == flow)
+            scope = and_(scope, inbox.c.flow == flow)
         if flows is not None:
-            free = and_(free, inbox.c.flow.in_(list(flows)))
+            scope = and_(scope, inbox.c.flow.in_(list(flows)))
+        unleased = or_(inbox.c.claimed_until.is_(None), inbox.c.claimed_until < now)
+        gone = self._gone_holders(scope, owner, now, dead) if dead is not None else []
+        free = and_(scope, or_(unleased, inbox.c.claimed_by.in_(gone)) if gone else unleased)
         with self.engine.begin() as conn:
             query = select(inbox.c.id).where(free).order_by(inbox.c.id).limit(limit)
             if conn.dialect.name == "postgresql":
@@ -125,6 +132,14 @@ class Inbox:
                                                     inbox.c.claimed_until == until)).mappings()
             return [Delivery(r["id"], r["source"], r["delivery"], r["flow"], r["item_id"], r["payload"],
                              r["attempts"]) for r in rows]
+
+    def _gone_holders(self, scope: ColumnElement[bool], owner: str, now: datetime,
+                      dead: Callable[[str], bool]) -> list[str]:
+        """The holders of live leases in ``scope`` that ``dead`` says are gone (a few distinct owners)."""
+        with self.engine.connect() as conn:
+            holders = conn.execute(select(inbox.c.claimed_by).distinct().where(
+                scope, inbox.c.claimed_until >= now, inbox.c.claimed_by != owner)).scalars().all()
+        return [holder for holder in holders if holder is not None and dead(holder)]
 
     def extend(self, owner: str, entry_ids: Sequence[int], seconds: float) -> int:
         """Keep ``owner``'s lease on entries still being processed; returns how many it still held."""

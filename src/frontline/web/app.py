@@ -57,6 +57,9 @@ class WebApp:
         self.wake = asyncio.Event()
         self.max_body = settings.server.max_body_bytes
         self._lifespan = lifespan
+        # "starting" while the background worker loads the flows' services (deliveries are recorded
+        # meanwhile), "ok" once it runs, "failed" if it could not start; /healthz tells which.
+        self.status = "ok"
         # Services the background worker keeps open (their vendor clients' 429 counts are live),
         # and the counts of those already closed (a poll cycle's).
         self.services: list[Any] = []
@@ -139,7 +142,11 @@ class WebApp:
     # -- shared by the receivers -----------------------------------------------------------------------
     async def record(self, source: str, delivery: str, flow: str, item_id: str, payload: Any = None) -> bool:
         """Record a delivery durably (a batch committed by the recorder thread); False for a redelivery."""
-        added = await self.recorder.add(source, delivery, flow, item_id, payload)
+        try:
+            added = await self.recorder.add(source, delivery, flow, item_id, payload)
+        except Exception:  # answered 500 and retried by the vendor, but never uncounted
+            self.metrics.delivery(source, "record_failed")
+            raise
         if added:
             self.wake.set()
         self.metrics.delivery(source, "recorded" if added else "duplicate")

@@ -108,7 +108,8 @@ class WebMetrics:
                                  "Time from request to answer, by route and status.", ["route", "status"],
                                  buckets=LATENCY_BUCKETS, registry=self.registry)
         self.deliveries = PromCounter("frontline_webhook_deliveries", "Webhook deliveries by source and outcome "
-                                      "(recorded, duplicate, ignored, refused, invalid, unconfigured).",
+                                      "(recorded, duplicate, ignored, refused, invalid, unconfigured, record_failed: "
+                                      "answered 500 for the sender to retry).",
                                       ["source", "outcome"], registry=self.registry)
         self.poll_failures = PromCounter("frontline_poll_failures", "Items a poll cycle did not handle, by flow: "
                                          "failed, or listed by the source but unreadable (retried next cycle).",

@@ -263,7 +263,12 @@ def _store_tickets(app: WebApp, records: list[dict[str, Any]]) -> tuple[int, int
     with app.helpdesk_lock:
         counts = app.local_helpdesk().upsert(records)
     for record in records:
-        added = app.inbox.add("api", delivery_key(f"{record['id']}@{record['updated_at']}"), "triage", record["id"])
+        try:
+            added = app.inbox.add("api", delivery_key(f"{record['id']}@{record['updated_at']}"), "triage",
+                                  record["id"])
+        except Exception:
+            app.metrics.delivery("api", "record_failed")
+            raise
         app.metrics.delivery("api", "recorded" if added else "duplicate")
     # The API's "updated" has always counted the tickets it already knew, changed or not.
     return counts.created, counts.updated + counts.unchanged
@@ -271,9 +276,9 @@ def _store_tickets(app: WebApp, records: list[dict[str, Any]]) -> tuple[int, int
 
 # -- probes ----------------------------------------------------------------------------------------------
 async def health(app: WebApp, headers: dict[str, str], body: bytes) -> Response:
-    """Liveness plus the inbox depth."""
+    """Liveness, whether the worker runs yet ("starting": deliveries are recorded meanwhile), and the inbox depth."""
     depth = await asyncio.to_thread(app.inbox.depth)
-    return _response(200, {"status": "ok", "inbox": depth})
+    return _response(503 if app.status == "failed" else 200, {"status": app.status, "inbox": depth})
 
 
 async def metrics(app: WebApp, headers: dict[str, str], body: bytes) -> Response:

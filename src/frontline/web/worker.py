@@ -20,7 +20,7 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,7 @@ from frontline.errors import FrontlineError, NotFoundError
 from frontline.flows.escalate import EscalateRun, EscalateServices
 from frontline.flows.triage import TriageRun, TriageServices
 from frontline.model import Ticket
+from frontline.runtime import owners
 from frontline.store.inbox import Delivery, Inbox
 from frontline.store.state import Decision, StateStore
 from frontline.web.metrics import rate_limits
@@ -159,7 +160,7 @@ async def _inbox_round(app: WebApp, processors: dict[str, Processor], *, owner: 
     while True:
         busy = False
         for flow, process in processors.items():
-            deliveries = await asyncio.to_thread(inbox.lease, owner, flow=flow)
+            deliveries = await asyncio.to_thread(inbox.lease, owner, flow=flow, dead=owners.gone)
             if deliveries:
                 busy = True
                 await process(deliveries)
@@ -209,38 +210,93 @@ async def poll_once(app: WebApp, triage_lock: asyncio.Lock | None = None) -> Non
             app.metrics.poll_failed(flow, len(failures))
 
 
-@contextlib.asynccontextmanager
-async def background(app: WebApp) -> AsyncIterator[None]:
-    """Start the inbox worker (and the poller, unless turned off); stop them on shutdown."""
-    from frontline.app import escalate_services, triage_services
+class Wakeup(asyncio.Event):
+    """The worker's wake-up call: an event of the worker's loop that the web loop (any thread) may set."""
 
+    def __init__(self, home: asyncio.AbstractEventLoop) -> None:
+        super().__init__()
+        self.home = home
+
+    def set(self) -> None:
+        """Wake the worker, from its own loop or from any other thread."""
+        try:
+            here = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        if here is self.home:
+            super().set()
+            return
+        with contextlib.suppress(RuntimeError):  # the worker's loop has closed: nobody to wake
+            self.home.call_soon_threadsafe(super().set)
+
+
+@contextlib.asynccontextmanager
+async def background(app: WebApp, *, on_failure: Callable[[BaseException], None] | None = None
+                     ) -> AsyncIterator[None]:
+    """Load the flows' services, then run the inbox worker (and the poller, unless turned off); stop on shutdown.
+
+    Returns at once, before the services are loaded: the server binds its port and records
+    deliveries meanwhile (recording needs only the state store and the secrets), and ``/healthz``
+    says "starting" until the worker runs. If the services cannot be loaded, ``on_failure`` hears why
+    (``serve`` stops with that sentence); what was recorded waits in the inbox for the next start.
+
+    The worker has a thread and an event loop of its own: loading models (seconds of imports and
+    unpickling) and triaging a batch are synchronous work that would otherwise stall every answer.
+    """
+    started = threading.Event()
+    loop: list[asyncio.AbstractEventLoop] = []
+    task: list[asyncio.Task[None]] = []
+
+    async def main() -> None:
+        loop.append(asyncio.get_running_loop())
+        task.append(asyncio.current_task())  # type: ignore[arg-type]
+        app.wake = Wakeup(loop[0])
+        started.set()
+        await _work(app, on_failure)
+
+    def work() -> None:
+        with contextlib.suppress(asyncio.CancelledError):
+            asyncio.run(main())
+
+    app.status = "starting"
+    thread = threading.Thread(target=work, name="frontline-worker", daemon=True)
+    thread.start()
+    await asyncio.to_thread(started.wait)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(RuntimeError):  # its loop has already ended (the worker failed to start)
+            loop[0].call_soon_threadsafe(task[0].cancel)
+        await asyncio.to_thread(thread.join)
+
+
+async def _work(app: WebApp, on_failure: Callable[[BaseException], None] | None) -> None:
     settings = app.settings
-    owner = f"{os.uname().nodename}:{os.getpid()}"
-    # An asyncio.Event belongs to the first loop that waits on it: a fresh one for this loop, or the
-    # worker of a second start (tests, an embedding application) would die on its first wait.
-    app.wake = asyncio.Event()
+    # Names this process so that, once it is killed, the next one takes over its leases at once.
+    owner = owners.this_process("serve")
     tasks: list[asyncio.Task[None]] = []
     triage_lock = asyncio.Lock()
     async with contextlib.AsyncExitStack() as stack:
-        escalate = await stack.enter_async_context(escalate_services(settings, echo=lambda line: None))
-        processors: dict[str, Processor] = {
-            "escalate": lambda batch: process_deliveries(escalate, app.inbox, batch),
-            "feedback": lambda batch: process_feedback(app.store, app.inbox, batch),
-        }
-        app.services.append(escalate)
         try:
-            triage = await stack.enter_async_context(triage_services(settings, echo=lambda line: None))
-        except FrontlineError as error:  # e.g. an LLM classifier without its key: webhooks still record
-            log.warning("triage deliveries wait in the inbox: %s", error)
-        else:
-            processors["triage"] = lambda batch: process_triage(triage, app.inbox, batch, triage_lock)
-            app.services.append(triage)
+            processors = await _load(app, stack, triage_lock)
+        except Exception as error:
+            if isinstance(error, FrontlineError):
+                if on_failure is None:  # else the caller tells it, once
+                    log.error("the worker cannot start: %s", error)
+            else:
+                log.exception("the worker cannot start")
+            app.status = "failed"
+            app.services.clear()
+            if on_failure is not None:
+                on_failure(error)
+            return
         tasks.append(asyncio.create_task(inbox_loop(app, processors, owner=owner), name="inbox"))
         if settings.server.poll:
             tasks.append(asyncio.create_task(poll_loop(app, settings.runner.poll_interval_minutes, triage_lock),
                                              name="poll"))
+        app.status = "ok"
         try:
-            yield
+            await asyncio.gather(*tasks)
         finally:
             for task in tasks:
                 task.cancel()
@@ -249,3 +305,23 @@ async def background(app: WebApp) -> AsyncIterator[None]:
                     await task
             app.rate_limited_closed.update(rate_limits(app.services))
             app.services.clear()
+
+
+async def _load(app: WebApp, stack: contextlib.AsyncExitStack, triage_lock: asyncio.Lock) -> dict[str, Processor]:
+    """Open the flows' services on ``stack``: the processor of each flow the worker can handle."""
+    from frontline.app import escalate_services, triage_services
+
+    escalate = await stack.enter_async_context(escalate_services(app.settings, echo=lambda line: None))
+    processors: dict[str, Processor] = {
+        "escalate": lambda batch: process_deliveries(escalate, app.inbox, batch),
+        "feedback": lambda batch: process_feedback(app.store, app.inbox, batch),
+    }
+    app.services.append(escalate)
+    try:
+        triage = await stack.enter_async_context(triage_services(app.settings, echo=lambda line: None))
+    except FrontlineError as error:  # e.g. an LLM classifier without its key: webhooks still record
+        log.warning("triage deliveries wait in the inbox: %s", error)
+    else:
+        processors["triage"] = lambda batch: process_triage(triage, app.inbox, batch, triage_lock)
+        app.services.append(triage)
+    return processors
