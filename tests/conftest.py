@@ -84,6 +84,14 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _no_secrets_from_other_tests() -> None:
+    """Secrets are remembered for the whole process: one test's (a database password) must not mask the next's."""
+    from frontline import scrub
+
+    scrub.forget_all()
+
+
+@pytest.fixture(autouse=True)
 def _no_rate_budgets(monkeypatch: pytest.MonkeyPatch) -> None:
     """The fakes enforce no limits unless a test asks: rate budgets are off (a test passes its own BudgetBook)."""
     monkeypatch.setenv("FRONTLINE_BUDGETS", "off")

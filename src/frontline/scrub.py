@@ -57,6 +57,14 @@ def remember(value: str | None) -> None:
         _known_pattern = re.compile("|".join(re.escape(form) for form in sorted(_known, key=len, reverse=True)))
 
 
+def forget_all() -> None:
+    """Stop masking every remembered value (a test starting afresh; a process never needs it)."""
+    global _known_pattern
+    with _lock:
+        _known.clear()
+        _known_pattern = None
+
+
 def known(value: str) -> str:
     """``value`` with every remembered secret replaced by ``***``."""
     pattern = _known_pattern
