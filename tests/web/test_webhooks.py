@@ -152,3 +152,23 @@ def test_a_long_or_numeric_notification_id_is_still_a_delivery_id(app: WebApp) -
     assert post(app, numeric, signature=sign_intercom(SECRET, numeric)).json() == {"received": "12345",
                                                                                   "duplicate": False}
     assert len(waiting(app)) == 2
+
+
+
+@pytest.mark.parametrize("conversation", ["abc", "12x", "-215", "\u0663", "7" * 41])
+def test_a_conversation_id_that_is_no_intercom_conversation_number_is_a_400_naming_the_field(
+        app: WebApp, conversation: Any) -> None:
+    # In front of Intercom, such an id was recorded and only settled later as a conversation that is gone.
+    connectors = app.settings.connectors.model_copy(update={"conversations": "intercom"})
+    app.settings = app.settings.model_copy(update={"connectors": connectors})
+    body = notification(conversation=conversation)
+    response = post(app, body, signature=sign_intercom(SECRET, body))
+    assert response.status_code == 400 and response.json()["field"] == "data.item.id", response.text
+    assert "number" in response.json()["error"]
+    assert waiting(app) == []
+
+
+def test_in_front_of_the_embedded_conversations_any_storable_id_is_kept(app: WebApp) -> None:
+    body = notification(conversation="c-angry")
+    assert post(app, body, signature=sign_intercom(SECRET, body)).status_code == 200
+    assert [d.item_id for d in waiting(app)] == ["c-angry"]

@@ -40,7 +40,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import parse_qs
 
+from frontline.connectors.intercom.payloads import conversation_number
 from frontline.connectors.local.importer import normalise_record
+from frontline.connectors.zendesk.payloads import zendesk_id
 from frontline.model import normalise_id
 from frontline.storable import MAX_ID, json_problem, text_problem
 
@@ -102,13 +104,34 @@ def item_id(value: Any, what: str, field: str | None = None) -> str:
     try:
         ident = normalise_id(value)
     except ValueError:
-        raise PayloadError(f"{what} is empty or not a valid id", field) from None
+        raise PayloadError(f"{what} is empty or a number that is not whole", field) from None
     if "{{" in ident:
         raise PayloadError(f"{what} is an unexpanded placeholder ({ident[:40]}): check the trigger's JSON body", field)
     if len(ident) > MAX_ID:
         raise PayloadError(f"{what} is longer than {MAX_ID} characters", field)
     if not ident.isprintable():
         raise PayloadError(f"{what} holds a control or other unprintable character", field)
+    return ident
+
+
+def zendesk_ticket(value: Any, what: str) -> str:
+    """A Zendesk ticket id from a payload (:func:`item_id`, and a whole number Zendesk could have issued).
+
+    ``"abc"``, ``"12x"``, ``"007"`` or ``"-1"`` name no Zendesk ticket: recorded, such a delivery would
+    only be settled later as a ticket that is gone, so it is refused here, naming ``what``.
+    """
+    ident = item_id(value, what)
+    if zendesk_id(ident) is None:
+        raise PayloadError(f"{what} {ident[:40]!r} is not a Zendesk ticket number (Zendesk numbers its tickets "
+                           f"1, 2, 3, …)", what)
+    return ident
+
+
+def intercom_conversation(value: Any, what: str) -> str:
+    """An Intercom conversation id from a payload (:func:`item_id`, and ASCII digits as Intercom issues them)."""
+    ident = item_id(value, what)
+    if conversation_number(ident) is None:
+        raise PayloadError(f"{what} {ident[:40]!r} is not an Intercom conversation number", what)
     return ident
 
 
@@ -123,8 +146,13 @@ class ZendeskEvent:
     updated_at: str | None = None
 
 
-def zendesk_event(body: bytes) -> ZendeskEvent:
-    """Read a Zendesk webhook body (a trigger's JSON, or a Zendesk event envelope)."""
+def zendesk_event(body: bytes, *, numbered: bool = False) -> ZendeskEvent:
+    """Read a Zendesk webhook body (a trigger's JSON, or a Zendesk event envelope).
+
+    ``numbered``: the ticket id must be a Zendesk ticket number (the helpdesk is Zendesk); otherwise any
+    id the store can hold is kept, as the embedded helpdesk's ids are whatever its tickets were given.
+    """
+    ticket = zendesk_ticket if numbered else item_id
     data = _json(body)
     if not isinstance(data, dict):
         raise PayloadError("the body is not a JSON object")
@@ -137,7 +165,7 @@ def zendesk_event(body: bytes) -> ZendeskEvent:
         detail = data.get("detail")
         if not isinstance(detail, dict):
             raise PayloadError("a ticket event without a detail object", "detail")
-        return ZendeskEvent(item_id(detail.get("id"), "detail.id"), kind, event_id,
+        return ZendeskEvent(ticket(detail.get("id"), "detail.id"), kind, event_id,
                             _stamp(detail.get("updated_at"), "detail.updated_at"))
     raw = data.get("ticket_id")
     where = "ticket_id"
@@ -146,7 +174,7 @@ def zendesk_event(body: bytes) -> ZendeskEvent:
     if raw is None:
         raise PayloadError('no "ticket_id": set the trigger\'s JSON body to {"ticket_id": "{{ticket.id}}"}',
                            "ticket_id")
-    return ZendeskEvent(item_id(raw, where), "trigger", None, _stamp(data.get("updated_at"), "updated_at"))
+    return ZendeskEvent(ticket(raw, where), "trigger", None, _stamp(data.get("updated_at"), "updated_at"))
 
 
 def _stamp(value: Any, what: str) -> str | None:

@@ -24,6 +24,7 @@ from frontline.web.metrics import CONTENT_TYPE
 from frontline.web.payloads import (
     PayloadError,
     ZendeskEvent,
+    intercom_conversation,
     item_id,
     slack_request,
     text,
@@ -128,7 +129,9 @@ async def intercom(app: WebApp, headers: dict[str, str], body: bytes) -> Respons
         return _ignored(app, "intercom", topic or "no topic")
     try:
         # Recorded the one way the poller names it too (215, 215.0 and "215" are one conversation).
-        conversation = item_id(item.get("id") if isinstance(item, dict) else None, "data.item.id")
+        # An Intercom conversation is numbered by Intercom; the embedded conversations keep any id.
+        read = intercom_conversation if app.settings.connectors.conversations == "intercom" else item_id
+        conversation = read(item.get("id") if isinstance(item, dict) else None, "data.item.id")
     except PayloadError as error:
         return _invalid(app, "intercom", f"notification without a conversation id ({error})", error.field)
     try:
@@ -158,7 +161,7 @@ async def zendesk(app: WebApp, headers: dict[str, str], body: bytes) -> Response
     if refusal is not None:
         return refusal
     try:
-        event = zendesk_event(body)
+        event = zendesk_event(body, numbered=app.settings.connectors.helpdesk == "zendesk")
     except PayloadError as error:
         return _refuse(app, "zendesk", error)
     if event.ticket_id is None:
