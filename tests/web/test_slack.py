@@ -172,3 +172,18 @@ def test_an_interaction_whose_fields_the_store_cannot_hold_is_a_400_naming_the_f
     answer = post(web, body, signed(body))
     assert answer.status_code == 400 and answer.json()["field"] == field, answer.text
     assert recorded(web) == []
+
+
+@pytest.mark.parametrize(("action", "connector", "field"), [
+    (correct("abc"), "helpdesk", "actions[].selected_option.value"),
+    (resolve("12x"), "conversations", "actions[].value"),
+])
+def test_in_front_of_zendesk_or_intercom_an_id_that_is_not_their_number_is_a_400(web: WebApp, action: dict[str, Any],
+                                                                                connector: str, field: str) -> None:
+    vendor = {"helpdesk": "zendesk", "conversations": "intercom"}[connector]
+    web.settings = web.settings.model_copy(update={
+        "connectors": web.settings.connectors.model_copy(update={connector: vendor})})
+    body = interaction(action)
+    answer = post(web, body, signed(body))
+    assert answer.status_code == 400 and answer.json()["field"] == field, answer.text
+    assert recorded(web) == []

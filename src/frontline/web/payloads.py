@@ -29,6 +29,9 @@ width of the store's id columns; short fields kept with a delivery (a timestamp,
 type) are at most MAX_TEXT (200). A field that is not is refused with a PayloadError naming it
 (``field``), never written out as ``str()`` of an object nor left to fail its batch in the store.
 A ticket's text (``POST /tickets``) is kept as sent but for NUL, which is dropped as an import drops it.
+In front of Zendesk or Intercom (``connectors.helpdesk``, ``connectors.conversations``) a ticket or
+conversation id must also be one of their numbers (:func:`zendesk_ticket`, :func:`intercom_conversation`),
+in a webhook and in frontline's Slack buttons alike: another id could only be settled later as gone.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 from urllib.parse import parse_qs
 
 from frontline.connectors.intercom.payloads import conversation_number
@@ -51,6 +54,13 @@ MAX_TEXT = 200  # a short field kept with a delivery (a timestamp, a user id, an
 RESOLVE_ACTION = "frontline:resolve"
 CATEGORY_ACTION = "frontline:category"
 MENU = "actions[].selected_option.value"
+
+
+class IdReader(Protocol):
+    """Reads one id from a payload: the value, what it is (for the error), the field's path if other."""
+
+    def __call__(self, value: Any, what: str, field: str | None = None) -> str:
+        """The id, or PayloadError naming the field."""
 
 
 class PayloadError(ValueError):
@@ -114,24 +124,24 @@ def item_id(value: Any, what: str, field: str | None = None) -> str:
     return ident
 
 
-def zendesk_ticket(value: Any, what: str) -> str:
+def zendesk_ticket(value: Any, what: str, field: str | None = None) -> str:
     """A Zendesk ticket id from a payload (:func:`item_id`, and a whole number Zendesk could have issued).
 
     ``"abc"``, ``"12x"``, ``"007"`` or ``"-1"`` name no Zendesk ticket: recorded, such a delivery would
-    only be settled later as a ticket that is gone, so it is refused here, naming ``what``.
+    only be settled later as a ticket that is gone, so it is refused here, naming ``field`` (else ``what``).
     """
-    ident = item_id(value, what)
+    ident = item_id(value, what, field)
     if zendesk_id(ident) is None:
         raise PayloadError(f"{what} {ident[:40]!r} is not a Zendesk ticket number (Zendesk numbers its tickets "
-                           f"1, 2, 3, …)", what)
+                           f"1, 2, 3, …)", field or what)
     return ident
 
 
-def intercom_conversation(value: Any, what: str) -> str:
+def intercom_conversation(value: Any, what: str, field: str | None = None) -> str:
     """An Intercom conversation id from a payload (:func:`item_id`, and ASCII digits as Intercom issues them)."""
-    ident = item_id(value, what)
+    ident = item_id(value, what, field)
     if conversation_number(ident) is None:
-        raise PayloadError(f"{what} {ident[:40]!r} is not an Intercom conversation number", what)
+        raise PayloadError(f"{what} {ident[:40]!r} is not an Intercom conversation number", field or what)
     return ident
 
 
@@ -146,13 +156,9 @@ class ZendeskEvent:
     updated_at: str | None = None
 
 
-def zendesk_event(body: bytes, *, numbered: bool = False) -> ZendeskEvent:
-    """Read a Zendesk webhook body (a trigger's JSON, or a Zendesk event envelope).
-
-    ``numbered``: the ticket id must be a Zendesk ticket number (the helpdesk is Zendesk); otherwise any
-    id the store can hold is kept, as the embedded helpdesk's ids are whatever its tickets were given.
-    """
-    ticket = zendesk_ticket if numbered else item_id
+def zendesk_event(body: bytes, *, ticket: IdReader = item_id) -> ZendeskEvent:
+    """Read a Zendesk webhook body (a trigger's JSON, or a Zendesk event envelope); ``ticket`` reads its
+    ticket id (:func:`zendesk_ticket` in front of Zendesk, where an id is a Zendesk ticket number)."""
     data = _json(body)
     if not isinstance(data, dict):
         raise PayloadError("the body is not a JSON object")
@@ -205,8 +211,13 @@ class SlackRequest:
     actions: tuple[SlackAction, ...] = ()
 
 
-def slack_request(body: bytes, content_type: str) -> SlackRequest:
-    """Read a Slack request: an interaction payload (form-encoded) or an Events API envelope (JSON)."""
+def slack_request(body: bytes, content_type: str, *, tickets: IdReader = item_id,
+                  conversations: IdReader = item_id) -> SlackRequest:
+    """Read a Slack request: an interaction payload (form-encoded) or an Events API envelope (JSON).
+
+    ``tickets`` and ``conversations`` read the ids in frontline's menus and buttons (:func:`zendesk_ticket`
+    and :func:`intercom_conversation` in front of Zendesk and Intercom).
+    """
     if "json" in content_type.lower():
         data = _json(body)
         if not isinstance(data, dict):
@@ -234,7 +245,7 @@ def slack_request(body: bytes, content_type: str) -> SlackRequest:
     user_id = (optional_text(user.get("id"), "user.id", limit=MAX_TEXT) if isinstance(user, dict) else None) or ""
     actions = data.get("actions")
     found = tuple(action for raw in (actions if isinstance(actions, list) else [])
-                  if (action := _slack_action(raw, user_id)) is not None)
+                  if (action := _slack_action(raw, user_id, tickets, conversations)) is not None)
     if not found:
         return SlackRequest("ignored", "block_actions without a frontline action")
     trigger = data.get("trigger_id")
@@ -244,7 +255,7 @@ def slack_request(body: bytes, content_type: str) -> SlackRequest:
     return SlackRequest("interaction", kind, delivery=delivery, actions=found)
 
 
-def _slack_action(raw: Any, user: str) -> SlackAction | None:
+def _slack_action(raw: Any, user: str, tickets: IdReader, conversations: IdReader) -> SlackAction | None:
     if not isinstance(raw, dict):
         return None
     action_id = raw.get("action_id")
@@ -253,7 +264,7 @@ def _slack_action(raw: Any, user: str) -> SlackAction | None:
     stamp = text(raw["action_ts"], "actions[].action_ts", limit=MAX_TEXT) if isinstance(raw.get("action_ts"), str) \
         else None
     if action_id == RESOLVE_ACTION:
-        conversation = item_id(raw.get("value"), "the button's value", "actions[].value")
+        conversation = conversations(raw.get("value"), "the button's value", "actions[].value")
         return SlackAction("resolve_escalation", conversation, None, user, stamp)
     if action_id == CATEGORY_ACTION:
         option = raw.get("selected_option")
@@ -263,7 +274,7 @@ def _slack_action(raw: Any, user: str) -> SlackAction | None:
         item, _, category = value.rpartition("/")
         if not category.strip():
             raise PayloadError("the category menu's value names no category", MENU)
-        ticket = item_id(item, "the menu's ticket id", MENU)
+        ticket = tickets(item, "the menu's ticket id", MENU)
         return SlackAction("correct_category", ticket, category.strip(), user, stamp)
     return None
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from frontline.errors import UnstorableError
 from frontline.web.metrics import CONTENT_TYPE
 from frontline.web.payloads import (
+    IdReader,
     PayloadError,
     ZendeskEvent,
     intercom_conversation,
@@ -30,6 +31,7 @@ from frontline.web.payloads import (
     text,
     ticket_batch,
     zendesk_event,
+    zendesk_ticket,
 )
 from frontline.web.responses import Response
 from frontline.web.signatures import bearer_matches, verify_intercom, verify_slack, verify_zendesk
@@ -92,6 +94,17 @@ async def _record(app: WebApp, source: str, delivery: str, flow: str, item: str,
         return _invalid(app, source, str(error), error.field, 422)
 
 
+def _ticket_ids(app: WebApp) -> IdReader:
+    """How a ticket id in a delivery is read: a Zendesk ticket number in front of Zendesk, else any id the
+    store can hold (the embedded helpdesk's ids are whatever its tickets were given)."""
+    return zendesk_ticket if app.settings.connectors.helpdesk == "zendesk" else item_id
+
+
+def _conversation_ids(app: WebApp) -> IdReader:
+    """How a conversation id in a delivery is read: Intercom's digits in front of Intercom, else any id."""
+    return intercom_conversation if app.settings.connectors.conversations == "intercom" else item_id
+
+
 def _ignored(app: WebApp, source: str, what: str) -> Response:
     app.metrics.delivery(source, "ignored")
     return _response(200, {"ignored": what})
@@ -129,9 +142,7 @@ async def intercom(app: WebApp, headers: dict[str, str], body: bytes) -> Respons
         return _ignored(app, "intercom", topic or "no topic")
     try:
         # Recorded the one way the poller names it too (215, 215.0 and "215" are one conversation).
-        # An Intercom conversation is numbered by Intercom; the embedded conversations keep any id.
-        read = intercom_conversation if app.settings.connectors.conversations == "intercom" else item_id
-        conversation = read(item.get("id") if isinstance(item, dict) else None, "data.item.id")
+        conversation = _conversation_ids(app)(item.get("id") if isinstance(item, dict) else None, "data.item.id")
     except PayloadError as error:
         return _invalid(app, "intercom", f"notification without a conversation id ({error})", error.field)
     try:
@@ -161,7 +172,7 @@ async def zendesk(app: WebApp, headers: dict[str, str], body: bytes) -> Response
     if refusal is not None:
         return refusal
     try:
-        event = zendesk_event(body, numbered=app.settings.connectors.helpdesk == "zendesk")
+        event = zendesk_event(body, ticket=_ticket_ids(app))
     except PayloadError as error:
         return _refuse(app, "zendesk", error)
     if event.ticket_id is None:
@@ -195,7 +206,8 @@ async def slack(app: WebApp, headers: dict[str, str], body: bytes) -> Response:
     if refusal is not None:
         return refusal
     try:
-        request = slack_request(body, headers.get("content-type", ""))
+        request = slack_request(body, headers.get("content-type", ""), tickets=_ticket_ids(app),
+                                conversations=_conversation_ids(app))
     except PayloadError as error:
         return _refuse(app, "slack", error)
     if request.kind == "url_verification":
