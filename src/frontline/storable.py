@@ -42,6 +42,15 @@ def json_problem(value: Any, path: str, *, nul: bool = False) -> tuple[str, str]
     return None
 
 
+def text_field_problem(value: Any, path: str, *, nul: bool = False) -> tuple[str, str] | None:
+    """The first string in ``value`` (keys too) the stores cannot hold, as (path, problem), or None; values that
+    are not strings are not looked at (``nul`` as in :func:`text_problem`)."""
+    for where, text in _strings(value, path):
+        if text is not None and (problem := text_problem(text, nul=nul)) is not None:
+            return where, problem
+    return None
+
+
 def _strings(value: Any, path: str) -> Iterator[tuple[str, str | None]]:
     """Every string in ``value`` (keys too) with its path; None where a value is not JSON."""
     if isinstance(value, str):

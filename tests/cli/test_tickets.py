@@ -72,3 +72,15 @@ def test_conversations_report_duplicates_and_unchanged(project: Path) -> None:
     assert "3 lines read: 2 imported, 1 duplicate replaced, 0 skipped" in first
     again = " ".join(invoke("import", "conversations", "conversations.jsonl").output.split())
     assert "Imported 0 new, 0 updated and 2 unchanged conversations" in again
+
+
+def test_a_row_no_store_can_hold_is_skipped_by_line_and_the_rest_imported(project: Path) -> None:
+    # A lone surrogate (JSON's \ud800 escape) made the whole import end in a UnicodeEncodeError traceback.
+    rows = [{"id": 1, "subject": "fine"}, {"id": 2, "subject": "bad \ud800"}, {"id": 3, "subject": "fine"}]
+    (project / "tickets.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["import", "tickets", "tickets.jsonl"])
+    assert result.exception is None, result.exception
+    assert "tickets.jsonl:2: skipped, row subject is not valid Unicode" in result.output
+    assert "3 rows read: 2 imported, 0 duplicates replaced, 1 skipped" in " ".join(result.output.split())
+    helpdesk = LocalHelpdesk.from_settings(load_settings(project / "frontline.toml", dotenv=None))
+    assert [run(helpdesk.get(str(n))).subject for n in (1, 3)] == ["fine", "fine"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -330,3 +331,48 @@ def test_a_conversation_with_an_unknown_format_is_refused_by_line(tmp_path: Path
     assert [line for line, _ in report.errors] == [1, 2]
     assert report.errors[0][1].startswith("has part 1 format 'rtf', which is not html or text")
     assert report.errors[1][1].startswith("has format '3', which is not html or text")
+
+
+def _write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("row", "field"), [
+    ({"id": 2, "subject": "bad \ud800 one"}, "subject"),
+    ({"id": 2, "subject": "ok", "requester_name": "Ana \udfff"}, "requester_name"),
+    ({"id": 2, "subject": "ok", "tags": ["fine", "\udc00"]}, "tags[1]"),
+    ({"id": "2\ud800", "subject": "ok"}, "id"),
+    ({"id": 2, "subject": "ok", "\ud800": "x"}, "\\ud800"),
+])
+def test_a_json_row_with_a_lone_surrogate_is_skipped_by_line_naming_the_field(tmp_path: Path, row: dict[str, Any],
+                                                                              field: str) -> None:
+    # JSON's \ud800 escape gives text no store can encode: it made the whole import fail with a traceback.
+    lines = [json.dumps({"id": 1, "subject": "fine"}), json.dumps(row), json.dumps({"id": 3, "subject": "fine"})]
+    report = read_tickets(_write(tmp_path, "t.jsonl", "\n".join(lines)))
+    assert [r["id"] for r in report.records] == ["1", "3"]
+    [(line, reason)] = report.errors
+    assert line == 2 and "lone surrogate" in reason and reason.startswith(f"{field} "), reason
+
+
+def test_an_id_longer_than_the_store_s_id_columns_is_a_bad_row(tmp_path: Path) -> None:
+    # 200 is the width of the id columns triage and the inbox write (PostgreSQL refuses a longer one).
+    lines = [json.dumps({"id": "7" * 200, "subject": "fits"}), json.dumps({"id": "x" * 201, "subject": "too long"})]
+    report = read_tickets(_write(tmp_path, "t.jsonl", "\n".join(lines)))
+    assert [r["id"] for r in report.records] == ["7" * 200]
+    assert report.errors == [(2, "has an id longer than 200 characters")]
+
+
+@pytest.mark.parametrize("conversation", [
+    {"id": "c2", "title": "t \ud800", "parts": [{"author": "customer", "body": "hi"}]},
+    {"id": "c2", "parts": [{"author": "customer", "body": "hi \udc00"}]},
+    {"id": "c\udc002", "parts": [{"author": "customer", "body": "hi"}]},
+    {"id": "c" * 201, "parts": [{"author": "customer", "body": "hi"}]},
+])
+def test_a_conversation_the_store_cannot_hold_is_skipped_by_line(tmp_path: Path, conversation: dict[str, Any]) -> None:
+    good = {"id": "c1", "parts": [{"author": "customer", "body": "fine"}]}
+    report = read_conversations(_write(tmp_path, "c.jsonl", json.dumps(good) + "\n" + json.dumps(conversation)))
+    assert [r["id"] for r in report.records] == ["c1"]
+    [(line, reason)] = report.errors
+    assert line == 2 and ("lone surrogate" in reason or "longer than 200" in reason), reason

@@ -311,8 +311,8 @@ def ticket_batch(body: bytes) -> TicketBatch:
         except ValueError as exc:  # PayloadError is one too
             ident = item.get("id", item.get("ticket_id"))
             error = {"index": index, "id": ident if isinstance(ident, str | int) else None, "error": str(exc)}
-            if isinstance(exc, PayloadError) and exc.field:
-                error["field"] = exc.field
+            if getattr(exc, "field", None):  # a PayloadError's or the importer's RowError's
+                error["field"] = exc.field  # type: ignore[attr-defined]
             batch.errors.append(error)
             continue
         if record["id"] in seen:  # the later copy wins, as in an import

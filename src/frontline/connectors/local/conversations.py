@@ -18,10 +18,10 @@ from typing import Any
 
 from frontline.config import Settings
 from frontline.errors import ConnectorError, NotFoundError
-from frontline.model import Author, Company, Conversation, Part, Requester, normalise_id, parse_timestamp
+from frontline.model import Author, Company, Conversation, Part, Requester, parse_timestamp
 from frontline.ports import Check, Page
 
-from .importer import body_format, body_text
+from .importer import body_format, body_text, check_storable, checked_id
 from .sqlite import Upserted, connect, migrate, transaction
 
 SERVICE = "Local conversations"
@@ -86,9 +86,10 @@ def _time(value: Any, name: str) -> str | None:
 
 def normalise_conversation(raw: Mapping[str, Any]) -> dict[str, Any]:
     """Validate one imported conversation (nested or flat contact/company); raises ValueError saying why."""
+    check_storable(raw)
     if raw.get("id") in (None, ""):
         raise ValueError("has no id")
-    conversation_id = normalise_id(raw["id"])
+    conversation_id = checked_id(raw["id"])
     contact: Mapping[str, Any] = raw["contact"] if isinstance(raw.get("contact"), Mapping) else {}
     company: Mapping[str, Any] = raw["company"] if isinstance(raw.get("company"), Mapping) else {}
     parts_in = raw.get("parts")

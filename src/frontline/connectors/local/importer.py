@@ -16,6 +16,7 @@ from typing import Any
 from frontline.decide.text import html_to_text
 from frontline.errors import DataFileError
 from frontline.model import normalise_id
+from frontline.storable import MAX_ID, text_field_problem
 
 from .textfile import read_text
 
@@ -35,6 +36,39 @@ STATUSES = {"new", "open", "pending", "hold", "solved", "closed"}
 FORMATS = {"text": "text", "plain": "text", "text/plain": "text", "html": "html", "text/html": "html"}
 MAX_BODY = 1_000_000
 CSV_FIELD_LIMIT = 16 * MAX_BODY
+
+
+class RowError(ValueError):
+    """A row that cannot be imported, and the field at fault (``field``) when one is."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def check_storable(row: Mapping[str, Any]) -> None:
+    """RowError naming the first field whose text no store can hold (a lone surrogate, which JSON's ``\\ud800``
+    escape gives): one such row would otherwise fail the whole import. NUL is dropped later, not refused."""
+    found = text_field_problem(dict(row), "", nul=True)
+    if found is not None:
+        where, problem = found
+        # The path may itself hold the surrogate (a key): name it the way a person can read and print it.
+        label = where.encode("utf-8", "backslashreplace").decode("utf-8")
+        raise RowError(f"{label} {problem}", label)
+
+
+def checked_id(value: Any) -> str:
+    """An id in its one form (:func:`normalise_id`), at most MAX_ID characters (the width of the id columns triage
+    and the inbox write, which PostgreSQL enforces); RowError otherwise."""
+    if isinstance(value, Mapping | list):  # never an id written out as "{'a': 1}"
+        raise RowError("has an id that is an object or a list, not a string or number", "id")
+    try:
+        ident = normalise_id(value)
+    except ValueError as exc:
+        raise RowError(f"has an invalid id: {exc}", "id") from None
+    if len(ident) > MAX_ID:
+        raise RowError(f"has an id longer than {MAX_ID} characters", "id")
+    return ident
 
 
 @dataclass
@@ -116,14 +150,10 @@ def normalise_record(raw: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
             raise ValueError("has more fields than the header")
         name = str(key).strip().lower().replace(" ", "_").replace("-", "_")
         row[ALIASES.get(name, name)] = value
+    check_storable(row)
     if _text(row.get("id")) == "":
         raise ValueError("has no id")
-    if isinstance(row["id"], dict | list):  # never an id written out as "{'a': 1}"
-        raise ValueError("has an id that is an object or a list, not a string or number")
-    try:
-        ticket_id = normalise_id(row["id"])
-    except ValueError as exc:
-        raise ValueError(f"has an invalid id: {exc}") from None
+    ticket_id = checked_id(row["id"])
     # A subject is one line of plain text; only a body is ever HTML, and only when the row says so.
     subject = " ".join(_text(row.get("subject")).split())
     description = body_text(row.get("description"), body_format(row.get("format")))
