@@ -24,6 +24,7 @@ from frontline.connectors.local.importer import normalise_record, read_conversat
 from frontline.decide.text import html_to_text
 from frontline.errors import DataFileError
 from frontline.model import normalise_id
+from frontline.storable import text_problem
 
 FILES = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 SUFFIXES = (".csv", ".jsonl", ".json", ".txt", ".tsv", ".ndjson", ".dat", "")
@@ -363,3 +364,61 @@ def test_every_conversation_is_stored_as_sent_except_where_the_format_says_so(
     assert report.errors == []
     assert {r["id"]: (r["title"], [p["body"] for p in r["parts"]], [p["author_name"] for p in r["parts"]])
             for r in report.records} == expected
+
+
+FIELDS = ["subject", "description", "requester_name", "requester_email", "company", "plan", "tags"]
+ROW = st.fixed_dictionaries({"id": ID_TEXT, **{name: ANY_TEXT for name in FIELDS[:-1]},
+                             "tags": st.lists(ANY_TEXT.filter(lambda t: "," not in t and ";" not in t), max_size=3)})
+SURROGATE = st.sampled_from(["\ud800", "\udfff", "a\udc00b"])
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.tuples(ROW, st.one_of(st.none(), st.tuples(st.sampled_from(FIELDS), SURROGATE))),
+                     min_size=1, max_size=8),
+       kind=st.sampled_from(["csv", "jsonl"]))
+def test_every_field_is_stored_as_sent_and_a_lone_surrogate_refuses_its_row_alone(
+        tmp_path: Path, rows: list[tuple[dict[str, Any], tuple[str, str] | None]], kind: str) -> None:
+    written = []
+    for row, spoiled in rows:
+        row = {**row, "tags": list(row["tags"])}
+        if spoiled is not None and kind == "jsonl":  # a CSV file holds bytes: only a JSON escape makes a lone surrogate
+            name, bad = spoiled
+            if name == "tags":
+                row["tags"].append(bad)
+            else:
+                row[name] += bad
+        written.append(row)
+    if kind == "csv":
+        buffer = io.StringIO(newline="")
+        writer = csv.DictWriter(buffer, fieldnames=["id", *FIELDS])
+        writer.writeheader()
+        writer.writerows({**r, "tags": ";".join(r["tags"])} for r in written)
+        content = buffer.getvalue().encode()
+    else:  # escaped as json.dumps does by default, the one way a file can hold "\ud800"
+        content = "".join(json.dumps(r) + "\n" for r in written).encode()
+    report = read_tickets(_write(tmp_path, f"tickets.{kind}", content))
+
+    def clean(text: str) -> str:
+        return text.replace("\x00", "").strip()
+
+    expected: dict[str, dict[str, Any]] = {}
+    refused: list[str] = []
+    for row in written:
+        texts = [row[name] for name in FIELDS[:-1]] + row["tags"]
+        if any(text_problem(t, nul=True) for t in texts):
+            refused.append("lone surrogate")
+            continue
+        subject = " ".join(row["subject"].replace("\x00", "").split())
+        if not subject and not clean(row["description"]):
+            refused.append("neither a subject nor a description")
+            continue
+        expected[expected_id(row["id"])] = {
+            "subject": subject, "description": clean(row["description"]),
+            "requester_name": clean(row["requester_name"]), "requester_email": clean(row["requester_email"]),
+            "company": clean(row["company"]) or None, "plan": clean(row["plan"]).lower() or None,
+            "tags": [clean(t) for t in row["tags"] if clean(t)]}
+    assert {r["id"]: {name: r[name] for name in expected.get(r["id"], r)} for r in report.records} == expected
+    assert sorted("lone surrogate" if "lone surrogate" in reason else "neither a subject nor a description"
+                  for _, reason in report.errors) == sorted(refused)
+    assert all(reason.split(" ", 1)[0].split("[")[0] in FIELDS for _, reason in report.errors
+               if "lone surrogate" in reason)

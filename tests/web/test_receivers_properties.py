@@ -341,3 +341,89 @@ def test_a_ticket_s_text_is_stored_as_sent_but_for_nul_and_blanks(workspace: Pat
             check()
         finally:
             run(helpdesk.aclose())
+
+
+# Text a customer may write in any field: HTML look-alikes, quotes, separators, NUL, emoji, a lone surrogate.
+SNIPPETS = st.sampled_from(["<script src=x>", "</script>", "<br>", "<p>", "</ticket>", "<b>x</b>", "&amp;", "&lt;",
+                            '"', "'", ",", ";", "\n", "\t", " ", "\x00", "\u2028", "\ufeff", "ü", "日本", "😀",
+                            "{{ticket.id}}", "[/]", "[bold red]", "=cmd|' /C calc'!A0", "\ud800"])
+FREE_TEXT = st.lists(st.one_of(SNIPPETS, st.text(st.characters(exclude_categories=["Cs"]), max_size=10)),
+                     max_size=6).map("".join)
+PRIORITY = st.sampled_from(["urgent", "high", "normal", "low"])
+STATUS = st.sampled_from(["new", "open", "pending", "hold", "solved", "closed"])
+
+
+def _id_sent(shape: str, text: str, number: int) -> tuple[Any, str]:
+    """An id as a caller may write it (unique per example), and the one form it is stored under."""
+    if shape == "int":
+        return number, str(number)
+    if shape == "float":
+        return float(number), str(number)
+    if shape == "digits":
+        return f" {number}.0 ", str(number)
+    ident = f"{text.strip()}~{number}"
+    return ident, ident
+
+
+def _unstorable_field(ticket: dict[str, Any]) -> str | None:
+    """The first field (in the order sent) holding a lone surrogate, as the 422 names it."""
+    for key, value in ticket.items():
+        values = value if isinstance(value, list) else [value]
+        for index, item in enumerate(values):
+            if isinstance(item, str) and any("\ud800" <= c <= "\udfff" for c in item):
+                return f"{key}[{index}]" if isinstance(value, list) else key
+    return None
+
+
+def _clean(text: str) -> str:
+    return text.replace("\x00", "").strip()
+
+
+def test_a_ticket_is_stored_as_sent_in_every_field_except_where_the_format_says_so(workspace: Path) -> None:
+    from frontline.decide.text import html_to_text
+
+    with serving(workspace) as app:
+        helpdesk = LocalHelpdesk.from_settings(app.settings)
+
+        @EXAMPLES
+        @given(shape=st.sampled_from(["int", "float", "digits", "text"]),
+               id_text=ID.filter(lambda i: isinstance(i, str) and len(i.strip()) < 180 and "\x00" not in i),
+               subject=FREE_TEXT, description=FREE_TEXT, html=st.booleans(), name=FREE_TEXT, email=FREE_TEXT,
+               company=FREE_TEXT, plan=FREE_TEXT, mrr=st.floats(0, 1e9) | st.integers(0, 10**9),
+               tags=st.lists(FREE_TEXT.filter(lambda t: "," not in t and ";" not in t), max_size=3),
+               priority=PRIORITY, status=STATUS)
+        def check(shape: str, id_text: str, subject: str, description: str, html: bool, name: str, email: str,
+                  company: str, plan: str, mrr: float, tags: list[str], priority: str, status: str) -> None:
+            sent_id, stored_id = _id_sent(shape, id_text, next(_numbers) + 10**6)
+            ticket = {"id": sent_id, "subject": subject, "description": description, "requester_name": name,
+                      "requester_email": email, "company": company, "plan": plan, "mrr": mrr, "tags": tags,
+                      "priority": priority, "status": status, **({"format": "html"} if html else {})}
+            body = json.dumps(ticket).encode()
+            answer = run(post_all(app, [("tickets", body, headers_for("tickets", body))]))[0]
+            expected_subject = " ".join(subject.replace("\x00", "").split())
+            expected_description = html_to_text(_clean(description)) if html else _clean(description)
+            unstorable = _unstorable_field(ticket)
+            if unstorable is not None:
+                assert answer.status_code == 422, answer.text
+                [error] = answer.json()["errors"]
+                assert error["field"] == unstorable and "surrogate" in error["error"]
+                return
+            if not expected_subject and not expected_description:
+                assert answer.status_code == 422, answer.text
+                return
+            assert answer.status_code == 202, answer.text
+            assert answer.json()["accepted"] == [stored_id]
+            stored = run(helpdesk.get(stored_id))
+            assert stored.id == stored_id
+            assert (stored.subject, stored.description) == (expected_subject, expected_description)
+            assert (stored.requester.name, stored.requester.email) == (_clean(name), _clean(email))
+            assert stored.company is not None
+            assert (stored.company.name, stored.company.plan, stored.company.mrr) == (
+                _clean(company), _clean(plan).lower() or None, float(mrr))
+            assert list(stored.tags) == list(dict.fromkeys(_clean(t) for t in tags if _clean(t)))
+            assert (stored.priority, stored.status) == (priority, status)
+
+        try:
+            check()
+        finally:
+            run(helpdesk.aclose())
