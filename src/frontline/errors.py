@@ -244,9 +244,12 @@ class DatabaseLockedError(StateError):
         self.database = database
         self.seconds = seconds
         waited = f" for more than {seconds:g} s" if seconds is not None else ""
+        # Only SQLite's wait is frontline's to set; PostgreSQL's is its lock_timeout.
+        longer = (f", or set FRONTLINE_BUSY_TIMEOUT to more seconds than {seconds:g} to wait longer"
+                  if seconds is not None else "")
         super().__init__(f"The database {database} stayed locked by another process{waited}; let the other "
-                         "frontline command (run, poll, worker, serve or import) finish, or stop it, then run this "
-                         "again.")
+                         f"frontline command (run, poll, worker, serve or import) finish, or stop it, then run this "
+                         f"again{longer}.")
 
 
 class UnstorableError(StateError):

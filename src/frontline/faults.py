@@ -9,11 +9,16 @@ operator and, with a batch of 500 rows, printed every ticket id in it.
 from __future__ import annotations
 
 import errno
+import math
+import os
+from collections.abc import Mapping
 
-from frontline.errors import DatabaseLockedError, FrontlineError, StateError, WorkspaceError
+from frontline.errors import ConfigError, DatabaseLockedError, FrontlineError, StateError, WorkspaceError
 
-# Seconds a SQLite connection waits for another process's write lock before giving up (its busy timeout).
+# Seconds a SQLite connection waits for another process's write lock before giving up (its busy timeout),
+# unless the process's environment sets BUSY_TIMEOUT_VARIABLE.
 BUSY_TIMEOUT = 30.0
+BUSY_TIMEOUT_VARIABLE = "FRONTLINE_BUSY_TIMEOUT"
 
 _FULL_ERRNOS = frozenset(code for code in (errno.ENOSPC, getattr(errno, "EDQUOT", None), errno.EFBIG) if code)
 # sqlite3 says SQLITE_BUSY and SQLITE_LOCKED in these words (the code names only on Python 3.11+).
@@ -21,6 +26,26 @@ _SQLITE_LOCKED = ("database is locked", "database table is locked", "database sc
 _SQLITE_FULL = "database or disk is full"
 # PostgreSQL's SQLSTATEs: disk_full, lock_not_available (a lock_timeout ran out).
 _PG_FULL, _PG_LOCKED = "53100", "55P03"
+
+
+def busy_timeout(environ: Mapping[str, str] | None = None) -> float:
+    """Seconds a SQLite connection waits for another process's lock: FRONTLINE_BUSY_TIMEOUT, else BUSY_TIMEOUT.
+
+    Read from the process's environment (not the configuration) because every SQLite file frontline opens
+    needs it, the state store and the embedded connectors' alike, some before any configuration is loaded.
+    A value that is not a positive number of seconds is a ConfigError.
+    """
+    raw = (os.environ if environ is None else environ).get(BUSY_TIMEOUT_VARIABLE, "").strip()
+    if not raw:
+        return BUSY_TIMEOUT
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise ConfigError("the environment", BUSY_TIMEOUT_VARIABLE,
+                          f"is {raw[:40]!r}, not a number of seconds above 0 (such as 60); set it so or unset it")
+    return seconds
 
 
 def disk_full(error: BaseException) -> bool:
@@ -46,7 +71,7 @@ def database_fault(error: BaseException, database: str, *, postgres: bool = Fals
         return None
     text = str(error).lower()
     if any(words in text for words in _SQLITE_LOCKED):
-        return DatabaseLockedError(database, BUSY_TIMEOUT)
+        return DatabaseLockedError(database, busy_timeout())
     if _SQLITE_FULL in text or disk_full(error):
         return WorkspaceError(database, "disk_full")
     return None

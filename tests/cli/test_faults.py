@@ -150,3 +150,42 @@ def test_a_full_disk_anywhere_else_is_still_one_sentence_naming_the_file(project
 
     monkeypatch.setattr(LocalHelpdesk, "upsert", full)
     assert_one_sentence(invoke("import", "tickets", "tickets.jsonl"), "somewhere.tmp", "disk is full")
+
+
+@pytest.fixture
+def locked_by_another(project: Path) -> Iterator[None]:
+    """Another process holds the state store's write lock (the store exists, migrated)."""
+    assert invoke("run", "triage", "--limit", "1").exit_code == 0
+    holder = sqlite3.connect(project / "ws" / "frontline.db", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        yield
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+def test_the_lock_sentence_says_how_to_wait_longer_and_frontline_busy_timeout_does(
+        locked_by_another: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The wait was settable only in code: a person told "locked for more than 30 s" had no way to wait longer.
+    monkeypatch.setenv("FRONTLINE_BUSY_TIMEOUT", "0.15")
+    result = invoke("run", "triage")
+    assert_one_sentence(result, "frontline.db", "for more than 0.15 s", "FRONTLINE_BUSY_TIMEOUT")
+
+
+def test_frontline_busy_timeout_sets_the_state_store_s_wait(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from frontline.store.engine import create_state_engine
+
+    monkeypatch.setenv("FRONTLINE_BUSY_TIMEOUT", "2.5")
+    engine = create_state_engine(f"sqlite:///{project / 'ws' / 'other.db'}")
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 2500
+    engine.dispose()
+
+
+@pytest.mark.parametrize("value", ["soon", "-1", "nan", "inf", "0"])
+def test_a_busy_timeout_that_is_not_a_positive_number_of_seconds_is_one_sentence(
+        project: Path, monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("FRONTLINE_BUSY_TIMEOUT", value)
+    result = invoke("run", "triage", "--limit", "1")
+    assert_one_sentence(result, "FRONTLINE_BUSY_TIMEOUT", "seconds")

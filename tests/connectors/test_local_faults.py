@@ -96,3 +96,17 @@ def test_an_outbox_whose_folder_became_a_file_is_not_active(tmp_path: Path) -> N
     (tmp_path / "ws").write_text("not a folder", encoding="utf-8")
     [check] = asyncio.run(chat.diagnose())
     assert not check.ok and "is not a folder" in check.detail
+
+
+def test_frontline_busy_timeout_is_the_wait_of_the_embedded_files(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FRONTLINE_BUSY_TIMEOUT", "0.2")
+    helpdesk = LocalHelpdesk(tmp_path / "helpdesk.db")
+    holder = sqlite3.connect(tmp_path / "helpdesk.db", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(DatabaseLockedError, match=r"for more than 0\.2 s.*FRONTLINE_BUSY_TIMEOUT"):
+            helpdesk.upsert([record(1)])
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()

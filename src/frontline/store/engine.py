@@ -69,14 +69,14 @@ def _one_sentence(engine: Engine, parsed: URL) -> None:
 def create_state_engine(url: str) -> Engine:
     """An engine tuned for the backend: WAL and a busy timeout on SQLite, pre-ping on PostgreSQL.
 
-    A full disk or a lock held past :data:`frontline.faults.BUSY_TIMEOUT` raises
+    A full disk or a lock held past :func:`frontline.faults.busy_timeout` (FRONTLINE_BUSY_TIMEOUT) raises
     :class:`~frontline.errors.WorkspaceError` or :class:`~frontline.errors.DatabaseLockedError`.
     """
     parsed = parse_state_url(url)
     url = driver_url(url)
     if parsed.get_backend_name() == "sqlite":
         _prepare_sqlite_file(parsed)
-        engine = create_engine(url, connect_args={"timeout": faults.BUSY_TIMEOUT})
+        engine = create_engine(url, connect_args={"timeout": faults.busy_timeout()})
         _one_sentence(engine, parsed)
 
         @event.listens_for(engine, "connect")

@@ -1,6 +1,6 @@
 """Small helpers for the embedded connectors' own SQLite files.
 
-A full disk or another process's lock held past :data:`frontline.faults.BUSY_TIMEOUT` raises
+A full disk or another process's lock held past :func:`frontline.faults.busy_timeout` (FRONTLINE_BUSY_TIMEOUT) raises
 :class:`~frontline.errors.WorkspaceError` or :class:`~frontline.errors.DatabaseLockedError` naming
 the file (from :func:`connect`, :func:`migrate` and :func:`transaction`), not sqlite3's bare words.
 """
@@ -31,7 +31,7 @@ def connect(path: Path) -> sqlite3.Connection:
     """Open an embedded SQLite file, created owner-only, in WAL mode."""
     private.touch(path)  # its folder 0700, the file 0600 (SQLite gives -wal and -shm the same mode)
     try:
-        connection = sqlite3.connect(path, timeout=faults.BUSY_TIMEOUT, isolation_level=None,
+        connection = sqlite3.connect(path, timeout=faults.busy_timeout(), isolation_level=None,
                                      check_same_thread=False)
         connection.row_factory = sqlite3.Row
         _wal(connection)
@@ -68,7 +68,7 @@ def _unopenable(path: Path, error: sqlite3.DatabaseError) -> WorkspaceError:
 def _wal(connection: sqlite3.Connection, seconds: float | None = None) -> None:
     """Switch to WAL; another process switching the new file at the same moment makes SQLite answer
     "database is locked" at once, without its busy handler, so wait and try again (bounded)."""
-    deadline = time.monotonic() + (faults.BUSY_TIMEOUT if seconds is None else seconds)
+    deadline = time.monotonic() + (faults.busy_timeout() if seconds is None else seconds)
     pause = 0.01
     while True:
         try:
