@@ -432,3 +432,14 @@ def test_escalate_with_a_learned_model_in_the_workspace_names_the_learned_signal
     assert "keywords" not in note and "sentiment +" not in note  # no keyword: the model escalated it
     alert = alerts(settings)[0]
     assert "learned +0.40" in str(alert["blocks"])
+
+
+def test_a_training_file_whose_name_holds_rich_markup_is_printed_as_written(
+        config: Path, tmp_path: Path, test_csv: Path) -> None:
+    # "[/]" in the --train file's name was read as Rich markup: the summary line crashed with a MarkupError.
+    (tmp_path / "data [").mkdir()  # with the file's "]", its path holds "[/]"
+    odd = write_rows(tmp_path / "data [" / "] [bold]v2.csv", as_rows(TRAINING), HEADER)
+    result = CliRunner().invoke(cli, ["--config", str(config), *eval_args(test_csv, "--train", str(odd))])
+    assert result.exception is None, result.exception
+    assert result.exit_code == 0, result.output
+    assert f"the learned signal trained on {odd} (100 messages)" in " ".join(result.output.split())

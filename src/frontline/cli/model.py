@@ -275,7 +275,7 @@ def _train_escalation(settings: Settings, data: Path, text_columns: tuple[str, .
     model.save(target)
     meta = model.meta
     scores = meta.scores
-    encoder = (f"sentence embeddings {meta.embeddings}" + (", fine-tuned" if meta.finetuned else "")
+    encoder = (f"sentence embeddings {safe(meta.embeddings)}" + (", fine-tuned" if meta.finetuned else "")
                if meta.embeddings else "no sentence embeddings")
     console.print(f"Trained the escalation model on {len(texts)} messages ({sum(gold)} escalations, "
                   f"{plural(skipped, 'row')} skipped) in {elapsed:.1f}s, with {encoder}.")
@@ -352,7 +352,7 @@ def _evaluate_signals(settings: Settings, data: Path, text_columns: tuple[str, .
     console.print(f"[bold]{safe(data)}[/]: {result['n']} messages ({skipped} skipped), {result['positives']} positive; "
                   f"each read as one customer message, scored on {signals_read} only")
     if on:
-        console.print(f"learned signal: {how}, firing at {result['learned']['at_least']:.2f}")
+        console.print(f"learned signal: {safe(how)}, firing at {result['learned']['at_least']:.2f}")
         if "warning" in result["learned"]:
             console.print(f"[yellow]Warning:[/] {safe(result['learned']['warning'])}")
     console.print(f"flagged {result['flagged']} ({signals_read} reach the threshold {result['threshold']:.2f})")
