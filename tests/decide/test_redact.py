@@ -51,6 +51,10 @@ def test_each_kind_is_replaced_by_its_placeholder(text: str, kind: str, secret: 
     ("de 0151 23456789 danke", "phone", "23456789"),
     ("in 98765 43210 thanks", "phone", "98765"),
     ("in +91 98765 43210 thanks", "phone", "98765"),
+    ("us 415.555.0132 thanks", "phone", "555.0132"),          # was kept: read as a version number
+    ("us 1-800-555-0199 thanks", "phone", "555-0199"),        # was kept: the 1- before it hid it
+    ("us 1 415 555 0132 thanks", "phone", "555 0132"),
+    ("de +49\u00a030\u00a012345678 danke", "phone", "12345678"),  # was kept: no-break spaces
 ])
 def test_national_and_non_ascii_shapes_are_replaced(text: str, kind: str, secret: str) -> None:
     result = redact(text)

@@ -194,6 +194,14 @@ PHONES = st.one_of(
     # North America: (415) 555-0132, 415-555-0132, +1 415 555 0132
     st.builds(lambda a, b, c: f"({a}) {b}-{c}", _digits(3, first="23456789"), _digits(3), _digits(4)),
     st.builds(lambda a, b, c: f"+1 {a} {b} {c}", _digits(3, first="23456789"), _digits(3), _digits(4)),
+    # ... dotted (415.555.0132) or after the country code without its + (1-800-555-0199, 1 415 555 0132)
+    st.builds(lambda a, b, c: f"{a}.{b}.{c}", _digits(3, first="23456789"), _digits(3), _digits(4)),
+    st.builds(lambda a, b, c, s: f"1{s}{a}{s}{b}{s}{c}", _digits(3, first="23456789"), _digits(3), _digits(4),
+              st.sampled_from(["-", " ", "."])),
+    # International numbers spaced with no-break spaces, as word processors and chat apps write them
+    st.builds(lambda area, number, s: f"+49{s}{area}{s}{number}", _digits(2, 3, first="123456789"), _digits(6, 8),
+              st.sampled_from(["\u00a0", "\u202f"])),
+    st.builds(lambda a, b, c: f"+44\u00a0{a}\u00a0{b}\u00a0{c}", _digits(2, first="123"), _digits(4), _digits(4)),
 )
 UNICODE_EMAILS = st.builds(
     lambda local, labels, tld, at: f"{local}{at}{'.'.join(labels)}.{tld}",

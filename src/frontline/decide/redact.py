@@ -9,7 +9,9 @@ The shapes are wider than ASCII and North America: email addresses in any script
 IDN ``xn--`` domains, a fullwidth ``＠``); card digits grouped by spaces, dashes, dots, underscores,
 no-break or thin spaces, or two of them; phones written the national way — an international ``+CC``
 number, a trunk-prefixed one (``020 7946 0958``, ``01 23 45 67 89``, ``030 12345678``, ``030/12345678``)
-or an Indian mobile (``98765 43210``). What keeps ordinary numbers: a phone-shaped run that reads as a
+or an Indian mobile (``98765 43210``), a North American one dotted or after a bare ``1``
+(``415.555.0132``, ``1-800-555-0199``), and international numbers spaced with no-break spaces.
+What keeps ordinary numbers: a phone-shaped run that reads as a
 date or version, or as an amount (a currency sign beside it, or thousands groups with decimals:
 ``€10 000.00``) is left alone, and an order id after ``#`` never starts a phone.
 
@@ -56,10 +58,11 @@ _GROUP_SEPARATOR = re.compile(f"({_CARD_SEPARATOR})")
 # Tried in this order, each on what the previous left: international, trunk-prefixed national, Indian
 # mobile, then the general shape (North American and the rest).
 _PHONES = (
-    re.compile(r"(?<![\w+\-/#.,])\+\d{1,3}(?:[ .\-]?\(0\))?(?:[ .\-/]?\(?\d{1,5}\)?){1,6}(?![\w])"),
+    re.compile(r"(?<![\w+\-/#.,])\+\d{1,3}(?:[ .\-\u00a0\u202f]?\(0\))?(?:[ .\-/\u00a0\u202f]?\(?\d{1,5}\)?){1,6}"
+               r"(?![\w])"),
     re.compile(r"(?<![\w+\-/#.,])\(?0\d{1,4}\)?(?:[ .\-/]\d{2,8}){1,4}(?![\w])"),
     re.compile(r"(?<![\w+\-/#.,])[6-9]\d{4}[ \-]\d{5}(?![\w])"),
-    re.compile(r"(?<![\w+\-/#])(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{1,4}\)[\s.\-]?)?\d{2,4}(?:[\s.\-]\d{2,5}){1,4}(?![\w])"
+    re.compile(r"(?<![\w+\-/#])(?:\+\d{1,3}[\s.\-]?|1[\s.\-])?(?:\(\d{1,4}\)[\s.\-]?)?\d{2,4}(?:[\s.\-]\d{2,5}){1,4}(?![\w])"
                r"|(?<![\w+])\+\d{7,15}(?!\w)"),
 )
 _CURRENCY = "$€£¥₹₽₩¢"
@@ -207,8 +210,13 @@ def _printed_like_a_card(sizes: list[int]) -> bool:
 _DATE = re.compile(r"^\d{4}[-./]\d{1,2}[-./]\d{1,2}$|^\d{1,2}[-./]\d{1,2}[-./]\d{2,4}$|^\d+(?:\.\d+){2,3}$")
 
 
+# The North American way with dots (415.555.0132, 1.800.555.0199): a phone, though shaped like a version.
+_NANP_DOTTED = re.compile(r"^(?:1\.)?\d{3}\.\d{3}\.\d{4}$")
+
+
 def _looks_like_date_or_version(value: str) -> bool:
-    return bool(_DATE.match(value.strip()))
+    value = value.strip()
+    return bool(_DATE.match(value)) and not _NANP_DOTTED.match(value)
 
 
 def _looks_like_amount(match: re.Match[str]) -> bool:
