@@ -31,9 +31,19 @@ KB = ("help.acme.example",)
     ("https://help.acme.example.evil.example/x", LINK_REMOVED),
     ("https://evil.example\\@help.acme.example/", LINK_REMOVED),  # browsers read \\ as /
     ("ftp://help.acme.example/file", LINK_REMOVED),
+    # A domain with a query, a fragment or a port carries what the attacker chose, as a path does (autolinked by
+    # Slack and the helpdesks); these were kept.
+    ("open evil.example?reset=1 now", f"open {LINK_REMOVED} now"),
+    ("open evil.example#token now", f"open {LINK_REMOVED} now"),
+    ("open evil.example:8080/reset now", f"open {LINK_REMOVED} now"),
 ])
 def test_links_are_replaced_unless_their_host_is_allowed(text: str, expected: str) -> None:
     assert strip_links(text, KB) == expected
+
+
+@pytest.mark.parametrize("text", ["Go to www. and then", "It ends with www.", "the example.com team, at 10:30"])
+def test_prose_that_only_looks_like_the_start_of_a_link_is_kept(text: str) -> None:
+    assert strip_links(text, KB) == text  # "www." alone was replaced (found by the property test below)
 
 
 @pytest.mark.parametrize("text", [

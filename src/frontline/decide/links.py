@@ -10,10 +10,11 @@ when it has one) unless it is an http(s) link whose host is an allowed host or a
 - Markdown's ``[text](url)`` and ``![alt](url)``;
 - HTML tags (dropped; one carrying a URL leaves ``[link removed]``);
 - a bare address with a scheme (``https://…``, ``mailto:…``, ``javascript:…``) or starting ``www.``,
-  and a domain followed by a path (``evil.example/reset``).
+  and a domain followed by a path, a query, a fragment or a port (``evil.example/reset``,
+  ``evil.example?reset=1``); ``www.`` alone is prose.
 
 A domain name alone (``example.com``) is kept: it is ordinary prose in support replies, and it
-cannot carry a crafted path or query.
+cannot carry a crafted path, query or fragment.
 """
 
 from __future__ import annotations
@@ -28,8 +29,11 @@ _SLACK = re.compile(r"<([A-Za-z][A-Za-z0-9+.\-]*:[^<>|\s]*|[!@#][^<>|\s]*)(?:\|(
 _MARKDOWN = re.compile(r"!?\[([^\[\]\n]*)\]\(\s*<?([^()\s<>]*(?:\([^()\s]*\)[^()\s<>]*)*)>?(?:\s+\"[^\"]*\")?\s*\)")
 _HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9\-]*(?:\s[^<>]*)?/?>")
 _BARE = re.compile(
-    r"(?:\b[A-Za-z][A-Za-z0-9+.\-]*://|\bwww\.|\b(?:mailto|javascript|data|vbscript|file|tel|sms):)[^\s<>\"'`]*"
-    r"|\b(?:[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,63}/[^\s<>\"'`]*",
+    r"(?:\b[A-Za-z][A-Za-z0-9+.\-]*://|\bwww\.(?=[A-Za-z0-9])|\b(?:mailto|javascript|data|vbscript|file|tel|sms):)"
+    r"[^\s<>\"'`]*"
+    # A domain followed by a path, a query, a fragment or a port: each carries what its writer chose.
+    r"|\b(?:[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,63}(?::\d{1,5})?[/?#][^\s<>\"'`]*"
+    r"|\b(?:[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,63}:\d{1,5}\b",
 )
 _TRAILING = ".,;:!?)]}'\""
 
