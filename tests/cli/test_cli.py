@@ -36,7 +36,7 @@ def invoke(*args: str) -> Result:
 
 def test_import_run_and_state(project: Path) -> None:
     imported = invoke("import", "tickets", "tickets.jsonl")
-    assert imported.exit_code == 0
+    assert imported.exit_code == 1  # line 3 is no JSON: skipped by name, and the exit code says so
     assert "tickets.jsonl:3: skipped" in imported.output and "Imported 2 new" in imported.output
     first = invoke("run", "triage")
     assert first.exit_code == 0, first.output
@@ -128,7 +128,7 @@ def echoing(project: Path) -> Path:
     config = project / "frontline.toml"
     config.write_text(config.read_text(encoding="utf-8").replace("echo = false\n", ""), encoding="utf-8")
     (project / "conversations.jsonl").write_text(json.dumps(ANGRY_CONVERSATION) + "\n", encoding="utf-8")
-    assert invoke("import", "tickets", "tickets.jsonl").exit_code == 0
+    assert invoke("import", "tickets", "tickets.jsonl").exit_code == 1  # its line 3 is skipped
     assert invoke("import", "conversations", "conversations.jsonl").exit_code == 0
     return project
 

@@ -61,7 +61,7 @@ def test_a_run_over_hostile_tickets_completes_and_prints_them_inert(project: Pat
              "requester_name": HOSTILE, "requester_email": "a@example.com", "company": HOSTILE} for n in (1, 2)]
     (project / "tickets.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
     imported = invoke("import", "tickets", "tickets.jsonl")
-    assert imported.exit_code == 0, imported.output
+    assert imported.exit_code == 1, imported.output  # two rows skipped
     triaged = invoke("run", "triage")
     assert triaged.exit_code == 0, triaged.output
     assert "2 handled" in triaged.output
@@ -87,7 +87,7 @@ def test_import_errors_print_hostile_ids_and_file_names_inert(project: Path) -> 
     (project / name).write_text("".join(json.dumps(row) + "\n" for row in rows) + "[/] \x1b[31m\n",
                                 encoding="utf-8")
     imported = invoke("import", "tickets", name)
-    assert imported.exit_code == 0, imported.output
+    assert imported.exit_code == 1, imported.output  # two rows skipped
     assert_inert(imported.output)
     assert "[bold]\\x1b[31m.jsonl:2" in imported.output and "also on line 1" in imported.output
 

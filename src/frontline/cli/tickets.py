@@ -31,7 +31,11 @@ def _notices(file: Path, report: ImportReport, noun: str, unit: str) -> list[tup
 
 
 def _report(ctx: click.Context, file: Path, report: ImportReport, store: Any, noun: str, unit: str) -> None:
-    """Print what needs a look (the first 50 lines) and the totals; exit 1 when nothing could be imported."""
+    """Print what needs a look (the first 50 lines) and the totals; exit 1 when a row was skipped.
+
+    The rows that could be read are imported all the same; the exit code tells a script (or cron) that
+    some could not, so a skipped row is never lost silently.
+    """
     notices = _notices(file, report, noun, unit)
     for _, message in notices[:50]:
         console.print(message)
@@ -48,7 +52,7 @@ def _report(ctx: click.Context, file: Path, report: ImportReport, store: Any, no
                       f"{safe(' or '.join(sorted({name for _, name in report.legacy})))} (listed above).")
     if report.truncated:
         console.print(f"{plural(report.truncated, 'description')} longer than 1 MB truncated to 1 MB.")
-    if report.errors and not report.records:
+    if report.errors:
         ctx.exit(1)
 
 
