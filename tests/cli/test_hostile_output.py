@@ -61,7 +61,7 @@ def test_a_run_over_hostile_tickets_completes_and_prints_them_inert(project: Pat
              "requester_name": HOSTILE, "requester_email": "a@example.com", "company": HOSTILE} for n in (1, 2)]
     (project / "tickets.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
     imported = invoke("import", "tickets", "tickets.jsonl")
-    assert imported.exit_code == 1, imported.output  # two rows skipped
+    assert imported.exit_code == 0, imported.output
     triaged = invoke("run", "triage")
     assert triaged.exit_code == 0, triaged.output
     assert "2 handled" in triaged.output
