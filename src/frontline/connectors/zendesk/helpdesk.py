@@ -125,6 +125,10 @@ class ZendeskHelpdesk:
         """One request per ticket, or update_many jobs for a backlog; one result per update, in order."""
         return await self._writer.write_back(updates)
 
+    async def _submit(self, payload: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Start an update_many job and return its status unpolled (the crash tests' run that dies here)."""
+        return await self._writer._submit(payload)
+
     # -- setup ---------------------------------------------------------------------------------
     async def diagnose(self) -> list[Check]:
         """One cheap call (``GET /api/v2/users/me``): who is signed in where, or what to fix."""
