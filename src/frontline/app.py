@@ -10,12 +10,12 @@ from typing import Any
 
 import httpx
 
-from frontline.config import LLMSettings, Settings
+from frontline import classifiers
+from frontline.config import Settings
 from frontline.connectors.registry import connector_class
 from frontline.credentials import Credentials, open_credentials
-from frontline.decide.cascade import CascadeClassifier
-from frontline.decide.triage import ModelClassifier, RulesClassifier, severity_model_path
-from frontline.errors import ConfigError, FrontlineError, ModelFormatError, ModelNotFoundError
+from frontline.decide.triage import ModelClassifier
+from frontline.errors import FrontlineError
 from frontline.flows.escalate import EscalateServices
 from frontline.flows.triage import TriageServices
 from frontline.ports import Classifier
@@ -29,76 +29,20 @@ USER_AGENT = "frontline/0.1 (+https://github.com/frontline-support/frontline)"
 
 def load_model(settings: Settings) -> ModelClassifier:
     """The trained model at the configured path, checked against the taxonomy."""
-    from frontline.decide.trained import TrainedModel
-
-    path = settings.model_file
-    if not path.exists():
-        raise ModelNotFoundError(str(path))
-    model = TrainedModel.load(path)
-    unknown = sorted(set(model.labels) - set(settings.categories))
-    if unknown:
-        raise ModelFormatError(
-            str(path),
-            f"it predicts labels that are not configured categories ({', '.join(unknown[:5])}); "
-            "retrain on your taxonomy or add those categories to frontline.toml",
-        )
-    severity = None
-    severity_path = severity_model_path(path)
-    if severity_path.exists():
-        severity = TrainedModel.load(severity_path)
-        levels = set(severity.labels) - set(settings.severities)
-        if levels:
-            raise ModelFormatError(str(severity_path), f"it predicts unknown severities {', '.join(sorted(levels))}")
-    return ModelClassifier(settings, model, severity)
+    return classifiers.load_model(settings)
 
 
 def llm_configured(settings: Settings) -> bool:
     """The LLM stage is on when a key is set or the endpoint was changed (e.g. a keyless Ollama)."""
-    from frontline.connectors.llm import llm_api_key
-
-    return bool(llm_api_key(settings)) or settings.llm.base_url != LLMSettings().base_url
+    return classifiers.llm_configured(settings)
 
 
 def build_classifier(settings: Settings, http: httpx.AsyncClient) -> Classifier:
-    """The configured classifier; the cascade degrades to what is available."""
-    kind = settings.classifier.kind
-    if kind == "rules":
-        return RulesClassifier(settings)
-    model: ModelClassifier | None = None
-    if kind in ("cascade", "model"):
-        try:
-            model = load_model(settings)
-        except ModelNotFoundError:
-            if kind == "model":
-                raise
-    if kind == "model":
-        assert model is not None
-        return model
-    llm = None
-    if llm_configured(settings):
-        from frontline.connectors.llm import LLMClassifier, llm_api_key
+    """The classifier ``classifier.kind`` names, from the ``frontline.classifiers`` entry points.
 
-        llm = LLMClassifier(settings, api_key=llm_api_key(settings), http_client=http)
-    elif kind == "llm":
-        raise ConfigError(
-            settings.source, "classifier.kind",
-            "is \"llm\" but no LLM key is set; set OPENROUTER_API_KEY (or FRONTLINE_LLM_API_KEY with "
-            "FRONTLINE_LLM_BASE_URL)",
-        )
-    if kind == "llm":
-        return CascadeClassifier(settings, model=None, llm=_AlwaysAsk(llm), concurrency=settings.runner.concurrency)
-    return CascadeClassifier(settings, model=model, llm=llm, concurrency=settings.runner.concurrency)
-
-
-class _AlwaysAsk:
-    """Makes the cascade ask the LLM for every ticket (classifier.kind = "llm")."""
-
-    def __init__(self, llm: Any) -> None:
-        self.name = "llm"
-        self._llm = llm
-
-    async def classify_one(self, ticket: Any) -> Any:
-        return await self._llm.classify_one(ticket)
+    The built-in cascade degrades to what is available (no model, no LLM key).
+    """
+    return classifiers.build(settings, http)
 
 
 _BOOKS: dict[str, BudgetBook] = {}

@@ -40,8 +40,8 @@ def plural(count: int, noun: str) -> str:
 
 def connector_options(func: Any) -> Any:
     """Flags that pick the team and override the configured connectors for one run."""
-    func = click.option("--classifier", type=click.Choice(["cascade", "model", "rules", "llm"]),
-                        help="Override classifier.kind.")(func)
+    # Any registered classifier's name (checked with the settings): a plugin brings its own.
+    func = click.option("--classifier", help="Override classifier.kind (cascade, model, rules, llm, …).")(func)
     func = click.option("--chat", help="Chat connector (outbox, slack, …).")(func)
     func = click.option("--kb", help="Knowledge-base connector (local, notion, …).")(func)
     func = click.option("--helpdesk", help="Helpdesk connector (local, zendesk, …).")(func)

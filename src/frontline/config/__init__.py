@@ -9,11 +9,11 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
-from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from frontline import scrub
 from frontline.config.base import Strict
@@ -73,10 +73,20 @@ class Thresholds(Strict):
         return self
 
 
+def _registered_classifier(name: str) -> str:
+    """A classifier name some installed package registered (frontline's own included)."""
+    from frontline.classifiers import available, unregistered
+
+    if name not in available():
+        raise ValueError(unregistered())
+    return name
+
+
 class ClassifierSettings(Strict):
     """Which classifier decides, and where its model lives."""
 
-    kind: Literal["cascade", "model", "rules", "llm"] = "cascade"
+    # Any name registered in the `frontline.classifiers` entry points (built-ins: cascade, model, rules, llm).
+    kind: Annotated[str, AfterValidator(_registered_classifier)] = "cascade"
     model_path: str = "model.joblib"
 
 

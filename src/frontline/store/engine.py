@@ -109,21 +109,30 @@ def _lock(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest migration (no-op when current); safe with several processes starting."""
+def upgrade(engine: Engine, location: str) -> None:
+    """Bring the database to the newest migration in the Alembic scripts at ``location`` (no-op when current).
+
+    Safe with several processes starting together: one migrates while the others wait, then find it
+    done. Errors are the driver's (wrapped by SQLAlchemy): each caller says what they mean for it.
+    """
     config = Config()
-    config.set_main_option("script_location", MIGRATIONS)
+    config.set_main_option("script_location", location)
     head = ScriptDirectory.from_config(config).get_current_head()
+    with engine.connect() as connection:
+        if _current(connection) == head:
+            return
+    with engine.begin() as connection:
+        _lock(connection)
+        if _current(connection) == head:  # another process migrated while this one waited
+            return
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the state store's schema to the newest migration (no-op when current); safe with several processes."""
     try:
-        with engine.connect() as connection:
-            if _current(connection) == head:
-                return
-        with engine.begin() as connection:
-            _lock(connection)
-            if _current(connection) == head:  # another process migrated while this one waited
-                return
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+        upgrade(engine, MIGRATIONS)
     except OperationalError as exc:
         raise StateError(f"Cannot open the state store at {engine.url!r}: {exc.orig}. "
                          "Check FRONTLINE_DATABASE_URL or the workspace folder's permissions.") from None

@@ -17,9 +17,10 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from frontline.errors import UnstorableError
+from frontline.web.context import WebContext
 from frontline.web.metrics import CONTENT_TYPE
 from frontline.web.payloads import (
     IdReader,
@@ -35,9 +36,6 @@ from frontline.web.payloads import (
 )
 from frontline.web.responses import Response
 from frontline.web.signatures import bearer_matches, verify_intercom, verify_slack, verify_zendesk
-
-if TYPE_CHECKING:
-    from frontline.web.app import WebApp
 
 # secret, headers, body → what is wrong with the signature, or None
 Verifier = Callable[[str, dict[str, str], bytes], str | None]
@@ -62,29 +60,29 @@ def unauthorized() -> Response:
     return _response(401, {"error": "invalid signature"})
 
 
-def _unconfigured(app: WebApp, source: str, variable: str) -> Response:
+def _unconfigured(app: WebContext, source: str, variable: str) -> Response:
     log.warning("%s webhook refused: %s is not set", source.capitalize(), variable)
     app.metrics.delivery(source, "unconfigured")
     return _response(503, {"error": "webhook not configured"})
 
 
-def _refused(app: WebApp, source: str, problem: str) -> Response:
+def _refused(app: WebContext, source: str, problem: str) -> Response:
     log.warning("%s webhook refused: %s", source.capitalize(), problem)
     app.metrics.delivery(source, "refused")
     return unauthorized()
 
 
-def _invalid(app: WebApp, source: str, problem: str, field: str | None = None, status: int = 400) -> Response:
+def _invalid(app: WebContext, source: str, problem: str, field: str | None = None, status: int = 400) -> Response:
     """A verified body frontline cannot take: 400 (422 when only the store refused it), naming the field."""
     app.metrics.delivery(source, "invalid")
     return _response(status, {"error": problem} if field is None else {"error": problem, "field": field})
 
 
-def _refuse(app: WebApp, source: str, error: PayloadError) -> Response:
+def _refuse(app: WebContext, source: str, error: PayloadError) -> Response:
     return _invalid(app, source, str(error), error.field)
 
 
-async def _record(app: WebApp, source: str, delivery: str, flow: str, item: str, payload: Any) -> bool | Response:
+async def _record(app: WebContext, source: str, delivery: str, flow: str, item: str, payload: Any) -> bool | Response:
     """Record a delivery; the 422 when the inbox cannot hold it (that delivery alone fails: the others in
     its batch are recorded)."""
     try:
@@ -94,18 +92,18 @@ async def _record(app: WebApp, source: str, delivery: str, flow: str, item: str,
         return _invalid(app, source, str(error), error.field, 422)
 
 
-def _ticket_ids(app: WebApp) -> IdReader:
+def _ticket_ids(app: WebContext) -> IdReader:
     """How a ticket id in a delivery is read: a Zendesk ticket number in front of Zendesk, else any id the
     store can hold (the embedded helpdesk's ids are whatever its tickets were given)."""
     return zendesk_ticket if app.settings.connectors.helpdesk == "zendesk" else item_id
 
 
-def _conversation_ids(app: WebApp) -> IdReader:
+def _conversation_ids(app: WebContext) -> IdReader:
     """How a conversation id in a delivery is read: Intercom's digits in front of Intercom, else any id."""
     return intercom_conversation if app.settings.connectors.conversations == "intercom" else item_id
 
 
-def _ignored(app: WebApp, source: str, what: str) -> Response:
+def _ignored(app: WebContext, source: str, what: str) -> Response:
     app.metrics.delivery(source, "ignored")
     return _response(200, {"ignored": what})
 
@@ -116,7 +114,7 @@ def delivery_key(*parts: str) -> str:
     return key if len(key) <= MAX_DELIVERY else hashlib.sha256(key.encode()).hexdigest()
 
 
-def _unverified(app: WebApp, source: str, secret_name: str, verify: Verifier, headers: dict[str, str],
+def _unverified(app: WebContext, source: str, secret_name: str, verify: Verifier, headers: dict[str, str],
                 body: bytes) -> Response | None:
     """Before anything else: the refusal when the secret is missing or the signature is wrong, else None."""
     secret = app.settings.secret(secret_name)
@@ -127,7 +125,7 @@ def _unverified(app: WebApp, source: str, secret_name: str, verify: Verifier, he
 
 
 # -- webhooks ----------------------------------------------------------------------------------------
-async def intercom(app: WebApp, headers: dict[str, str], body: bytes) -> Response:
+async def intercom(app: WebContext, headers: dict[str, str], body: bytes) -> Response:
     """Intercom notifications: verify X-Hub-Signature, record conversation topics, answer."""
     refusal = _unverified(app, "intercom", "INTERCOM_CLIENT_SECRET", verify_intercom, headers, body)
     if refusal is not None:
@@ -165,7 +163,7 @@ def _notification_id(value: Any) -> str:
     return text(value, "id")
 
 
-async def zendesk(app: WebApp, headers: dict[str, str], body: bytes) -> Response:
+async def zendesk(app: WebContext, headers: dict[str, str], body: bytes) -> Response:
     """A Zendesk trigger (or ticket event) webhook: verify, record the ticket for triage, answer."""
     verify = partial(verify_zendesk, tolerance=app.settings.server.timestamp_tolerance_seconds)
     refusal = _unverified(app, "zendesk", "ZENDESK_WEBHOOK_SECRET", verify, headers, body)
@@ -199,7 +197,7 @@ def zendesk_delivery(event: ZendeskEvent, headers: dict[str, str], body: bytes) 
     return delivery_key(stamp, hashlib.sha256(body).hexdigest())
 
 
-async def slack(app: WebApp, headers: dict[str, str], body: bytes) -> Response:
+async def slack(app: WebContext, headers: dict[str, str], body: bytes) -> Response:
     """Slack interactivity: verify, record frontline's buttons and menus as feedback, answer within 3 s."""
     verify = partial(verify_slack, tolerance=app.settings.server.timestamp_tolerance_seconds)
     refusal = _unverified(app, "slack", "SLACK_SIGNING_SECRET", verify, headers, body)
@@ -242,7 +240,7 @@ def json_object(body: bytes) -> dict[str, Any]:
 
 
 # -- the embedded helpdesk's intake -------------------------------------------------------------------
-async def tickets(app: WebApp, headers: dict[str, str], body: bytes) -> Response:
+async def tickets(app: WebContext, headers: dict[str, str], body: bytes) -> Response:
     """``POST /tickets``: one ticket or a list, validated, upserted, queued for triage; 202 with the ids."""
     key = app.settings.secret("FRONTLINE_API_KEY")
     if not key:
@@ -266,7 +264,7 @@ async def tickets(app: WebApp, headers: dict[str, str], body: bytes) -> Response
     return _response(202, {"accepted": [r["id"] for r in batch.records], "created": created, "updated": updated})
 
 
-def _store_tickets(app: WebApp, records: list[dict[str, Any]]) -> tuple[int, int]:
+def _store_tickets(app: WebContext, records: list[dict[str, Any]]) -> tuple[int, int]:
     """Upsert, then queue each ticket for triage (delivery = id@updated_at). Runs in a thread.
 
     A crash between the two leaves a stored ticket unqueued: the poller (the safety net) still
@@ -290,13 +288,13 @@ def _store_tickets(app: WebApp, records: list[dict[str, Any]]) -> tuple[int, int
 
 
 # -- probes ----------------------------------------------------------------------------------------------
-async def health(app: WebApp, headers: dict[str, str], body: bytes) -> Response:
+async def health(app: WebContext, headers: dict[str, str], body: bytes) -> Response:
     """Liveness, whether the worker runs yet ("starting": deliveries are recorded meanwhile), and the inbox depth."""
     depth = await asyncio.to_thread(app.inbox.depth)
     return _response(503 if app.status == "failed" else 200, {"status": app.status, "inbox": depth})
 
 
-async def metrics(app: WebApp, headers: dict[str, str], body: bytes) -> Response:
+async def metrics(app: WebContext, headers: dict[str, str], body: bytes) -> Response:
     """Prometheus text format; the store's counts are read now, off the event loop."""
     text = await asyncio.to_thread(app.metrics.render)
     return _response(200, text, {"content-type": CONTENT_TYPE})

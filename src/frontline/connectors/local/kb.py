@@ -23,42 +23,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import create_engine
+from sqlalchemy.exc import DBAPIError
+
+from frontline import faults
 from frontline.config import Settings
 from frontline.errors import ConnectorError
 from frontline.model import Article
 from frontline.ports import Check
+from frontline.store.engine import upgrade
 
-from .sqlite import connect, migrate, transaction
+from .sqlite import connect, transaction
 
 SERVICE = "Local knowledge base"
 
-SCHEMA = [
-    """
-    CREATE TABLE articles (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        path TEXT NOT NULL UNIQUE,
-        title TEXT NOT NULL,
-        url TEXT NOT NULL,
-        body TEXT NOT NULL,
-        mtime REAL NOT NULL
-    );
-    CREATE VIRTUAL TABLE articles_fts USING fts5(
-        title, body, content='articles', content_rowid='id', tokenize='porter unicode61'
-    );
-    CREATE TRIGGER articles_ai AFTER INSERT ON articles BEGIN
-        INSERT INTO articles_fts(rowid, title, body) VALUES (new.id, new.title, new.body);
-    END;
-    CREATE TRIGGER articles_ad AFTER DELETE ON articles BEGIN
-        INSERT INTO articles_fts(articles_fts, rowid, title, body) VALUES ('delete', old.id, old.title, old.body);
-    END;
-    CREATE TRIGGER articles_au AFTER UPDATE ON articles BEGIN
-        INSERT INTO articles_fts(articles_fts, rowid, title, body) VALUES ('delete', old.id, old.title, old.body);
-        INSERT INTO articles_fts(rowid, title, body) VALUES (new.id, new.title, new.body);
-    END
-    """,
-    # Which folder the index mirrors (key 'folder'): another folder, or this one moved, re-reads every file.
-    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-]
+# The index's schema: Alembic migrations of its own (its file is not the state store's).
+MIGRATIONS = str(Path(__file__).with_name("kb_migrations"))
 
 STOPWORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before being below
@@ -178,6 +158,25 @@ def snippet(body: str, terms: list[str], words: int = SNIPPET_WORDS) -> str:
     return " ".join(parts[:words]) + ("…" if len(parts) > words else "")
 
 
+def _migrate(index_path: Path) -> None:
+    """Bring the index's schema up to date with its Alembic migrations, on a connection of their own."""
+    engine = create_engine("sqlite://", creator=lambda: sqlite3.connect(index_path, timeout=faults.BUSY_TIMEOUT,
+                                                                          check_same_thread=False))
+    try:
+        upgrade(engine, MIGRATIONS)
+    except DBAPIError as error:
+        fault = faults.database_fault(error.orig, str(index_path)) if error.orig is not None else None
+        if fault is not None:
+            raise fault from None
+        if "fts5" in str(error.orig):
+            raise ConnectorError(SERVICE, f"SQLite here lacks FTS5 ({error.orig})",
+                                 hint="Use a Python built with SQLite 3.9+ with FTS5") from None
+        raise ConnectorError(SERVICE, f"cannot bring the index {index_path} up to date ({error.orig})",
+                             hint="Delete it and run `frontline kb index DIR` to build it again") from None
+    finally:
+        engine.dispose()
+
+
 class LocalKnowledgeBase:
     """Markdown articles searchable with BM25."""
 
@@ -186,12 +185,12 @@ class LocalKnowledgeBase:
     def __init__(self, index_path: Path, folder: Path | None = None) -> None:
         self.index_path = index_path
         self.folder = folder
-        self._db = connect(index_path)
+        self._db = connect(index_path)  # first: the file is made owner-only and switched to WAL
         try:
-            migrate(self._db, SCHEMA)
-        except sqlite3.OperationalError as exc:
-            raise ConnectorError(SERVICE, f"SQLite here lacks FTS5 ({exc})",
-                                 hint="Use a Python built with SQLite 3.9+ with FTS5") from None
+            _migrate(index_path)
+        except BaseException:
+            self._db.close()
+            raise
 
     @classmethod
     def from_settings(cls, settings: Settings, **_: Any) -> LocalKnowledgeBase:

@@ -1,0 +1,1 @@
+"""Alembic migrations of the embedded knowledge base's index (its own SQLite file, kb.db)."""

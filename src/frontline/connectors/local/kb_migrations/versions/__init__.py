@@ -1,0 +1,1 @@
+"""Numbered migrations of the knowledge-base index, applied in order."""
