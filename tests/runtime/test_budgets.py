@@ -224,7 +224,7 @@ class Graph(FakeAPI):
 
 def test_a_graphql_operation_s_complexity_is_charged_after_its_answer() -> None:
     from frontline.config.vendors import LinearSettings
-    from frontline.connectors.linear_api import LinearAPI
+    from frontline.connectors.linear.api import LinearAPI
 
     fake = Graph()
 

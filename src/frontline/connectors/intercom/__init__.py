@@ -60,6 +60,18 @@ wrong region is refused as unknown (401): the error says so and names INTERCOM_B
 
 from __future__ import annotations
 
-from frontline.connectors.intercom.conversations import IntercomConversations
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from frontline.connectors.intercom.conversations import IntercomConversations
 
 __all__ = ["IntercomConversations"]
+
+
+def __getattr__(name: str) -> Any:
+    """``IntercomConversations``, imported on first use: importing the package (its settings, limits) stays cheap."""
+    if name == "IntercomConversations":
+        from frontline.connectors.intercom.conversations import IntercomConversations
+
+        return IntercomConversations
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

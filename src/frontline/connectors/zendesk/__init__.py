@@ -40,6 +40,18 @@ the write and the ledger, and a bulk job that failed to start or to finish.
 
 from __future__ import annotations
 
-from frontline.connectors.zendesk.helpdesk import ZendeskHelpdesk
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from frontline.connectors.zendesk.helpdesk import ZendeskHelpdesk
 
 __all__ = ["ZendeskHelpdesk"]
+
+
+def __getattr__(name: str) -> Any:
+    """``ZendeskHelpdesk``, imported on first use: importing the package (its settings, limits) stays cheap."""
+    if name == "ZendeskHelpdesk":
+        from frontline.connectors.zendesk.helpdesk import ZendeskHelpdesk
+
+        return ZendeskHelpdesk
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,7 +1,7 @@
 """Linear as frontline's tracker: an escalation becomes an issue in one team, found again by its marker.
 
 **Transport.** Every call is one GraphQL operation (``POST {query, variables}``) through
-:class:`~frontline.connectors.linear_api.LinearAPI`, the shared HTTP layer with Linear's errors
+:class:`~frontline.connectors.linear.api.LinearAPI`, the shared HTTP layer with Linear's errors
 read from the body (see that module). The documents live in ``linear_documents`` and are checked
 in the tests against Linear's official schema. A personal API key goes bare in ``Authorization``,
 an OAuth token as ``Bearer`` (the credentials provider decides).
@@ -47,8 +47,8 @@ import stamina
 
 from frontline.config import Settings
 from frontline.config.vendors import LinearSettings
-from frontline.connectors.linear_api import KEY_HELP, RETRY_TIMEOUT, SERVICE, LinearAPI, retry_rate_limited
-from frontline.connectors.linear_documents import (
+from frontline.connectors.linear.api import KEY_HELP, RETRY_TIMEOUT, SERVICE, LinearAPI, retry_rate_limited
+from frontline.connectors.linear.documents import (
     CREATE_ISSUE,
     CREATE_LABEL,
     DIAGNOSE,
