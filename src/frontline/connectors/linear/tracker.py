@@ -46,7 +46,7 @@ import httpx
 import stamina
 
 from frontline.config import Settings
-from frontline.config.vendors import LinearSettings
+from frontline.connectors.linear import LINEAR
 from frontline.connectors.linear.api import KEY_HELP, RETRY_TIMEOUT, SERVICE, LinearAPI, retry_rate_limited
 from frontline.connectors.linear.documents import (
     CREATE_ISSUE,
@@ -57,6 +57,7 @@ from frontline.connectors.linear.documents import (
     PROJECTS,
     TEAMS,
 )
+from frontline.connectors.linear.settings import LinearSettings
 from frontline.credentials import Credentials
 from frontline.errors import AuthError, ConnectorError, FrontlineError, NotFoundError, UnavailableError
 from frontline.model import IssueDraft, IssueRef
@@ -132,7 +133,7 @@ class LinearTracker:
     def from_settings(cls, settings: Settings, *, http: httpx.AsyncClient, credentials: Credentials,
                       budgets: BudgetBook | None = None, **_: Any) -> LinearTracker:
         """The tracker for ``settings.linear`` on the shared client, inside the key's hourly budgets."""
-        budget = budgets.linear(settings.linear) if budgets is not None else None
+        budget = LINEAR.budget(budgets, settings.linear) if budgets is not None else None
         return cls(settings.linear, http=http, credentials=credentials, projects=settings.escalation.projects,
                    budget=budget)
 

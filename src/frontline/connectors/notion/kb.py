@@ -61,6 +61,7 @@ from frontline.connectors.http import (
     Budget,
     retry_after_seconds,
 )
+from frontline.connectors.notion import NOTION
 from frontline.connectors.notion.text import blocks_text, excerpt, page_url, plain_text, query_terms, rank
 from frontline.errors import (
     AuthError,
@@ -178,7 +179,7 @@ class NotionKnowledgeBase:
         """
         notion = settings.notion
         if budget is None and budgets is not None:
-            budget = budgets.notion(notion)
+            budget = NOTION.budget(budgets, notion)
         return cls(http, credentials, database_id=notion.database_id, base_url=notion.base_url,
                    title_property=notion.title_property, budget=budget)
 

@@ -32,6 +32,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from frontline.connectors.http import Budget
 from frontline.connectors.local.outbox import METADATA_EVENT
+from frontline.connectors.slack import SLACK
 from frontline.connectors.slack.api import (
     ATTEMPTS,
     DEFAULT_BASE_URL,
@@ -155,7 +156,7 @@ class SlackChat:
         runner = getattr(credentials, "execute_tool", None)
         if tool_name and callable(runner):
             tool = (tool_name, partial(runner, "slack"))
-        budget = budgets.slack(slack) if budgets is not None else None
+        budget = SLACK.budget(budgets, slack) if budgets is not None else None
         return cls(credentials, base_url=slack.base_url, channels=channels_of(settings), budget=budget,
                    interval=slack.channel_interval_seconds, session=session, recovery_hours=slack.recovery_hours,
                    recovery_pages=slack.recovery_pages, echo=echo, tool=tool,

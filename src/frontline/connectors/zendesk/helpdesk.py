@@ -11,8 +11,8 @@ import httpx
 import stamina
 
 from frontline.config import Settings
-from frontline.config.vendors import ZendeskSettings
 from frontline.connectors.http import MAX_RETRY_AFTER, Budget, VendorAPI
+from frontline.connectors.zendesk import ZENDESK
 from frontline.connectors.zendesk.payloads import (
     Sideloads,
     TicketReader,
@@ -26,6 +26,7 @@ from frontline.connectors.zendesk.payloads import (
     validation_details,
     zendesk_id,
 )
+from frontline.connectors.zendesk.settings import ZendeskSettings
 from frontline.credentials import Credentials
 from frontline.errors import (
     AuthError,
@@ -150,7 +151,7 @@ class ZendeskHelpdesk:
         if budgets is None:
             return cls(settings.zendesk, http=http, credentials=credentials, concurrency=settings.runner.concurrency)
         return cls(settings.zendesk, http=http, credentials=credentials, concurrency=settings.runner.concurrency,
-                   budget=budgets.zendesk(settings.zendesk), clock=budgets.clock, sleep=budgets.sleep)
+                   budget=ZENDESK.budget(budgets, settings.zendesk), clock=budgets.clock, sleep=budgets.sleep)
 
     def _hint(self, status: int, message: str) -> str:
         """What to do about a Zendesk error, by status and Zendesk's own words."""
