@@ -82,3 +82,26 @@ def test_each_built_in_vendor_declares_its_section_and_variables() -> None:
         assert found.masked_env_vars, name
     settings = load_settings(None, environ={"ZENDESK_SUBDOMAIN": "acme", "LINEAR_TEAM_ID": "ENG"}, dotenv=None)
     assert settings.zendesk.subdomain == "acme" and settings.section("linear").team_id == "ENG"
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("frontline_no_such_plugin:THING", "cannot be loaded (ModuleNotFoundError"),
+    ("frontline.connectors.registry:GROUPS", "is not a ConnectorPackage named 'broken'"),
+])
+def test_a_broken_connector_package_is_one_sentence_naming_it(monkeypatch: pytest.MonkeyPatch, value: str,
+                                                              expected: str) -> None:
+    from importlib.metadata import EntryPoint
+
+    from frontline.connectors import registry
+
+    broken = EntryPoint("broken", value, registry.PACKAGES)
+    monkeypatch.setattr(registry, "entry_points", lambda group: [broken] if group == registry.PACKAGES else [])
+    registry.packages.cache_clear()
+    try:
+        with pytest.raises(ConfigError) as caught:
+            load_settings(None, environ={}, dotenv=None)
+    finally:
+        monkeypatch.undo()
+        registry.packages.cache_clear()
+    assert f"entry point broken = {value}" in str(caught.value) and expected in str(caught.value)
+    assert "acme" in registry.packages() or "zendesk" in registry.packages()
