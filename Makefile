@@ -7,12 +7,17 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck unit bench clean
 
-$(STAMP): pyproject.toml
+# A third party's connector package the tests use (tests/connectors/test_third_party_package.py): frontline
+# finds it through its entry points alone, as it would any installed plugin.
+FIXTURE_PACKAGE := tests/fixtures/acme_helpdesk
+
+$(STAMP): pyproject.toml $(FIXTURE_PACKAGE)/pyproject.toml $(wildcard $(FIXTURE_PACKAGE)/acme_helpdesk/*.py)
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "frontline needs Python 3.11 or newer (found $$($(PYTHON) --version))."; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-deps ./$(FIXTURE_PACKAGE)
 	@touch $(STAMP)
 
 demo: $(STAMP)

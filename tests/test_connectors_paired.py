@@ -12,17 +12,27 @@ from pathlib import Path
 
 import pytest
 
-from frontline.connectors.registry import GROUPS, available
+from frontline.connectors.registry import GROUPS, available, packages
 from tests.fakes.base import FakeAPI
 
 TESTS = Path(__file__).resolve().parent
 EMBEDDED = {"local", "outbox"}  # the embedded default: real, local, tested in tests/connectors/test_local.py
-REGISTERED = sorted((port, name) for port in GROUPS for name in available(port))
+# frontline's own connectors; an installed third party's (the test fixture acme) answers for its own fakes.
+REGISTERED = sorted((port, name) for port in GROUPS for name, entry in available(port).items()
+                    if entry.dist is not None and entry.dist.name == "frontline")
 
 
 def test_the_built_in_connectors_are_registered() -> None:
     assert {("helpdesk", "zendesk"), ("kb", "notion"), ("chat", "slack"), ("helpdesk", "local"),
             ("kb", "local"), ("chat", "outbox")} <= set(REGISTERED)
+
+
+def test_each_remote_built_in_connector_brings_its_package() -> None:
+    remote = {name for _, name in REGISTERED if name not in EMBEDDED}
+    assert remote <= set(packages()), f"no ConnectorPackage (frontline.connectors) for {remote - set(packages())}"
+    for name in remote:
+        found = packages()[name]
+        assert found.settings_model is not None and found.key_env_vars and found.rules is not None, name
 
 
 @pytest.mark.parametrize(("port", "name"), REGISTERED, ids=[f"{p}-{n}" for p, n in REGISTERED])

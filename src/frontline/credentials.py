@@ -1,4 +1,7 @@
-"""Where connector tokens come from: the environment (default) or Scalekit (optional extra).
+"""Where connector tokens come from: a provider found by entry point, the environment by default.
+
+Built in: ``env`` (each connector package reads its own variables) and ``scalekit`` (optional
+extra, :mod:`frontline.connectors.scalekit`).
 
 Adapters ask for a :class:`Credential` by connector name and turn it into headers; they cannot
 tell which provider supplied it. A provider may refresh a token when asked (after a 401).
@@ -7,12 +10,12 @@ tell which provider supplied it. A provider may refresh a token when asked (afte
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from frontline import scrub
-from frontline.errors import AuthError
+from frontline.errors import AuthError, ConfigError
 
 if TYPE_CHECKING:
     from frontline.config import Settings
@@ -54,57 +57,55 @@ class Credentials(Protocol):
         ...
 
 
-# Each connector's environment variables, in order of preference.
-ENV_TOKENS: Mapping[str, tuple[str, ...]] = {
-    "slack": ("SLACK_BOT_TOKEN",),
-    "notion": ("NOTION_TOKEN",),
-    "intercom": ("INTERCOM_ACCESS_TOKEN",),
-    "linear": ("LINEAR_API_KEY", "LINEAR_OAUTH_TOKEN"),
-}
+PROVIDERS = "frontline.credentials"
+"""The entry-point group of credential providers: ``env`` and ``scalekit`` built in, others installable."""
 
 
 class EnvCredentials:
-    """Tokens from environment variables (or the .env file)."""
+    """Tokens from environment variables (or the .env file), as each connector package reads them."""
 
     name = "env"
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> EnvCredentials:
+        """The provider for these settings (the entry point's constructor)."""
+        return cls(settings)
+
     async def get(self, connector: str, *, refresh: bool = False) -> Credential:
         """The connector's token from the environment; refreshing is not possible, so the same token."""
-        secret = self._settings.secret
-        if connector == "zendesk":
-            oauth = secret("ZENDESK_OAUTH_TOKEN")
-            if oauth:
-                return Credential(oauth)
-            email, token = secret("ZENDESK_EMAIL"), secret("ZENDESK_API_TOKEN")
-            if email and token:
-                return Credential(token, "basic", user=f"{email}/token")
-            raise AuthError("Zendesk", "no credentials", hint="Set ZENDESK_EMAIL and ZENDESK_API_TOKEN "
-                            "(Admin Center → Apps and integrations → Zendesk API), or ZENDESK_OAUTH_TOKEN")
-        names = ENV_TOKENS.get(connector)
-        if names is None:
+        from frontline.connectors.registry import package
+
+        found = package(connector)
+        if found is None:
             raise AuthError(connector, "no credentials are known for this connector")
-        for name in names:
-            value = secret(name)
-            if value:
-                if connector == "linear":
-                    # Personal API keys go bare in Authorization; OAuth tokens as Bearer.
-                    return Credential(value, "raw" if name == "LINEAR_API_KEY" else "bearer")
-                return Credential(value)
-        raise AuthError(connector.capitalize(), "no token", hint=f"Set {' or '.join(names)}")
+        return found.credential(self._settings.secret)
+
+
+def providers() -> dict[str, EntryPoint]:
+    """The installed credential providers, by name."""
+    return {entry.name: entry for entry in entry_points(group=PROVIDERS)}
 
 
 def open_credentials(settings: Settings) -> Credentials:
-    """The configured provider: ``env`` (default) or ``scalekit``.
+    """The configured provider (``[credentials] provider``: ``env`` by default), found by entry point.
 
     Whoever opens credentials is about to use them: from then on every log record is scrubbed
     (:func:`frontline.scrub.install`), so a library echoing a request cannot log one.
     """
     scrub.install()
-    if settings.credentials.provider == "scalekit":
-        from frontline.connectors.scalekit import ScalekitCredentials
-
-        return ScalekitCredentials.from_settings(settings)
-    return EnvCredentials(settings)
+    name = settings.credentials.provider
+    found = providers().get(name)
+    if found is None:
+        known = ", ".join(sorted(providers())) or "none installed"
+        raise ConfigError(settings.source, "credentials.provider",
+                          f"names unknown provider {name!r} (available: {known})")
+    try:
+        provider = found.load()
+    except ImportError as exc:
+        raise ConfigError(settings.source, "credentials.provider",
+                          f"provider {name!r} cannot be loaded ({exc}); is its package installed?") from None
+    opened: Credentials = provider.from_settings(settings)
+    return opened

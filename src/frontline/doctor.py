@@ -16,13 +16,13 @@ import httpx
 from frontline import scrub
 from frontline.app import USER_AGENT, llm_configured, open_connector
 from frontline.config import Settings
+from frontline.connectors.registry import package
 from frontline.credentials import Credentials, open_credentials
 from frontline.errors import FrontlineError, WorkspaceError
 from frontline.ports import Check, Diagnosable
 from frontline.store.state import StateStore
 
 PORTS = ("helpdesk", "kb", "chat", "conversations", "tracker")
-LOCAL = {"local", "outbox"}
 
 
 def _failed(name: str, error: BaseException) -> Check:
@@ -143,8 +143,11 @@ async def diagnose(settings: Settings, *, http: httpx.AsyncClient | None = None,
     except FrontlineError as error:
         return [*checks, _failed("credentials", error)]
     try:
-        remote = [getattr(settings.connectors, port) for port in PORTS]
-        checks += await _scalekit(credentials, [name for name in remote if name not in LOCAL])
+        # Connectors that take a credential are those whose package declares key variables (the
+        # embedded ones declare none).
+        remote = [name for name in (getattr(settings.connectors, port) for port in PORTS)
+                  if (found := package(name)) is not None and found.key_env_vars]
+        checks += await _scalekit(credentials, remote)
         for port in PORTS:
             checks += await _connector(port, settings, client, credentials, connector_kwargs or {})
         checks.append(_classifier(settings))
@@ -162,6 +165,18 @@ async def diagnose(settings: Settings, *, http: httpx.AsyncClient | None = None,
             for c in checks]
 
 
+async def _credential_check(name: str, connector: str, credentials: Credentials) -> Check:
+    """For a connector without a self-check: at least whether its package's credential is there."""
+    found = package(connector)
+    if found is None or not found.key_env_vars:
+        return Check(name, True, "opened; this connector has no self-check")
+    try:
+        credential = await credentials.get(connector)
+    except Exception as error:
+        return _failed(name, error)
+    return Check(name, True, f"opened, credential from {credential.source}; this connector has no self-check")
+
+
 async def _connector(port: str, settings: Settings, client: httpx.AsyncClient, credentials: Credentials,
                      extra: dict[str, Any]) -> list[Check]:
     name = f"{port} {getattr(settings.connectors, port)}"
@@ -171,7 +186,7 @@ async def _connector(port: str, settings: Settings, client: httpx.AsyncClient, c
         return [_failed(name, error)]
     try:
         if not isinstance(connector, Diagnosable):
-            return [Check(name, True, "opened; this connector has no self-check")]
+            return [await _credential_check(name, getattr(settings.connectors, port), credentials)]
         try:
             return await connector.diagnose()
         except Exception as error:  # a diagnose bug must not hide the other lines

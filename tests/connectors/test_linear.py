@@ -14,9 +14,9 @@ import httpx
 import pytest
 
 from frontline.config import Settings, load_settings
-from frontline.connectors.linear import LinearTracker
-from frontline.connectors.linear_api import linear_retry_after
-from frontline.connectors.linear_documents import ALL
+from frontline.connectors.linear.api import linear_retry_after
+from frontline.connectors.linear.documents import ALL
+from frontline.connectors.linear.tracker import LinearTracker
 from frontline.credentials import open_credentials
 from frontline.errors import AuthError, ConnectorError, NotFoundError, RateLimitedError
 from frontline.model import IssueDraft

@@ -12,8 +12,8 @@ import pytest
 import stamina
 
 from frontline.config import Settings, load_settings
-from frontline.connectors.notion import NOTION_VERSION, NotionKnowledgeBase, NotSharedError
-from frontline.connectors.notion_text import query_terms
+from frontline.connectors.notion.kb import NOTION_VERSION, NotionKnowledgeBase, NotSharedError
+from frontline.connectors.notion.text import query_terms
 from frontline.credentials import Credential, EnvCredentials
 from frontline.errors import AuthError, ConnectorError, RateLimitedError, UnavailableError
 from frontline.model import Article

@@ -15,8 +15,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from frontline.config import Settings, load_settings
-from frontline.connectors.slack import SlackChat, channels_of, verbatim
-from frontline.connectors.slack_pacer import ChannelPacer
+from frontline.connectors.slack.chat import SlackChat, channels_of, verbatim
+from frontline.connectors.slack.pacer import ChannelPacer
 from frontline.credentials import Credential
 from frontline.errors import AuthError, ChannelRefusedError, RateLimitedError, UnavailableError
 from frontline.model import ChatMessage, Company, Ticket, Triage

@@ -154,7 +154,7 @@ class Limiter:
         return seconds, f"{where} ({admitted} requests)"
 
 
-# -- the vendors, as documented (numbers and sources: src/frontline/runtime/vendor_limits.py) --------
+# -- the vendors, as documented (numbers and sources: src/frontline/connectors/VENDOR/limits.py) --------
 def _ticket(request: httpx.Request) -> str | None:
     found = re.search(r"/api/v2/tickets/(\d+)(?:\.json)?$", request.url.path)
     return found.group(1) if found else None

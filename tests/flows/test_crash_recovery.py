@@ -22,7 +22,7 @@ import pytest
 from frontline.app import escalate_services
 from frontline.config import Settings, load_settings
 from frontline.connectors.local.conversations import LocalConversations, normalise_conversation
-from frontline.connectors.slack import SlackChat
+from frontline.connectors.slack.chat import SlackChat
 from frontline.connectors.zendesk import ZendeskHelpdesk
 from frontline.credentials import open_credentials
 from frontline.flows.escalate import EscalateRun, EscalationSummary

@@ -19,8 +19,14 @@ import pytest
 
 from frontline.app import triage_services
 from frontline.config import load_settings
-from frontline.config.vendors import NotionSettings, SlackSettings, ZendeskSettings
 from frontline.connectors.http import VendorAPI
+from frontline.connectors.notion import NOTION
+from frontline.connectors.notion.settings import NotionSettings
+from frontline.connectors.slack import SLACK
+from frontline.connectors.slack.limits import slack_request
+from frontline.connectors.slack.settings import SlackSettings
+from frontline.connectors.zendesk import ZENDESK
+from frontline.connectors.zendesk.settings import ZendeskSettings
 from frontline.flows.triage import RunSummary, run_triage
 from frontline.runtime.budgets import (
     BudgetBook,
@@ -28,7 +34,6 @@ from frontline.runtime.budgets import (
     SharedBucket,
     TimeSource,
     TokenBucket,
-    slack_request,
 )
 from frontline.store.budgets import BudgetTable
 from frontline.store.state import StateStore
@@ -126,7 +131,10 @@ def test_a_window_limit_never_exceeds_its_amount_in_any_window_and_wastes_little
 
 # -- matching ------------------------------------------------------------------------------------------
 def names(book: BudgetBook, request: httpx.Request, vendor: str = "zendesk") -> list[str]:
-    budget = book.zendesk(ZendeskSettings(subdomain="acme")) if vendor == "zendesk" else book.slack(SlackSettings())
+    if vendor == "zendesk":
+        budget = ZENDESK.budget(book, ZendeskSettings(subdomain="acme"))
+    else:
+        budget = SLACK.budget(book, SlackSettings())
     return [bucket.name.split(":", 2)[-1] for bucket, _ in budget.buckets_for(request)]
 
 
@@ -145,7 +153,7 @@ def test_requests_match_buckets_by_host_method_and_path() -> None:
 
 def test_one_ticket_s_updates_are_limited_per_ticket_not_per_account() -> None:
     async def go() -> tuple[float, float]:
-        budget = BudgetBook(time=virtual()).zendesk(ZendeskSettings(subdomain="acme"))
+        budget = ZENDESK.budget(BudgetBook(time=virtual()), ZendeskSettings(subdomain="acme"))
         start = now()
         for _ in range(10):  # 30 per 10 minutes per ticket: a third of them may come at once
             await budget.acquire(httpx.Request("PUT", "https://acme.zendesk.com/api/v2/tickets/1"))
@@ -163,8 +171,8 @@ def test_one_ticket_s_updates_are_limited_per_ticket_not_per_account() -> None:
 def test_a_429_pauses_every_coroutine_sharing_the_bucket_and_no_other_vendor() -> None:
     async def go() -> tuple[list[float], float]:
         book = BudgetBook(time=virtual())
-        notion = book.notion(NotionSettings())
-        zendesk = book.zendesk(ZendeskSettings(subdomain="acme"))
+        notion = NOTION.budget(book, NotionSettings())
+        zendesk = ZENDESK.budget(book, ZendeskSettings(subdomain="acme"))
         request = httpx.Request("POST", "https://api.notion.com/v1/search")
         start = now()
         await notion.acquire(request)
@@ -202,7 +210,7 @@ def test_a_vendor_429_pauses_the_budget_for_exactly_retry_after() -> None:
 
     async def go() -> float:
         book = BudgetBook(time=virtual())
-        budget = book.notion(NotionSettings(base_url="https://echo.example"))
+        budget = NOTION.budget(book, NotionSettings(base_url="https://echo.example"))
         async with fake.client() as http:
             api = VendorAPI("Echo", http, "https://echo.example", budget=budget)
             start = now()
@@ -223,14 +231,15 @@ class Graph(FakeAPI):
 
 
 def test_a_graphql_operation_s_complexity_is_charged_after_its_answer() -> None:
-    from frontline.config.vendors import LinearSettings
-    from frontline.connectors.linear_api import LinearAPI
+    from frontline.connectors.linear import LINEAR
+    from frontline.connectors.linear.api import LinearAPI
+    from frontline.connectors.linear.settings import LinearSettings
 
     fake = Graph()
 
     async def go() -> list[float]:
-        budget = BudgetBook(time=virtual()).linear(LinearSettings(base_url="https://linear.example/graphql",
-                                                                  complexity_per_hour=1000))
+        budget = LINEAR.budget(BudgetBook(time=virtual()), LinearSettings(base_url="https://linear.example/graphql",
+                                                                           complexity_per_hour=1000))
 
         async def auth(refresh: bool) -> dict[str, str]:
             return {"Authorization": "lin_api_test"}

@@ -1,11 +1,21 @@
-"""Finds connector classes by name through entry points, the seam third-party packages use too."""
+"""Finds connector classes and connector packages by name through entry points.
+
+Built-ins register exactly as a third-party package does (see ``pyproject.toml``): adapters under
+one group per port (``frontline.helpdesks``, …), and each vendor's
+:class:`~frontline.connectors.package.ConnectorPackage` (settings section, key variables, rate
+limits, environment credential) under ``frontline.connectors``, named like its adapters.
+"""
 
 from __future__ import annotations
 
+import functools
 from importlib.metadata import entry_points
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from frontline.errors import ConfigError
+
+if TYPE_CHECKING:
+    from frontline.connectors.package import ConnectorPackage
 
 GROUPS = {
     "helpdesk": "frontline.helpdesks",
@@ -14,6 +24,7 @@ GROUPS = {
     "tracker": "frontline.trackers",
     "conversations": "frontline.conversations",
 }
+PACKAGES = "frontline.connectors"
 
 
 def available(port: str) -> dict[str, Any]:
@@ -32,3 +43,34 @@ def connector_class(port: str, name: str, source: str = "configuration") -> Any:
     except ImportError as exc:
         raise ConfigError(source, f"connectors.{port}",
                           f"connector {name!r} cannot be loaded ({exc}); is its package installed?") from None
+
+
+@functools.cache
+def packages() -> dict[str, ConnectorPackage]:
+    """Every installed connector package, by name (loaded once per process)."""
+    from frontline.connectors.package import ConnectorPackage
+
+    found: dict[str, ConnectorPackage] = {}
+    for entry in sorted(entry_points(group=PACKAGES), key=lambda ep: ep.name):
+        where = f"entry point {entry.name} = {entry.value}"
+        try:
+            package = entry.load()
+        except Exception as exc:  # a broken plugin is named, not a traceback
+            raise ConfigError(where, f"{PACKAGES}.{entry.name}",
+                              f"cannot be loaded ({type(exc).__name__}: {exc}); reinstall or remove that package"
+                              ) from None
+        if not isinstance(package, ConnectorPackage) or package.name != entry.name:
+            raise ConfigError(where, f"{PACKAGES}.{entry.name}",
+                              f"is not a ConnectorPackage named {entry.name!r}; fix or remove that package")
+        found[entry.name] = package
+    return found
+
+
+def package(name: str) -> ConnectorPackage | None:
+    """The connector package called ``name``; None for connectors that declare none (the embedded ones)."""
+    return packages().get(name)
+
+
+def sections() -> dict[str, Any]:
+    """The settings sections installed connector packages declare: section name → settings model."""
+    return {name: found.settings_model for name, found in packages().items() if found.settings_model is not None}

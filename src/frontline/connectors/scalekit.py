@@ -16,8 +16,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
+from pydantic import Field, field_validator
+
+from frontline.config.base import Strict, http_url
+from frontline.connectors.package import ConnectorPackage
 from frontline.credentials import Credential
 from frontline.errors import AuthError, ConfigError, ConnectorError, ExtraMissingError
 
@@ -25,6 +29,34 @@ if TYPE_CHECKING:
     from frontline.config import Settings
 
 SERVICE = "Scalekit"
+
+
+class ScalekitSettings(Strict):
+    """Scalekit Agent Auth: which connection serves each connector, for which user."""
+
+    environment_url: str = ""
+    # The connected-account identifier (a user or workspace id in your Scalekit environment).
+    identifier: str = ""
+    connections: dict[str, str] = Field(
+        default_factory=lambda: {"zendesk": "zendesk", "notion": "notion", "slack": "slack",
+                                 "intercom": "intercom", "linear": "linear"}
+    )
+    # Operations Scalekit runs as tools (execute_tool) instead of a direct API call with its token.
+    tools: dict[Literal["slack.post_message"], str] = Field(default_factory=dict)
+
+    @field_validator("environment_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return http_url(value)
+
+
+SCALEKIT = ConnectorPackage(
+    name="scalekit", service=SERVICE, settings_model=ScalekitSettings,
+    secret_env_vars=("SCALEKIT_CLIENT_ID", "SCALEKIT_CLIENT_SECRET"), public_env_vars=frozenset({"SCALEKIT_CLIENT_ID"}),
+    env_settings={"SCALEKIT_ENV_URL": "environment_url"},
+)
+"""Scalekit's settings section and API credentials (entry point ``frontline.connectors``); the provider
+itself is :class:`ScalekitCredentials` (entry point ``frontline.credentials``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +106,7 @@ class ScalekitCredentials:
     @classmethod
     def from_settings(cls, settings: Settings, *, client: Any = None) -> ScalekitCredentials:
         """Build the SDK client from SCALEKIT_ENV_URL, SCALEKIT_CLIENT_ID and SCALEKIT_CLIENT_SECRET."""
-        config = settings.scalekit
+        config: ScalekitSettings = settings.section("scalekit")
         if not config.identifier:
             raise ConfigError(settings.source, "scalekit.identifier",
                               "is required with credentials.provider = \"scalekit\": the connected-account "

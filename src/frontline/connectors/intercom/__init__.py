@@ -60,6 +60,30 @@ wrong region is refused as unknown (401): the error says so and names INTERCOM_B
 
 from __future__ import annotations
 
-from frontline.connectors.intercom.conversations import IntercomConversations
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["IntercomConversations"]
+from frontline.connectors.intercom.limits import intercom_rules
+from frontline.connectors.intercom.settings import IntercomSettings
+from frontline.connectors.package import ConnectorPackage
+
+if TYPE_CHECKING:
+    from frontline.connectors.intercom.conversations import IntercomConversations
+
+__all__ = ["INTERCOM", "IntercomConversations"]
+
+
+def __getattr__(name: str) -> Any:
+    """``IntercomConversations``, imported on first use: importing the package (its settings, limits) stays cheap."""
+    if name == "IntercomConversations":
+        from frontline.connectors.intercom.conversations import IntercomConversations
+
+        return IntercomConversations
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+INTERCOM = ConnectorPackage(
+    name="intercom", service="Intercom", settings_model=IntercomSettings,
+    key_env_vars=("INTERCOM_ACCESS_TOKEN",), secret_env_vars=("INTERCOM_CLIENT_SECRET",),
+    env_settings={"INTERCOM_BASE_URL": "base_url"}, rules=intercom_rules,
+)
+"""Intercom's settings section, credential and rate limit (entry point ``frontline.connectors``)."""

@@ -11,8 +11,8 @@ import httpx
 import stamina
 
 from frontline.config import Settings
-from frontline.config.vendors import IntercomSettings
 from frontline.connectors.http import MAX_RETRY_AFTER, Budget
+from frontline.connectors.intercom import INTERCOM
 from frontline.connectors.intercom.api import SERVICE, TOKEN_HELP, IntercomAPI, hint
 from frontline.connectors.intercom.customers import Customer, Customers
 from frontline.connectors.intercom.payloads import (
@@ -30,6 +30,7 @@ from frontline.connectors.intercom.payloads import (
     ref_id,
     search_query,
 )
+from frontline.connectors.intercom.settings import IntercomSettings
 from frontline.credentials import Credentials
 from frontline.errors import (
     AuthError,
@@ -115,7 +116,7 @@ class IntercomConversations:
         The budget is ``budget``, else the app's from the process's ``budgets``.
         """
         if budget is None and budgets is not None:
-            budget = budgets.intercom(settings.intercom)
+            budget = INTERCOM.budget(budgets, settings.intercom)
         return cls(settings.intercom, http=http, credentials=credentials,
                    lookback_hours=settings.escalation.lookback_hours, concurrency=settings.runner.concurrency,
                    budget=budget)

@@ -8,9 +8,9 @@ from collections.abc import Awaitable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from frontline.config.vendors import IntercomSettings
 from frontline.connectors.intercom.api import CONTACTS_PERMISSION, IntercomAPI
 from frontline.connectors.intercom.payloads import company_ids, company_of, contact_ids, requester_of
+from frontline.connectors.intercom.settings import IntercomSettings
 from frontline.errors import AuthError, ConnectorError, NotFoundError
 from frontline.model import Company, Requester
 

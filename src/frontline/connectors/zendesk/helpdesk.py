@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from frontline.config import Settings
-from frontline.config.vendors import ZendeskSettings
 from frontline.connectors.http import Budget
+from frontline.connectors.zendesk import ZENDESK
 from frontline.connectors.zendesk.api import SERVICE, ZendeskAPI
 from frontline.connectors.zendesk.listing import TicketExport
 from frontline.connectors.zendesk.payloads import TicketReader
+from frontline.connectors.zendesk.settings import ZendeskSettings
 from frontline.connectors.zendesk.writes import TicketWriter
 from frontline.credentials import Credentials
 from frontline.errors import AuthError, ConfigError, ConnectorError, FrontlineError, NotFoundError
@@ -85,7 +86,7 @@ class ZendeskHelpdesk:
         if budgets is None:
             return cls(settings.zendesk, http=http, credentials=credentials, concurrency=settings.runner.concurrency)
         return cls(settings.zendesk, http=http, credentials=credentials, concurrency=settings.runner.concurrency,
-                   budget=budgets.zendesk(settings.zendesk), clock=budgets.clock, sleep=budgets.sleep)
+                   budget=ZENDESK.budget(budgets, settings.zendesk), clock=budgets.clock, sleep=budgets.sleep)
 
     def _hint(self, status: int, message: str) -> str:
         """What to do about a Zendesk error, by status and Zendesk's own words."""

@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx
 
-from frontline.config.vendors import ZendeskSettings
 from frontline.connectors.http import VendorAPI
 from frontline.connectors.zendesk.api import SERVICE, ticket_number
 from frontline.connectors.zendesk.payloads import (
@@ -21,6 +20,7 @@ from frontline.connectors.zendesk.payloads import (
     sort_listed,
     zendesk_id,
 )
+from frontline.connectors.zendesk.settings import ZendeskSettings
 from frontline.errors import UnavailableError
 from frontline.model import Ticket
 from frontline.ports import Page

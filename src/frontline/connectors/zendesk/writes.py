@@ -9,10 +9,10 @@ from typing import Any
 
 import stamina
 
-from frontline.config.vendors import ZendeskSettings
 from frontline.connectors.http import VendorAPI
 from frontline.connectors.zendesk.api import SERVICE, retry_rate_limited, retry_write
 from frontline.connectors.zendesk.payloads import job_outcomes, note_reference, ticket_changes, zendesk_id
+from frontline.connectors.zendesk.settings import ZendeskSettings
 from frontline.errors import AuthError, ConnectorError, NotFoundError, UnavailableError
 from frontline.model import WriteBack
 from frontline.ports import WriteResult

@@ -1,17 +1,6 @@
-"""Rate limits as budgets, not sleeps: one token bucket per documented vendor limit.
+"""Token buckets: how a documented limit becomes a bucket, in this process or shared through the store.
 
-A vendor limit (:class:`Limit`: so many requests per period, and whether the vendor counts them in
-windows or as an average with bursts) becomes a token bucket. A :class:`RequestBudget` holds one
-vendor's :class:`Rule` list: each matches requests by host, method and path pattern (optionally
-one bucket per key, such as a ticket or a channel) and implements the adapters'
-:class:`~frontline.connectors.http.Budget` protocol:
-
-- ``acquire(request)`` waits until every matching bucket has a token (narrowest first, the
-  account-wide one last, so a token is never held while waiting for another);
-- ``penalise(retry_after)`` after a 429 pauses the buckets the failed request matched, so every
-  coroutine (and, shared, every process) using them waits instead of meeting its own 429.
-
-How a bucket is sized from a limit:
+How a bucket is sized from a :class:`Limit`:
 
 - ``window`` limits ("400 requests per minute", Zendesk, Intercom): a vendor counting requests in
   windows of ``period`` seconds refuses more than ``amount`` in one window. A bucket holding ``C``
@@ -30,31 +19,19 @@ benchmark, Retry-After included). Nothing here sleeps a fixed time.
 
 A :class:`SharedBucket` keeps its tokens in the state store's ``budgets`` table (see
 :mod:`frontline.store.budgets`), so several ``frontline worker`` processes on one account stay inside
-one account's limits; tokens are taken a few at a time to keep database round trips low. The
-documented limits themselves, with their sources, are in :mod:`frontline.runtime.vendor_limits`.
+one account's limits; tokens are taken a few at a time to keep database round trips low.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
-import re
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from contextvars import ContextVar
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
-import httpx
-
 if TYPE_CHECKING:
-    from frontline.config.vendors import (
-        IntercomSettings,
-        LinearSettings,
-        NotionSettings,
-        SlackSettings,
-        ZendeskSettings,
-    )
     from frontline.store.budgets import BudgetTable
 
 Clock = Callable[[], float]
@@ -362,206 +339,3 @@ class SharedBucket:
         future = loop.run_in_executor(None, work)
         self._pending.add(future)
         future.add_done_callback(self._pending.discard)
-
-
-# -- matching requests to buckets ------------------------------------------------------------------
-Key = Callable[[httpx.Request, "re.Match[str]"], str | None]
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    """Which requests a limit applies to: host, method, path pattern; optionally one bucket per key."""
-
-    limit: Limit
-    method: str = ""  # "" any
-    path: re.Pattern[str] = field(default_factory=lambda: re.compile(r".*"))
-    host: str = ""  # "" any
-    key: Key | None = None
-    shared: bool = True  # across processes, when the book shares budgets through the store
-    cost: float = 1.0
-
-    def match(self, request: httpx.Request) -> re.Match[str] | None:
-        """The path match when this rule applies to ``request``."""
-        if self.method and request.method != self.method:
-            return None
-        if self.host and request.url.host != self.host:
-            return None
-        return self.path.fullmatch(request.url.path)
-
-
-def rule(limit: Limit, method: str = "", path: str = r".*", *, host: str = "", key: Key | None = None,
-         shared: bool = True, cost: float = 1.0) -> Rule:
-    """A :class:`Rule` with its path pattern compiled."""
-    return Rule(limit, method, re.compile(path), host, key, shared, cost)
-
-
-class BucketSource(Protocol):
-    """Hands out buckets by name (a :class:`BudgetBook`)."""
-
-    def bucket(self, name: str, limit: Limit, *, shared: bool = True) -> Bucket:
-        """The bucket called ``name`` for ``limit``, created on first use."""
-
-    def buckets(self, prefix: str = "") -> dict[str, Bucket]:
-        """The buckets created so far whose names start with ``prefix``."""
-
-
-_MATCHED: ContextVar[tuple[object, tuple[Bucket, ...]] | None] = ContextVar("frontline_budget_matched",
-                                                                            default=None)
-
-
-class RequestBudget:
-    """One vendor's budget: its rules, and the buckets they lead to (the adapters' Budget protocol)."""
-
-    def __init__(self, service: str, prefix: str, rules: Sequence[Rule], source: BucketSource) -> None:
-        self.service = service
-        self.prefix = prefix
-        self.rules = tuple(rules)
-        self._source = source
-
-    def buckets_for(self, request: httpx.Request) -> list[tuple[Bucket, float]]:
-        """The buckets ``request`` draws on with its cost, in rule order (narrowest first)."""
-        found: list[tuple[Bucket, float]] = []
-        for item in self.rules:
-            match = item.match(request)
-            if match is None:
-                continue
-            name = f"{self.prefix}:{item.limit.name}"
-            if item.key is not None:
-                key = item.key(request, match)
-                if key is None:
-                    continue
-                name = f"{name}:{key}"
-            found.append((self._source.bucket(name, item.limit, shared=item.shared), item.cost))
-        return found
-
-    async def acquire(self, request: httpx.Request) -> None:
-        """Wait until ``request`` fits every limit it falls under."""
-        matched = self.buckets_for(request)
-        _MATCHED.set((self, tuple(bucket for bucket, _ in matched)))
-        for bucket, cost in matched:
-            await bucket.take(cost)
-
-    def penalise(self, retry_after: float) -> None:
-        """A 429: pause the buckets the last request of this task matched (all of them if unknown)."""
-        matched = _MATCHED.get()
-        buckets: Iterable[Bucket] = (matched[1] if matched is not None and matched[0] is self
-                                     else self._source.buckets(self.prefix + ":").values())
-        for bucket in buckets:
-            bucket.penalise(min(retry_after, MAX_PAUSE))
-
-    def debit(self, limit_name: str, cost: float) -> None:
-        """Charge ``cost`` more to the named limit's bucket (e.g. a GraphQL complexity learnt afterwards)."""
-        name = f"{self.prefix}:{limit_name}"
-        for item in self.rules:
-            if item.limit.name == limit_name:
-                self._source.bucket(name, item.limit, shared=item.shared).debit(cost)
-                return
-
-
-class BudgetBook:
-    """Every vendor budget of one process, built from settings; shared through the store when given one."""
-
-    def __init__(self, *, table: BudgetTable | None = None, time: TimeSource | None = None,
-                 offload: bool = True) -> None:
-        self.time = time or TimeSource()
-        self._table = table
-        self._offload = offload
-        self._buckets: dict[str, Bucket] = {}
-        self._budgets: dict[str, RequestBudget] = {}
-
-    @property
-    def shared(self) -> bool:
-        """Whether buckets live in the state store."""
-        return self._table is not None
-
-    @property
-    def clock(self) -> Clock:
-        """The budgets' monotonic clock."""
-        return self.time.clock
-
-    @property
-    def sleep(self) -> Sleep:
-        """How the budgets wait (adapters wait the same way, e.g. between bulk-job polls)."""
-        return self.time.sleep
-
-    def bucket(self, name: str, limit: Limit, *, shared: bool = True) -> Bucket:
-        """The bucket called ``name``, created on first use (in the store when shared)."""
-        found = self._buckets.get(name)
-        if found is None:
-            if len(self._buckets) >= MAX_BUCKETS:
-                self._forget_idle()
-            if self._table is not None and shared:
-                found = SharedBucket(name, limit.rate, limit.capacity, self._table, time=self.time,
-                                     offload=self._offload)
-            else:
-                found = TokenBucket.of(name, limit, time=self.time)
-            self._buckets[name] = found
-        return found
-
-    def buckets(self, prefix: str = "") -> dict[str, Bucket]:
-        """The buckets created so far whose names start with ``prefix``."""
-        return {name: bucket for name, bucket in self._buckets.items() if name.startswith(prefix)}
-
-    def _forget_idle(self) -> None:
-        """Drop local buckets that are full and unpaused: a new one would be the same."""
-        for name, bucket in list(self._buckets.items()):
-            if isinstance(bucket, TokenBucket) and bucket.available() >= bucket.capacity:
-                del self._buckets[name]
-
-    def budget(self, service: str, prefix: str, rules: Sequence[Rule]) -> RequestBudget:
-        """One vendor's budget for one account (``prefix`` names it), created once."""
-        found = self._budgets.get(prefix)
-        if found is None:
-            found = self._budgets[prefix] = RequestBudget(service, prefix, rules, self)
-        return found
-
-    # -- the vendors (their documented limits: frontline.runtime.vendor_limits) ------------------
-    def zendesk(self, options: ZendeskSettings) -> RequestBudget:
-        """Zendesk Support: account, update-ticket, per-ticket and incremental-export limits."""
-        from frontline.runtime.vendor_limits import zendesk_rules
-
-        host = httpx.URL(options.api_root or "https://zendesk.invalid").host
-        return self.budget("Zendesk", f"zendesk:{host}", zendesk_rules(options, host))
-
-    def notion(self, options: NotionSettings) -> RequestBudget:
-        """Notion: the per-integration average rate."""
-        from frontline.runtime.vendor_limits import notion_rules
-
-        host = httpx.URL(options.base_url).host
-        return self.budget("Notion", f"notion:{host}", notion_rules(options, host))
-
-    def slack(self, options: SlackSettings) -> RequestBudget:
-        """Slack: one post per second per channel, and the Web API tiers of the methods used."""
-        from frontline.runtime.vendor_limits import slack_rules
-
-        host = httpx.URL(options.base_url).host
-        return self.budget("Slack", f"slack:{host}", slack_rules(options, host))
-
-    def intercom(self, options: IntercomSettings) -> RequestBudget:
-        """Intercom: the per-app limit, counted in 10-second windows."""
-        from frontline.runtime.vendor_limits import intercom_rules
-
-        host = httpx.URL(options.base_url).host
-        return self.budget("Intercom", f"intercom:{host}", intercom_rules(options, host))
-
-    def linear(self, options: LinearSettings) -> RequestBudget:
-        """Linear: the hourly request and complexity budgets."""
-        from frontline.runtime.vendor_limits import linear_rules
-
-        host = httpx.URL(options.base_url).host
-        return self.budget("Linear", f"linear:{host}", linear_rules(options, host))
-
-
-OFF = ("0", "off", "false", "no")
-
-
-def budgets_wanted(settings_budgets: bool, environ: Mapping[str, str]) -> bool:
-    """Budgets are on unless ``[runner] budgets = false`` or the process runs with FRONTLINE_BUDGETS=off."""
-    return settings_budgets and environ.get("FRONTLINE_BUDGETS", "on").strip().lower() not in OFF
-
-
-def slack_request(method: str, channel: str | None = None, *, base_url: str = "https://slack.com/api/"
-                  ) -> httpx.Request:
-    """The request a Slack Web API call stands for, for matching (the SDK sends it over aiohttp)."""
-    params = {"channel": channel} if channel else None
-    return httpx.Request("POST", base_url.rstrip("/") + "/" + method, params=params)

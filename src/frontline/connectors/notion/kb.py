@@ -16,7 +16,7 @@ export invoices to CSV" is in no title as a whole. So the query is cut into sign
 - without one, ``POST /v1/search`` (pages only) runs with all the terms, and when that finds fewer
   than ``k`` pages, once per each of the three most specific terms (at most four requests);
 
-then candidates are ranked locally (:func:`frontline.connectors.notion_text.rank`: terms rare
+then candidates are ranked locally (:func:`frontline.connectors.notion.text.rank`: terms rare
 among the candidates weigh more). Only the ``k`` best pages have their first blocks read
 (``GET /v1/blocks/{id}/children``, concurrently) for the excerpt, which also nudges the score.
 When nothing matches and the integration can see no page at all, :class:`NotSharedError` says to
@@ -61,7 +61,8 @@ from frontline.connectors.http import (
     Budget,
     retry_after_seconds,
 )
-from frontline.connectors.notion_text import blocks_text, excerpt, page_url, plain_text, query_terms, rank
+from frontline.connectors.notion import NOTION
+from frontline.connectors.notion.text import blocks_text, excerpt, page_url, plain_text, query_terms, rank
 from frontline.errors import (
     AuthError,
     ConnectorError,
@@ -178,7 +179,7 @@ class NotionKnowledgeBase:
         """
         notion = settings.notion
         if budget is None and budgets is not None:
-            budget = budgets.notion(notion)
+            budget = NOTION.budget(budgets, notion)
         return cls(http, credentials, database_id=notion.database_id, base_url=notion.base_url,
                    title_property=notion.title_property, budget=budget)
 

@@ -13,7 +13,7 @@
 - ``find_posted`` reads the routed channels' recent history for the key's metadata (bounded: see it).
 - ``diagnose`` checks the token (team, bot, scopes) and the bot's membership of every routed channel.
 
-Calls, retries and the meaning of Slack's error codes live in :mod:`frontline.connectors.slack_api`.
+Calls, retries and the meaning of Slack's error codes live in :mod:`frontline.connectors.slack.api`.
 The SDK runs on aiohttp, so the HTTP client handed in from outside is an ``aiohttp.ClientSession``.
 """
 
@@ -32,7 +32,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from frontline.connectors.http import Budget
 from frontline.connectors.local.outbox import METADATA_EVENT
-from frontline.connectors.slack_api import (
+from frontline.connectors.slack import SLACK
+from frontline.connectors.slack.api import (
     ATTEMPTS,
     DEFAULT_BASE_URL,
     MAX_RETRY_AFTER,
@@ -42,7 +43,7 @@ from frontline.connectors.slack_api import (
     SlackWebAPI,
     retry_on,
 )
-from frontline.connectors.slack_pacer import ChannelPacer, Clock, Sleep
+from frontline.connectors.slack.pacer import ChannelPacer, Clock, Sleep
 from frontline.errors import FrontlineError, RateLimitedError, UnavailableError
 from frontline.model import ChatMessage
 from frontline.ports import Check
@@ -155,7 +156,7 @@ class SlackChat:
         runner = getattr(credentials, "execute_tool", None)
         if tool_name and callable(runner):
             tool = (tool_name, partial(runner, "slack"))
-        budget = budgets.slack(slack) if budgets is not None else None
+        budget = SLACK.budget(budgets, slack) if budgets is not None else None
         return cls(credentials, base_url=slack.base_url, channels=channels_of(settings), budget=budget,
                    interval=slack.channel_interval_seconds, session=session, recovery_hours=slack.recovery_hours,
                    recovery_pages=slack.recovery_pages, echo=echo, tool=tool,

@@ -1,7 +1,7 @@
 """Linear as frontline's tracker: an escalation becomes an issue in one team, found again by its marker.
 
 **Transport.** Every call is one GraphQL operation (``POST {query, variables}``) through
-:class:`~frontline.connectors.linear_api.LinearAPI`, the shared HTTP layer with Linear's errors
+:class:`~frontline.connectors.linear.api.LinearAPI`, the shared HTTP layer with Linear's errors
 read from the body (see that module). The documents live in ``linear_documents`` and are checked
 in the tests against Linear's official schema. A personal API key goes bare in ``Authorization``,
 an OAuth token as ``Bearer`` (the credentials provider decides).
@@ -46,9 +46,9 @@ import httpx
 import stamina
 
 from frontline.config import Settings
-from frontline.config.vendors import LinearSettings
-from frontline.connectors.linear_api import KEY_HELP, RETRY_TIMEOUT, SERVICE, LinearAPI, retry_rate_limited
-from frontline.connectors.linear_documents import (
+from frontline.connectors.linear import LINEAR
+from frontline.connectors.linear.api import KEY_HELP, RETRY_TIMEOUT, SERVICE, LinearAPI, retry_rate_limited
+from frontline.connectors.linear.documents import (
     CREATE_ISSUE,
     CREATE_LABEL,
     DIAGNOSE,
@@ -57,6 +57,7 @@ from frontline.connectors.linear_documents import (
     PROJECTS,
     TEAMS,
 )
+from frontline.connectors.linear.settings import LinearSettings
 from frontline.credentials import Credentials
 from frontline.errors import AuthError, ConnectorError, FrontlineError, NotFoundError, UnavailableError
 from frontline.model import IssueDraft, IssueRef
@@ -132,7 +133,7 @@ class LinearTracker:
     def from_settings(cls, settings: Settings, *, http: httpx.AsyncClient, credentials: Credentials,
                       budgets: BudgetBook | None = None, **_: Any) -> LinearTracker:
         """The tracker for ``settings.linear`` on the shared client, inside the key's hourly budgets."""
-        budget = budgets.linear(settings.linear) if budgets is not None else None
+        budget = LINEAR.budget(budgets, settings.linear) if budgets is not None else None
         return cls(settings.linear, http=http, credentials=credentials, projects=settings.escalation.projects,
                    budget=budget)
 

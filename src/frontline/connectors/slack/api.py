@@ -16,7 +16,7 @@ whose 429 wait adds up to a second of jitter, has no upper bound and cannot be m
 
 With a :class:`~frontline.connectors.http.Budget` every call first waits for its method's budget
 (and a post for its channel's), matched on the request the call stands for
-(:func:`frontline.runtime.budgets.slack_request`); a 429 pauses those budgets for Retry-After.
+(:func:`frontline.connectors.slack.limits.slack_request`); a 429 pauses those budgets for Retry-After.
 """
 
 from __future__ import annotations
@@ -152,7 +152,7 @@ class SlackWebAPI:
     async def acquire(self, method: str, channel: str | None = None) -> None:
         """Wait for the budget of ``method`` (and of ``channel``, for a post), when there is one."""
         if self.budget is not None:
-            from frontline.runtime.budgets import slack_request
+            from frontline.connectors.slack.limits import slack_request
 
             await self.budget.acquire(slack_request(method, channel, base_url=self.base_url))
 
