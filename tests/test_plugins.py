@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from frontline.config import load_settings
+from frontline.connectors.environment import EnvCredentials
 from frontline.connectors.registry import packages
-from frontline.credentials import EnvCredentials, open_credentials, providers
+from frontline.credentials import open_credentials, providers
 from frontline.errors import AuthError, ConfigError
 from tests.helpers import run
 

@@ -15,11 +15,11 @@ the classifiers, as loading the settings does, costs no more than reading the en
 from __future__ import annotations
 
 from collections.abc import Callable
-from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from frontline.config.classifier_names import available, unregistered
 from frontline.errors import ConfigError, ModelFormatError, ModelNotFoundError
 
 if TYPE_CHECKING:
@@ -27,27 +27,9 @@ if TYPE_CHECKING:
     from frontline.decide.triage import ModelClassifier
     from frontline.ports import Classifier
 
-GROUP = "frontline.classifiers"
 KEY = "classifier.kind"
 
 Factory = Callable[["Settings", httpx.AsyncClient], "Classifier"]
-
-
-def available() -> dict[str, EntryPoint]:
-    """Entry points registered for classifiers, by name."""
-    return {entry.name: entry for entry in entry_points(group=GROUP)}
-
-
-def classifier_names() -> list[str]:
-    """The names ``classifier.kind`` accepts, sorted."""
-    return sorted(available())
-
-
-def unregistered(name: str | None = None) -> str:
-    """What to say of a classifier name nothing registered (``name`` when the sentence must show it)."""
-    known = ", ".join(classifier_names()) or "none installed"
-    named = f"names unknown classifier {name!r}" if name is not None else "names no installed classifier"
-    return f"{named} (known: {known}); pick one of those or install the package that registers it"
 
 
 def factory(name: str, source: str = "configuration") -> Factory:

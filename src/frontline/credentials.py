@@ -15,7 +15,7 @@ from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from frontline import scrub
-from frontline.errors import AuthError, ConfigError
+from frontline.errors import ConfigError
 
 if TYPE_CHECKING:
     from frontline.config import Settings
@@ -59,29 +59,6 @@ class Credentials(Protocol):
 
 PROVIDERS = "frontline.credentials"
 """The entry-point group of credential providers: ``env`` and ``scalekit`` built in, others installable."""
-
-
-class EnvCredentials:
-    """Tokens from environment variables (or the .env file), as each connector package reads them."""
-
-    name = "env"
-
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> EnvCredentials:
-        """The provider for these settings (the entry point's constructor)."""
-        return cls(settings)
-
-    async def get(self, connector: str, *, refresh: bool = False) -> Credential:
-        """The connector's token from the environment; refreshing is not possible, so the same token."""
-        from frontline.connectors.registry import package
-
-        found = package(connector)
-        if found is None:
-            raise AuthError(connector, "no credentials are known for this connector")
-        return found.credential(self._settings.secret)
 
 
 def providers() -> dict[str, EntryPoint]:

@@ -12,9 +12,10 @@ import pytest
 import stamina
 
 from frontline.config import Settings, load_settings
+from frontline.connectors.environment import EnvCredentials
 from frontline.connectors.notion.kb import NOTION_VERSION, NotionKnowledgeBase, NotSharedError
 from frontline.connectors.notion.text import query_terms
-from frontline.credentials import Credential, EnvCredentials
+from frontline.credentials import Credential
 from frontline.errors import AuthError, ConnectorError, RateLimitedError, UnavailableError
 from frontline.model import Article
 from frontline.ports import Check, Diagnosable, KnowledgeBase

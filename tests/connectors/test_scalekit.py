@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from frontline.config import load_settings
+from frontline.connectors.environment import EnvCredentials
 from frontline.connectors.scalekit import ScalekitCredentials
-from frontline.credentials import EnvCredentials, open_credentials
+from frontline.credentials import open_credentials
 from frontline.doctor import diagnose
 from frontline.errors import AuthError, ConfigError
 from tests.helpers import make_settings, run

@@ -83,7 +83,7 @@ class Thresholds(Strict):
 
 def _registered_classifier(name: str) -> str:
     """A classifier name some installed package registered (frontline's own included)."""
-    from frontline.classifiers import available, unregistered
+    from frontline.config.classifier_names import available, unregistered
 
     if name not in available():
         raise ValueError(unregistered())

@@ -62,9 +62,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from frontline.connectors.intercom.limits import intercom_rules
-from frontline.connectors.intercom.settings import IntercomSettings
-from frontline.connectors.package import ConnectorPackage
+from frontline.connectors.intercom.package import INTERCOM
 
 if TYPE_CHECKING:
     from frontline.connectors.intercom.conversations import IntercomConversations
@@ -79,11 +77,3 @@ def __getattr__(name: str) -> Any:
 
         return IntercomConversations
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-INTERCOM = ConnectorPackage(
-    name="intercom", service="Intercom", settings_model=IntercomSettings,
-    key_env_vars=("INTERCOM_ACCESS_TOKEN",), secret_env_vars=("INTERCOM_CLIENT_SECRET",),
-    env_settings={"INTERCOM_BASE_URL": "base_url"}, rules=intercom_rules,
-)
-"""Intercom's settings section, credential and rate limit (entry point ``frontline.connectors``)."""

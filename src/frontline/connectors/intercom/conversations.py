@@ -12,9 +12,9 @@ import stamina
 
 from frontline.config import Settings
 from frontline.connectors.http import MAX_RETRY_AFTER, Budget
-from frontline.connectors.intercom import INTERCOM
 from frontline.connectors.intercom.api import SERVICE, TOKEN_HELP, IntercomAPI, hint
 from frontline.connectors.intercom.customers import Customer, Customers
+from frontline.connectors.intercom.package import INTERCOM
 from frontline.connectors.intercom.payloads import (
     Position,
     app_host,

@@ -46,7 +46,6 @@ import httpx
 import stamina
 
 from frontline.config import Settings
-from frontline.connectors.linear import LINEAR
 from frontline.connectors.linear.api import KEY_HELP, RETRY_TIMEOUT, SERVICE, LinearAPI, retry_rate_limited
 from frontline.connectors.linear.documents import (
     CREATE_ISSUE,
@@ -57,6 +56,7 @@ from frontline.connectors.linear.documents import (
     PROJECTS,
     TEAMS,
 )
+from frontline.connectors.linear.package import LINEAR
 from frontline.connectors.linear.settings import LinearSettings
 from frontline.credentials import Credentials
 from frontline.errors import AuthError, ConnectorError, FrontlineError, NotFoundError, UnavailableError

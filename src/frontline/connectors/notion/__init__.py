@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from frontline.connectors.notion.limits import notion_rules
-from frontline.connectors.notion.settings import NotionSettings
-from frontline.connectors.package import ConnectorPackage
+from frontline.connectors.notion.package import NOTION
 
 if TYPE_CHECKING:
     from frontline.connectors.notion.kb import NotionKnowledgeBase
@@ -26,10 +24,3 @@ def __getattr__(name: str) -> Any:
 
         return NotionKnowledgeBase
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-NOTION = ConnectorPackage(
-    name="notion", service="Notion", settings_model=NotionSettings, key_env_vars=("NOTION_TOKEN",),
-    env_settings={"NOTION_DB_ID": "database_id", "NOTION_BASE_URL": "base_url"}, rules=notion_rules,
-)
-"""Notion's settings section, credential and rate limit (entry point ``frontline.connectors``)."""

@@ -61,7 +61,7 @@ from frontline.connectors.http import (
     Budget,
     retry_after_seconds,
 )
-from frontline.connectors.notion import NOTION
+from frontline.connectors.notion.package import NOTION
 from frontline.connectors.notion.text import blocks_text, excerpt, page_url, plain_text, query_terms, rank
 from frontline.errors import (
     AuthError,

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from frontline.connectors.package import ConnectorPackage
-from frontline.connectors.slack.limits import slack_rules
-from frontline.connectors.slack.settings import SlackSettings
+from frontline.connectors.slack.package import SLACK
 
 if TYPE_CHECKING:
     from frontline.connectors.slack.chat import SlackChat
@@ -26,11 +24,3 @@ def __getattr__(name: str) -> Any:
 
         return SlackChat
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-SLACK = ConnectorPackage(
-    name="slack", service="Slack", settings_model=SlackSettings,
-    key_env_vars=("SLACK_BOT_TOKEN",), secret_env_vars=("SLACK_SIGNING_SECRET",),
-    env_settings={"SLACK_BASE_URL": "base_url"}, rules=slack_rules,
-)
-"""Slack's settings section, credential and rate limits (entry point ``frontline.connectors``)."""

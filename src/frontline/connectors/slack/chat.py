@@ -32,7 +32,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from frontline.connectors.http import Budget
 from frontline.connectors.local.outbox import METADATA_EVENT
-from frontline.connectors.slack import SLACK
 from frontline.connectors.slack.api import (
     ATTEMPTS,
     DEFAULT_BASE_URL,
@@ -44,6 +43,7 @@ from frontline.connectors.slack.api import (
     retry_on,
 )
 from frontline.connectors.slack.pacer import ChannelPacer, Clock, Sleep
+from frontline.connectors.slack.package import SLACK
 from frontline.errors import FrontlineError, RateLimitedError, UnavailableError
 from frontline.model import ChatMessage
 from frontline.ports import Check

@@ -16,9 +16,9 @@ import httpx
 
 from frontline.config import Settings
 from frontline.connectors.http import Budget
-from frontline.connectors.zendesk import ZENDESK
 from frontline.connectors.zendesk.api import SERVICE, ZendeskAPI
 from frontline.connectors.zendesk.listing import TicketExport
+from frontline.connectors.zendesk.package import ZENDESK
 from frontline.connectors.zendesk.payloads import TicketReader
 from frontline.connectors.zendesk.settings import ZendeskSettings
 from frontline.connectors.zendesk.writes import TicketWriter
