@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from frontline.decide.text import html_to_text
 from frontline.errors import DataFileError
 from frontline.model import normalise_id
 
+from .bodies import body_format, body_text
+from .bodies import field_text as _text
 from .textfile import read_text
 
 ALIASES = {
@@ -31,8 +32,6 @@ KNOWN = {
 }
 PRIORITIES = {"urgent", "high", "normal", "low"}
 STATUSES = {"new", "open", "pending", "hold", "solved", "closed"}
-# A row's (or a conversation's, or a part's) ``format``: what its body is written in. Text is the default.
-FORMATS = {"text": "text", "plain": "text", "text/plain": "text", "html": "html", "text/html": "html"}
 MAX_BODY = 1_000_000
 CSV_FIELD_LIMIT = 16 * MAX_BODY
 
@@ -63,30 +62,6 @@ class ImportReport:
         self.records[index] = record
         self._lines[record["id"]] = (index, line)
         self.duplicates.append((line, record["id"], earlier_line))
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and math.isnan(value):
-        return ""
-    return str(value).replace("\x00", "").strip()
-
-
-def body_format(value: Any, name: str = "format") -> str:
-    """``"html"`` or ``"text"`` from a ``format`` (or ``content_type``) hint; no hint is text. ValueError otherwise."""
-    text = _text(value).lower()
-    if not text:
-        return "text"
-    if isinstance(value, str) and text in FORMATS:
-        return FORMATS[text]
-    raise ValueError(f"{name} {str(value)[:40]!r} is not html or text (leave it out for plain text)")
-
-
-def body_text(value: Any, form: str) -> str:
-    """A body as it is stored: plain text as written (NUL and surrounding whitespace aside), HTML reduced to text."""
-    text = _text(value)
-    return html_to_text(text) if form == "html" else text
 
 
 def _time(value: Any, name: str) -> str | None:
