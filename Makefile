@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck contracts unit bench clean
 
 # A third party's connector package the tests use (tests/connectors/test_third_party_package.py): frontline
 # finds it through its entry points alone, as it would any installed plugin.
@@ -23,13 +23,17 @@ $(STAMP): pyproject.toml $(FIXTURE_PACKAGE)/pyproject.toml $(wildcard $(FIXTURE_
 demo: $(STAMP)
 	$(BIN)/frontline demo
 
-test: lint typecheck unit
+test: lint typecheck contracts unit
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy src
+
+# The layering contracts in pyproject.toml ([tool.importlinter]); tests/test_layering.py adds "no import cycles".
+contracts: $(STAMP)
+	$(BIN)/lint-imports
 
 unit: $(STAMP)
 	$(BIN)/pytest -q

@@ -10,9 +10,9 @@ from typing import Any, TypeVar
 
 import click
 
-from frontline.cli import cli
 from frontline.cli.common import console, print_summary, safe
 from frontline.cli.escalation import print_escalation_summary
+from frontline.cli.group import cli
 from frontline.cli.run import escalate_once, triage_once
 from frontline.config import Settings
 

@@ -6,8 +6,8 @@ import asyncio
 
 import click
 
-from frontline.cli import cli
 from frontline.cli.common import connector_options, console, overrides, safe, selected_teams, settings_from
+from frontline.cli.group import cli
 from frontline.doctor import diagnose
 
 

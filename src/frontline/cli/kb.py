@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from frontline.cli import cli
 from frontline.cli.common import console, safe, settings_from
+from frontline.cli.group import cli
 from frontline.connectors.local.kb import LocalKnowledgeBase
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import click
 
 from frontline import private
-from frontline.cli import cli
 from frontline.cli.common import ProgressReport, console, plural, safe, settings_from
+from frontline.cli.group import cli
 from frontline.config import Settings
 from frontline.errors import DataFileError, TrainingDataError
 

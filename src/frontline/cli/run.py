@@ -11,7 +11,6 @@ from datetime import datetime
 import click
 
 from frontline.app import escalate_services, triage_services
-from frontline.cli import cli
 from frontline.cli.common import (
     ConsoleReporter,
     connector_options,
@@ -23,6 +22,7 @@ from frontline.cli.common import (
     settings_from,
 )
 from frontline.cli.escalation import EscalationReporter, print_escalation_summary
+from frontline.cli.group import cli
 from frontline.config import Settings
 from frontline.errors import FrontlineError
 from frontline.flows.escalate import EscalationSummary, run_escalate

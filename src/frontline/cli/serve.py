@@ -12,8 +12,8 @@ import socket
 
 import click
 
-from frontline.cli import cli
 from frontline.cli.common import console, safe, settings_from
+from frontline.cli.group import cli
 from frontline.errors import FrontlineError
 
 SECRETS = (

@@ -6,8 +6,8 @@ import json
 
 import click
 
-from frontline.cli import cli
 from frontline.cli.common import console, safe, settings_from
+from frontline.cli.group import cli
 from frontline.model import normalise_id
 from frontline.store.state import StateStore
 

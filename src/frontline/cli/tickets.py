@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from frontline.cli import cli
 from frontline.cli.common import console, plural, safe, settings_from
+from frontline.cli.group import cli
 from frontline.connectors.local.conversations import LocalConversations
 from frontline.connectors.local.helpdesk import LocalHelpdesk
 from frontline.connectors.local.importer import ImportReport, read_conversations, read_tickets

@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator, Callable
 import click
 
 from frontline.app import escalate_services, triage_services
-from frontline.cli import cli
 from frontline.cli.common import connector_options, console, overrides, safe, selected_teams, settings_from
+from frontline.cli.group import cli
 from frontline.config import Settings
 from frontline.flows.escalate import EscalateServices
 from frontline.flows.triage import TriageServices

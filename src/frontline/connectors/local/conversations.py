@@ -21,7 +21,7 @@ from frontline.errors import ConnectorError, NotFoundError
 from frontline.model import Author, Company, Conversation, Part, Requester, parse_timestamp
 from frontline.ports import Check, Page
 
-from .importer import body_format, body_text, check_storable, checked_id
+from .bodies import body_format, body_text, check_storable, checked_id
 from .sqlite import Upserted, connect, migrate, transaction
 
 SERVICE = "Local conversations"
