@@ -79,7 +79,11 @@ def build_classifier(settings: Settings, http: httpx.AsyncClient) -> Classifier:
             "FRONTLINE_LLM_BASE_URL)",
         )
     if kind == "llm":
-        return CascadeClassifier(settings, model=None, llm=_AlwaysAsk(llm), concurrency=settings.runner.concurrency)
+        # Every ticket goes to the LLM: the cascade asks it about the local answers below its threshold,
+        # so none may be above it (the keyword rules alone would decide the ones they are sure of).
+        always = settings.model_copy(update={"thresholds": settings.thresholds.model_copy(
+            update={"confidence": float("inf")})})
+        return CascadeClassifier(always, model=None, llm=_AlwaysAsk(llm), concurrency=settings.runner.concurrency)
     return CascadeClassifier(settings, model=model, llm=llm, concurrency=settings.runner.concurrency)
 
 
