@@ -7,17 +7,18 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck contracts unit bench clean
 
-# A third party's connector package the tests use (tests/connectors/test_third_party_package.py): frontline
-# finds it through its entry points alone, as it would any installed plugin.
-FIXTURE_PACKAGE := tests/fixtures/acme_helpdesk
+# Third parties' packages the tests use: a connector (tests/connectors/test_third_party_package.py) and a
+# flow (tests/engine/test_example_flow.py). frontline finds them through their entry points alone, as it
+# would any installed plugin.
+FIXTURE_PACKAGES := tests/fixtures/acme_helpdesk tests/fixtures/example_flow
 
-$(STAMP): pyproject.toml $(FIXTURE_PACKAGE)/pyproject.toml $(wildcard $(FIXTURE_PACKAGE)/acme_helpdesk/*.py)
+$(STAMP): pyproject.toml $(foreach p,$(FIXTURE_PACKAGES),$(p)/pyproject.toml $(wildcard $(p)/*/*.py))
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "frontline needs Python 3.11 or newer (found $$($(PYTHON) --version))."; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	$(BIN)/python -m pip install --quiet --no-deps ./$(FIXTURE_PACKAGE)
+	$(BIN)/python -m pip install --quiet --no-deps $(addprefix ./,$(FIXTURE_PACKAGES))
 	@touch $(STAMP)
 
 demo: $(STAMP)

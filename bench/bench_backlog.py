@@ -52,8 +52,8 @@ sys.path.insert(0, str(ROOT))  # tests.fakes: the loopback fakes are the benchma
 from tests.fakes.limits import Limiter, notion_limits, slack_limits, zendesk_limits  # noqa: E402
 from tests.fakes.stack import Stack, build_stack, serve_stack  # noqa: E402
 
-from frontline.app import triage_services  # noqa: E402
 from frontline.config import Settings, load_settings  # noqa: E402
+from frontline.engine.services import open_flow  # noqa: E402
 from frontline.flows.triage import FLOW, TRIAGE_VERSION, run_triage  # noqa: E402
 from frontline.model import WriteBack, effect_key  # noqa: E402
 from frontline.runtime.budgets import BudgetBook, TimeSource  # noqa: E402
@@ -163,7 +163,7 @@ async def concurrent(settings: Settings, scale: float) -> float:
     store = StateStore.open(settings.state_url)
     try:
         book = BudgetBook(table=BudgetTable(store.engine), time=TimeSource.scaled(scale))
-        async with triage_services(settings, store=store, budgets=book) as services:
+        async with open_flow("triage", settings, store=store, budgets=book) as services:
             started = time.perf_counter()
             summary = await run_triage(services)
             elapsed = (time.perf_counter() - started) * scale
@@ -176,7 +176,7 @@ async def concurrent(settings: Settings, scale: float) -> float:
 
 async def sequential(settings: Settings, scale: float, delay: float) -> float:
     """The naive pipeline: one ticket at a time through the same adapters, no budgets, a fixed delay."""
-    async with triage_services(settings) as services:
+    async with open_flow("triage", settings) as services:
         helpdesk, kb, chat, renderer = services.helpdesk, services.kb, services.chat, services.renderer
         routing = settings.routing
         started = time.perf_counter()

@@ -45,14 +45,14 @@ def prepare(folder: Path, conversations: int) -> Path:
 
 def escalate_only(config: Path) -> None:
     """The timed part, in its own process so its memory is its own."""
-    from frontline.app import escalate_services
     from frontline.config import load_settings
+    from frontline.engine.services import open_flow
     from frontline.flows.escalate import run_escalate
 
     settings = load_settings(config, dotenv=None)
 
     async def go() -> tuple[int, int, float]:
-        async with escalate_services(settings, echo=None) as services:
+        async with open_flow("escalate", settings, echo=None) as services:
             started = time.perf_counter()
             summary = await run_escalate(services)
             return summary.scored, summary.escalated, time.perf_counter() - started

@@ -47,14 +47,14 @@ def prepare(folder: Path, tickets: int) -> None:
 
 def triage_only(config: Path) -> None:
     """The timed part, run in its own process so its RSS is its own."""
-    from frontline.app import triage_services
     from frontline.config import load_settings
+    from frontline.engine.services import open_flow
     from frontline.flows.triage import run_triage
 
     settings = load_settings(config, dotenv=None, overrides={("local", "echo"): False})
 
     async def go() -> tuple[int, float]:
-        async with triage_services(settings) as services:
+        async with open_flow("triage", settings) as services:
             started = time.perf_counter()
             summary = await run_triage(services)
             return summary.handled, time.perf_counter() - started

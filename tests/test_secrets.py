@@ -26,9 +26,9 @@ import frontline.cli.kb
 import frontline.cli.model
 import frontline.cli.state
 import frontline.cli.tickets  # noqa: F401  (importing the modules registers the commands)
-from frontline.app import escalate_services, triage_services
 from frontline.cli import cli, doctor, run  # noqa: F401
 from frontline.config import Settings, load_settings
+from frontline.engine.services import open_flow
 from frontline.flows.escalate import EscalateRun
 from frontline.flows.triage import run_triage
 from tests.fakes.base import FakeAPI, serve
@@ -158,7 +158,7 @@ def triage_in_process(settings: Settings, stack: Stack, llm: FakeLLM, leaks: Lea
         http = httpx.AsyncClient(transport=transport(("acme.zendesk.com", stack.zendesk.handle),
                                                      ("api.notion.com", stack.notion.handle),
                                                      ("openrouter.ai", llm.handle)))
-        async with http, triage_services(settings, http=http) as services:
+        async with http, open_flow("triage", settings, http=http) as services:
             summary = await run_triage(services)
             leaks.add("summary", summary)
             leaks.add("failures", summary.failures)
@@ -234,7 +234,7 @@ def escalate_in_process(settings: Settings, intercom: FakeAPI, linear: FakeAPI, 
     async def go() -> None:
         http = httpx.AsyncClient(transport=transport(("api.intercom.io", intercom.handle),
                                                      ("api.linear.app", linear.handle)))
-        async with http, escalate_services(settings, http=http) as services:
+        async with http, open_flow("escalate", settings, http=http) as services:
             summary = await EscalateRun(services).run()
             leaks.add("summary", summary)
 
@@ -321,9 +321,10 @@ def test_the_embedded_default_writes_no_secret_anywhere(workspace: Path, leaks: 
 
     async def go() -> None:
         async with FakeLLMClient(llm) as http:
-            async with triage_services(settings, http=http, echo=lambda line: leaks.add("echo", line)) as services:
+            async with open_flow("triage", settings, http=http, echo=lambda line: leaks.add("echo", line)) as services:
                 leaks.add("triage", await run_triage(services))
-            async with escalate_services(settings, http=http, echo=lambda line: leaks.add("echo", line)) as services:
+            echo = lambda line: leaks.add("echo", line)  # noqa: E731
+            async with open_flow("escalate", settings, http=http, echo=echo) as services:
                 leaks.add("escalate", await EscalateRun(services).run())
 
     run_async(go())
@@ -460,9 +461,9 @@ def test_no_personal_data_or_secret_reaches_the_llm(workspace: Path) -> None:
 
     async def go() -> None:
         async with FakeLLMClient(llm) as http:
-            async with triage_services(settings, http=http) as services:
+            async with open_flow("triage", settings, http=http) as services:
                 await run_triage(services)
-            async with escalate_services(settings, http=http) as services:
+            async with open_flow("escalate", settings, http=http) as services:
                 await EscalateRun(services).run()
 
     run_async(go())
@@ -497,7 +498,7 @@ def test_a_ticket_cannot_steer_its_routing_or_skip_its_write_back(workspace: Pat
     llm = FakeLLM(Behaviour("content", content))
 
     async def go() -> Any:
-        async with FakeLLMClient(llm) as http, triage_services(settings, http=http) as services:
+        async with FakeLLMClient(llm) as http, open_flow("triage", settings, http=http) as services:
             return await run_triage(services)
 
     summary = run_async(go())
@@ -590,7 +591,7 @@ def test_short_tokens_a_vendor_echoes_are_masked_in_output_and_logs(workspace: P
                   status(403, message=f"key {SHORT['OPENROUTER_API_KEY']} has no credit"))
 
     async def go() -> None:
-        async with FakeLLMClient(llm) as http, triage_services(settings, http=http) as services:
+        async with FakeLLMClient(llm) as http, open_flow("triage", settings, http=http) as services:
             summary = await run_triage(services)
             texts.append(("triage summary", f"{summary} {summary.failures}"))
 

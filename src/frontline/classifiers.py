@@ -118,7 +118,11 @@ def llm(settings: Settings, http: httpx.AsyncClient) -> Classifier:
             "is \"llm\" but no LLM key is set; set OPENROUTER_API_KEY (or FRONTLINE_LLM_API_KEY with "
             "FRONTLINE_LLM_BASE_URL)",
         )
-    return CascadeClassifier(settings, model=None, llm=_AlwaysAsk(stage), concurrency=settings.runner.concurrency)
+    # Every ticket goes to the LLM: the cascade asks it about the local answers below its threshold, so
+    # none may be above it (the keyword rules alone would decide the ones they are sure of).
+    always = settings.model_copy(update={"thresholds": settings.thresholds.model_copy(
+        update={"confidence": float("inf")})})
+    return CascadeClassifier(always, model=None, llm=_AlwaysAsk(stage), concurrency=settings.runner.concurrency)
 
 
 def cascade(settings: Settings, http: httpx.AsyncClient) -> Classifier:

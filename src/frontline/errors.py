@@ -259,3 +259,8 @@ class UnstorableError(StateError):
         self.field = field
         self.problem = problem
         super().__init__(f"The inbox cannot record this delivery: its {field} {problem}.")
+
+
+def describe(error: BaseException) -> str:
+    """One line about ``error`` for a summary, a note or the inbox: ours as written, anything else with its type."""
+    return str(error) if isinstance(error, FrontlineError) else f"{type(error).__name__}: {error}"

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from frontline.app import build_classifier, triage_services
+from frontline.app import build_classifier
 from frontline.config import Settings, load_settings
 from frontline.connectors.llm import LLMClassifier, parse_answer
 from frontline.decide.cascade import CascadeClassifier
+from frontline.engine.services import open_flow
 from frontline.errors import ConfigError, LLMError
 from frontline.flows.triage import run_triage
 from frontline.model import Requester, Ticket
@@ -162,7 +163,7 @@ def test_triage_asks_the_llm_for_unsure_tickets_and_falls_back_on_timeout(worksp
     fake = FakeLLM(VALID, TIMEOUT)
 
     async def go() -> object:
-        async with fake.client() as http, triage_services(settings, http=http) as services:
+        async with fake.client() as http, open_flow("triage", settings, http=http) as services:
             return await run_triage(services)
 
     summary = run(go())
@@ -239,7 +240,7 @@ def test_the_private_note_and_the_alert_carry_no_link_the_ticket_chose(workspace
     fake = FakeLLM(LINKY)
 
     async def go() -> object:
-        async with fake.client() as http, triage_services(settings, http=http) as services:
+        async with fake.client() as http, open_flow("triage", settings, http=http) as services:
             return await run_triage(services)
 
     run(go())

@@ -434,8 +434,8 @@ def _linear_writes(request: httpx.Request) -> str | None:
 
 def escalations_expected(config: Path, env: dict[str, str]) -> list[str]:
     """The conversations an uninterrupted run escalates, by a dry run in this process (it writes nothing)."""
-    from frontline.app import escalate_services
     from frontline.config import load_settings
+    from frontline.engine.services import open_flow
     from frontline.flows.escalate import EscalateRun, EscalationOutcome
 
     settings = load_settings(config, environ=env, dotenv=None)
@@ -445,7 +445,7 @@ def escalations_expected(config: Path, env: dict[str, str]) -> list[str]:
         found.append(outcome.conversation.id)
 
     async def go() -> None:
-        async with escalate_services(settings) as services:
+        async with open_flow("escalate", settings) as services:
             await EscalateRun(services, dry_run=True, report=seen).run()
 
     run(go())

@@ -19,12 +19,12 @@ from typing import Any
 
 import pytest
 
-from frontline.app import escalate_services
 from frontline.config import Settings, load_settings
 from frontline.connectors.local.conversations import LocalConversations, normalise_conversation
 from frontline.connectors.slack.chat import SlackChat
 from frontline.connectors.zendesk import ZendeskHelpdesk
 from frontline.credentials import open_credentials
+from frontline.engine.services import open_flow
 from frontline.flows.escalate import EscalateRun, EscalationSummary
 from frontline.model import ChatMessage, WriteBack
 from frontline.runtime import owners
@@ -58,7 +58,7 @@ def _dead_pid() -> int:
 
 def _escalate(settings: Settings) -> EscalationSummary:
     async def go() -> EscalationSummary:
-        async with escalate_services(settings, echo=lambda line: None) as services:
+        async with open_flow("escalate", settings, echo=lambda line: None) as services:
             return await EscalateRun(services, now=lambda: NOW).run()
 
     return run(go())

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from frontline.app import escalate_services
 from frontline.config import Settings
 from frontline.connectors.local.conversations import LocalConversations
 from frontline.connectors.local.outbox import OutboxChat
 from frontline.connectors.local.tracker import LocalTracker
+from frontline.engine.services import open_flow
 from frontline.errors import ChannelRefusedError, UnavailableError
 from frontline.flows.escalate import EscalateRun, EscalateServices, EscalationSummary
 from frontline.model import ChatMessage, IssueDraft, IssueRef
@@ -68,7 +68,7 @@ def seed(settings: Settings, *records: dict[str, Any]) -> LocalConversations:
 def escalate(settings: Settings, *, now: datetime = NOW, dry_run: bool = False,
              wrap: Callable[[EscalateServices], None] | None = None) -> EscalationSummary:
     async def go() -> EscalationSummary:
-        async with escalate_services(settings, echo=lambda line: None) as services:
+        async with open_flow("escalate", settings, echo=lambda line: None) as services:
             if wrap is not None:
                 wrap(services)
             return await EscalateRun(services, dry_run=dry_run, now=lambda: now).run()
@@ -235,8 +235,8 @@ def test_the_webhook_path_and_the_poller_racing_escalate_once(settings: Settings
     source = seed(settings, ANGRY)
 
     async def race() -> None:
-        async with escalate_services(settings, echo=lambda line: None) as poller, \
-                escalate_services(settings, echo=lambda line: None) as webhook:
+        async with open_flow("escalate", settings, echo=lambda line: None) as poller, \
+                open_flow("escalate", settings, echo=lambda line: None) as webhook:
             conversation = await webhook.conversations.get("c1")
             await __import__("asyncio").gather(EscalateRun(poller, now=lambda: NOW).run(),
                                                EscalateRun(webhook, now=lambda: NOW).handle([conversation]),

@@ -15,15 +15,17 @@ from typing import Any
 import httpx
 import pytest
 
-from frontline.app import escalate_services
 from frontline.config import Settings, load_settings
 from frontline.connectors.local.tracker import LocalTracker
+from frontline.engine.consumer import Consumer
+from frontline.engine.fetcher import Lane
+from frontline.engine.services import open_flow
+from frontline.flows import registry
 from frontline.flows.escalate import EscalateRun, EscalationSummary
 from frontline.store.inbox import Inbox
 from frontline.store.state import StateStore
 from frontline.web.app import WebApp
 from frontline.web.signatures import sign_intercom
-from frontline.web.worker import process_deliveries
 from tests.fakes.base import FakeAPI, serve
 from tests.fakes.intercom import TOKEN, FakeIntercom
 from tests.fakes.linear import API_KEY, FakeLinear
@@ -101,7 +103,7 @@ def settings(workspace: Path, stack: Stack) -> Iterator[Settings]:
 def escalate(settings: Settings, stack: Stack) -> EscalationSummary:
     async def go() -> EscalationSummary:
         async with httpx.AsyncClient(transport=stack.transport()) as http, \
-                escalate_services(settings, http=http) as services:
+                open_flow("escalate", settings, http=http) as services:
             return await EscalateRun(services).run()
 
     return run(go())
@@ -202,10 +204,19 @@ def test_a_webhook_delivery_and_the_poller_racing_escalate_once(settings: Settin
                                    headers={"x-hub-signature": sign_intercom(SECRET, body)})
             assert again.json()["duplicate"] is True
         async with httpx.AsyncClient(transport=stack.transport()) as http, \
-                escalate_services(settings, http=http) as webhook, escalate_services(settings, http=http) as poller:
+                open_flow("escalate", settings, http=http) as webhook, \
+                open_flow("escalate", settings, http=http) as poller:
             deliveries = app.inbox.lease("worker")
             assert len(deliveries) == 1
-            await asyncio.gather(process_deliveries(webhook, app.inbox, deliveries), EscalateRun(poller).run())
+            consumer = Consumer(store, app.inbox, "worker")
+            lane = Lane(webhook.flow, registry.flow("escalate"), webhook)
+            await asyncio.gather(consumer.process(lane, deliveries), EscalateRun(poller).run())
+            # Had the poller held the conversation at that moment, the entry was given back: it settles next.
+            for _ in range(100):
+                if app.inbox.depth()["waiting"] == 0:
+                    break
+                await consumer.process(lane, app.inbox.lease("worker"))
+                await asyncio.sleep(0.05)
 
     run(go())
     assert len(stack.linear.issues) == 1 and len(stack.slack.all_posted()) == 1

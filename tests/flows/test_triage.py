@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from frontline.app import triage_services
 from frontline.config import Settings
 from frontline.connectors.local.helpdesk import LocalHelpdesk
 from frontline.connectors.local.outbox import OutboxChat
+from frontline.engine.services import open_flow
 from frontline.errors import UnavailableError
 from frontline.flows.triage import RunSummary, TriageServices, run_triage
 from frontline.model import Article, ChatMessage, WriteBack
@@ -39,7 +39,7 @@ def seed(settings: Settings, records: Sequence[dict[str, Any]] = TICKETS) -> Loc
 
 def triage(settings: Settings, **kwargs: Any) -> RunSummary:
     async def go() -> RunSummary:
-        async with triage_services(settings) as services:
+        async with open_flow("triage", settings) as services:
             for name, value in kwargs.pop("replace", {}).items():
                 setattr(services, name, value(getattr(services, name)))
             return await run_triage(services, **kwargs)
@@ -301,7 +301,7 @@ def test_services_close_cleanly_when_the_flow_raises(settings: Settings) -> None
     seed(settings)
 
     async def go() -> None:
-        async with triage_services(settings) as services:
+        async with open_flow("triage", settings) as services:
             assert isinstance(services, TriageServices)
             raise RuntimeError("boom")
 
@@ -317,7 +317,7 @@ def test_a_run_racing_a_workers_batch_triages_each_ticket_once(settings: Setting
     helpdesk = seed(settings)
 
     async def race() -> None:
-        async with triage_services(settings) as poller, triage_services(settings) as worker:
+        async with open_flow("triage", settings) as poller, open_flow("triage", settings) as worker:
             tickets = (await worker.helpdesk.list_changed(None, 50)).items
             await asyncio.gather(TriageRun(poller).run(), TriageRun(worker).handle(tickets),
                                  TriageRun(worker).handle(tickets))

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from frontline.app import triage_services
 from frontline.config import Settings, load_settings
 from frontline.connectors.local.helpdesk import LocalHelpdesk
 from frontline.connectors.local.outbox import OutboxChat
+from frontline.engine.services import open_flow
 from frontline.flows.triage import RunSummary, run_triage
 from tests.fakes.notion import GOOD_TOKEN, FakeNotion
 from tests.helpers import make_settings, run
@@ -38,7 +38,7 @@ def settings_for(workspace: Path, **env: str) -> Settings:
 
 def triage(settings: Settings, fake: FakeNotion) -> RunSummary:
     async def go() -> RunSummary:
-        async with fake.client() as http, triage_services(settings, http=http) as services:
+        async with fake.client() as http, open_flow("triage", settings, http=http) as services:
             assert services.kb.name == "notion"
             return await run_triage(services)
     return run(go())

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from frontline.app import triage_services
 from frontline.config import Settings, load_settings
 from frontline.connectors.local.helpdesk import LocalHelpdesk
+from frontline.engine.services import open_flow
 from frontline.flows.triage import RunSummary, TriageServices, run_triage
 from frontline.model import ChatMessage
 from tests.fakes.base import serve
@@ -64,7 +64,7 @@ def slack_settings(workspace: Path, base: str) -> Settings:
 
 def triage(settings: Settings, *, kill_after_posts: int | None = None) -> RunSummary:
     async def go() -> RunSummary:
-        async with triage_services(settings) as services:
+        async with open_flow("triage", settings) as services:
             if kill_after_posts is not None:
                 _die_after(services, kill_after_posts)
             return await run_triage(services)

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from frontline.app import triage_services
 from frontline.cli import cli, doctor, run  # noqa: F401  (importing the modules registers the commands)
 from frontline.config import Settings, load_settings
+from frontline.engine.services import open_flow
 from frontline.flows.triage import RunSummary, run_triage
 from tests.fakes.base import serve
 from tests.fakes.stack import Stack, build_stack, serve_stack
@@ -48,7 +48,7 @@ def stack_settings(workspace: Path, env: dict[str, str]) -> Settings:
 
 def triage(settings: Settings, stack: Stack) -> RunSummary:
     async def go() -> RunSummary:
-        async with (stack_client(stack) as http, triage_services(settings, http=http) as services):
+        async with (stack_client(stack) as http, open_flow("triage", settings, http=http) as services):
             return await run_triage(services)
 
     return run_async(go())

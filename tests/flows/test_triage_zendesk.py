@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from frontline.app import triage_services
 from frontline.config import Settings, load_settings
 from frontline.connectors.local.outbox import OutboxChat
+from frontline.engine.services import open_flow
 from frontline.flows.triage import RunSummary, run_triage
 from frontline.model import WriteBack
 from frontline.ports import WriteResult
@@ -58,7 +58,7 @@ def seed(fake: FakeZendesk, copies: int = 1) -> list[int]:
 
 def triage(settings: Settings, fake: FakeZendesk, **replace: Any) -> RunSummary:
     async def go() -> RunSummary:
-        async with fake.client() as http, triage_services(settings, http=http) as services:
+        async with fake.client() as http, open_flow("triage", settings, http=http) as services:
             for name, wrap in replace.items():
                 setattr(services, name, wrap(getattr(services, name)))
             return await run_triage(services)

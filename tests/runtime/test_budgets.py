@@ -17,7 +17,6 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from frontline.app import triage_services
 from frontline.config import load_settings
 from frontline.connectors.http import VendorAPI
 from frontline.connectors.notion import NOTION
@@ -27,6 +26,7 @@ from frontline.connectors.slack.limits import slack_request
 from frontline.connectors.slack.settings import SlackSettings
 from frontline.connectors.zendesk import ZENDESK
 from frontline.connectors.zendesk.settings import ZendeskSettings
+from frontline.engine.services import open_flow
 from frontline.flows.triage import RunSummary, run_triage
 from frontline.runtime.budgets import (
     BudgetBook,
@@ -381,7 +381,7 @@ def triage_on(stack: Stack, workspace: Path, *, budgets: bool) -> tuple[RunSumma
     async def go() -> tuple[RunSummary, float]:
         book = BudgetBook(time=virtual()) if budgets else None
         async with (httpx.AsyncClient(transport=stack.transport()) as http,
-                    triage_services(settings, http=http, budgets=book) as services):
+                    open_flow("triage", settings, http=http, budgets=book) as services):
             start = now()
             summary = await run_triage(services)
             return summary, now() - start

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from frontline.app import triage_services
 from frontline.config import Settings
 from frontline.connectors.local.helpdesk import LocalHelpdesk
 from frontline.connectors.local.outbox import OutboxChat
+from frontline.engine.services import open_flow
 from frontline.flows.digest import DIGEST_MAX, plan_digests
 from frontline.flows.triage import RunSummary, TriageServices, run_triage
 from frontline.model import ChatMessage, EffectStatus, effect_key
@@ -46,7 +46,7 @@ def digest_settings(workspace: Path) -> Settings:
 def triage(settings: Settings, *, die: str | None = None) -> RunSummary:
     """One run; ``die`` "before" or "after" kills it around the digest's post."""
     async def go() -> RunSummary:
-        async with triage_services(settings) as services:
+        async with open_flow("triage", settings) as services:
             if die is not None:
                 _die_at_digest(services, die)
             return await run_triage(services)

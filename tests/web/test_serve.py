@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -110,17 +111,17 @@ def test_the_serve_command_listens_verifies_and_processes(workspace: Path) -> No
 # Runs `frontline serve` with services that load until a file appears (a slow model, a slow vendor).
 SLOW_START = """
 import asyncio, contextlib, os, sys
-import frontline.app
-real = frontline.app.escalate_services
+import frontline.web.worker
+real = frontline.web.worker.open_flow
 
 @contextlib.asynccontextmanager
-async def slow(*args, **kwargs):
-    while not os.path.exists(os.environ["RELEASE_FILE"]):
+async def slow(flow, *args, **kwargs):
+    while flow.name == "escalate" and not os.path.exists(os.environ["RELEASE_FILE"]):
         await asyncio.sleep(0.05)
-    async with real(*args, **kwargs) as services:
+    async with real(flow, *args, **kwargs) as services:
         yield services
 
-frontline.app.escalate_services = slow
+frontline.web.worker.open_flow = slow
 from frontline.cli import main
 main()
 """
@@ -214,16 +215,20 @@ def test_a_worker_that_cannot_start_stops_serve_with_one_sentence(workspace: Pat
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     from click.testing import CliRunner
 
-    import frontline.app
+    import frontline.web.worker
     from frontline.cli import cli, serve  # noqa: F401  (registers the command)
     from frontline.errors import FrontlineError
 
-    @contextlib.asynccontextmanager
-    async def refused(*args: object, **kwargs: object) -> AsyncIterator[None]:
-        raise FrontlineError("Intercom rejected the token (401). Set INTERCOM_ACCESS_TOKEN.")
-        yield
+    real = frontline.web.worker.open_flow
 
-    monkeypatch.setattr(frontline.app, "escalate_services", refused)
+    @contextlib.asynccontextmanager
+    async def refused(flow: Any, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        if flow.name == "escalate":
+            raise FrontlineError("Intercom rejected the token (401). Set INTERCOM_ACCESS_TOKEN.")
+        async with real(flow, *args, **kwargs) as services:
+            yield services
+
+    monkeypatch.setattr(frontline.web.worker, "open_flow", refused)
     make_settings(workspace, '[classifier]\nkind = "rules"\n')
     result = CliRunner().invoke(cli, ["--config", str(workspace / "frontline.toml"), "serve", "--port",
                                       str(free_port()), "--no-poll"])

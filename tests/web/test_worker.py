@@ -12,13 +12,16 @@ from typing import Any
 import httpx
 import pytest
 
-from frontline.app import triage_services
 from frontline.connectors.local.helpdesk import LocalHelpdesk
 from frontline.connectors.local.outbox import OutboxChat
+from frontline.engine.consumer import Consumer
+from frontline.engine.fetcher import Lane
+from frontline.engine.services import open_flow
 from frontline.errors import UnavailableError
+from frontline.flows import registry
 from frontline.web.app import WebApp
 from frontline.web.signatures import sign_slack, sign_zendesk, zendesk_timestamp
-from frontline.web.worker import background, process_triage
+from frontline.web.worker import background
 from tests.helpers import run
 from tests.web.conftest import SECRETS, web_app
 from tests.web.test_slack import correct, interaction, resolve
@@ -130,9 +133,10 @@ def test_a_helpdesk_outage_gives_the_delivery_back_for_later(app: WebApp) -> Non
     app.inbox.add("zendesk", "inv-1", "triage", "35")
 
     async def go() -> None:
-        async with triage_services(app.settings, store=app.store) as services:
+        async with open_flow("triage", app.settings, store=app.store) as services:
             services.helpdesk = DownHelpdesk()  # type: ignore[assignment]
-            await process_triage(services, app.inbox, app.inbox.lease("test", flow="triage"))
+            lane = Lane(services.flow, registry.flow("triage"), services)
+            await Consumer(app.store, app.inbox, "test").process(lane, app.inbox.lease("test", flow="triage"))
 
     run(go())
     assert app.inbox.depth() == {"waiting": 1, "dead": 0}
@@ -144,14 +148,14 @@ def test_a_poll_cycle_logs_and_counts_each_item_it_did_not_handle(
     from frontline.flows import escalate, triage
     from frontline.web.worker import poll_once
 
-    async def unreadable(services: Any, **_: Any) -> triage.RunSummary:
+    async def unreadable(self: Any) -> triage.RunSummary:
         return triage.RunSummary(failures=[("abc", "Zendesk listed a ticket whose id 'abc' is not a ticket number")])
 
-    async def nothing(services: Any, **_: Any) -> escalate.EscalationSummary:
+    async def nothing(self: Any) -> escalate.EscalationSummary:
         return escalate.EscalationSummary()
 
-    monkeypatch.setattr(triage, "run_triage", unreadable)
-    monkeypatch.setattr(escalate, "run_escalate", nothing)
+    monkeypatch.setattr(triage.TriageRun, "run", unreadable)
+    monkeypatch.setattr(escalate.EscalateRun, "run", nothing)
     run(poll_once(app))
     assert "triage poll for team default: abc failed: Zendesk listed a ticket whose id 'abc'" in caplog.text
     assert b'frontline_poll_failures_total{flow="triage"} 1.0' in app.metrics.render()

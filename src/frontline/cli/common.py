@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from frontline import scrub
 from frontline.config import Settings, load_settings
-from frontline.flows.triage import RunSummary, TicketOutcome
+from frontline.flows import base, registry
 from frontline.terminal import inert
 
 # Through scrub.Stream: a configured secret echoed into anything printed is masked on its way out.
@@ -119,73 +119,34 @@ class ProgressReport:
         self.close()
 
 
-class ConsoleReporter:
-    """A progress bar on long runs, one status line per ticket, a closing summary."""
+class ConsoleOutput:
+    """Where flows describe what they do on the command line: the console, and a progress bar on stderr."""
 
-    def __init__(self, *, quiet: bool = False, progress_threshold: int = 50) -> None:
-        self.quiet = quiet
-        self.threshold = progress_threshold
-        self._progress: ProgressReport | None = None
-        self._total = 0
-        self._done = 0
+    def line(self, text: str) -> None:
+        """Print one line of Rich markup."""
+        console.print(text, markup=True)
 
-    def start(self, total: int | None) -> None:
-        """Show a progress bar when there is a lot to do (and a terminal to draw on: the lines say the rest)."""
-        if total and total >= self.threshold:
-            self._progress = ProgressReport("triage", plain=False)
-            self._total, self._done = total, 0
-            self._progress("", 0, total)
+    def safe(self, value: object) -> str:
+        """Data shown literally (:func:`safe`)."""
+        return safe(value)
 
-    def ticket(self, outcome: TicketOutcome) -> None:
-        """One line per ticket."""
-        if self._progress is not None:
-            self._done += 1
-            self._progress("", self._done, self._total)
-        if self.quiet:
-            return
-        t = outcome.triage
-        if outcome.completed or outcome.alert_ref or not outcome.problems:
-            mark = "[yellow]?[/]" if outcome.review else "[green]✓[/]"
-        else:
-            mark = "[red]✗[/]"
-        detail = f"{safe(t.classifier)} {t.confidence:.2f}"
-        if outcome.articles:
-            detail += f", {len(outcome.articles)} article{'s' * (len(outcome.articles) != 1)}"
-        line = (f"{mark} #{safe(outcome.ticket.id)} {safe(t.category)}/{safe(t.severity)} → "
-                f"{safe(outcome.channel)} ({detail})")
-        if outcome.problems:
-            line += f" [dim]· {safe('; '.join(outcome.problems))}[/]"
-        console.print(line, markup=True)
-
-    def finish(self, summary: RunSummary) -> None:
-        """Stop the progress bar."""
-        if self._progress is not None:
-            self._progress.close()
+    def progress(self, label: str) -> base.Progress:
+        """A bar on a terminal, nothing elsewhere (each item's line says the rest)."""
+        return ProgressReport(label, plain=False)
 
 
-def print_summary(summary: RunSummary, *, title: str = "Triage") -> None:
-    """The closing summary: handled, per category and severity, failures, elapsed."""
-    mode = " (dry run: nothing written)" if summary.dry_run else ""
-    rate = summary.handled / summary.elapsed if summary.elapsed > 0 else 0.0
-    console.print(f"\n[bold]{safe(title)}{mode}[/]: {summary.handled} handled, {summary.skipped} already handled, "
-                  f"{len(summary.failures)} failed in {summary.elapsed:.2f}s ({rate:,.0f}/s)")
-    if summary.by_category:
-        cats = ", ".join(f"{safe(k)} {v}" for k, v in summary.by_category.most_common())
-        console.print(f"  by category: {cats}")
-        sevs = ", ".join(f"{safe(k)} {summary.by_severity[k]}" for k in sorted(summary.by_severity))
-        console.print(f"  by severity: {sevs}")
-    if summary.review:
-        console.print(f"  sent for human review: {summary.review}")
-    if summary.problems:
-        console.print(f"  handled with problems (see notes): {summary.problems}")
-    if summary.flags.get("llm_failed"):
-        console.print(f"  [yellow]LLM unavailable[/] for {summary.flags['llm_failed']}: kept the local answer, "
-                      "flagged llm_failed (`frontline state show ID` has the reason)")
-    if summary.flags.get("classifier_failed"):
-        console.print(f"  [yellow]classifier failed[/] for {summary.flags['classifier_failed']}: keyword rules used")
-    for ticket_id, problem in summary.failures[:10]:
-        console.print(f"  [red]failed[/] #{safe(ticket_id)}: {safe(problem)}")
-    if len(summary.failures) > 10:
-        console.print(f"  … and {len(summary.failures) - 10} more failures")
-    if summary.failures:
-        console.print("  Failed tickets stay unhandled and are retried on the next run.")
+class FlowChoice(click.Choice):  # type: ignore[type-arg]
+    """A flow's name, among the installed flows (``listing``: only those that list work after a cursor)."""
+
+    def __init__(self, *, listing: bool = False) -> None:
+        super().__init__([])
+        self.listing = listing
+
+    @property  # type: ignore[override]
+    def choices(self) -> list[str]:
+        """Looked up when asked, so the flows are loaded only by a command that needs them."""
+        return registry.names(listing=self.listing)
+
+    @choices.setter
+    def choices(self, value: object) -> None:
+        """click sets it once; the registry is the source."""

@@ -10,10 +10,9 @@ from typing import Any, TypeVar
 
 import click
 
-from frontline.cli.common import console, print_summary, safe
-from frontline.cli.escalation import print_escalation_summary
+from frontline.cli.common import console, safe
 from frontline.cli.group import cli
-from frontline.cli.run import escalate_once, triage_once
+from frontline.cli.run import flow_once, print_flow_summary
 from frontline.config import Settings
 
 
@@ -36,14 +35,14 @@ def demo(folder: Path, tickets: int, conversations: int, history: int, quiet: bo
     console.print(f"  {workspace.articles} KB articles indexed, model trained on {workspace.history} past "
                   f"tickets{accuracy}, {workspace.tickets} new tickets and {workspace.conversations} "
                   "conversations imported.\n")
-    summary = asyncio.run(triage_once(workspace.settings, dry_run=False, limit=None, quiet=quiet))
-    print_summary(summary)
+    summary = asyncio.run(flow_once("triage", workspace.settings, dry_run=False, limit=None, quiet=quiet))
+    print_flow_summary("triage", summary)
     settings = workspace.settings
     console.print()
     # Scored as of the moment the conversations end, not the minute the build finished: the same figures every run.
-    escalated = asyncio.run(escalate_once(settings, dry_run=False, limit=None, quiet=quiet,
-                                          now=lambda: workspace.now))
-    print_escalation_summary(escalated)
+    escalated = asyncio.run(flow_once("escalate", settings, dry_run=False, limit=None, quiet=quiet,
+                                      now=lambda: workspace.now))
+    print_flow_summary("escalate", escalated)
     console.print(_against_ground_truth(settings))
     console.print(f"\nDone in {time.perf_counter() - started:.1f}s.")
     console.print(f"  database: {safe(settings.state_url.removeprefix('sqlite:///'))}")

@@ -7,28 +7,25 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import click
 
-from frontline.app import escalate_services, triage_services
 from frontline.cli.common import (
-    ConsoleReporter,
+    ConsoleOutput,
+    FlowChoice,
     connector_options,
     console,
     overrides,
-    print_summary,
     safe,
     selected_teams,
     settings_from,
 )
-from frontline.cli.escalation import EscalationReporter, print_escalation_summary
 from frontline.cli.group import cli
 from frontline.config import Settings
+from frontline.engine.once import run_once
 from frontline.errors import FrontlineError
-from frontline.flows.escalate import EscalationSummary, run_escalate
-from frontline.flows.triage import RunSummary, run_triage
-
-FLOWS = ("triage", "escalate")
+from frontline.flows import registry
 
 log = logging.getLogger("frontline")
 
@@ -37,40 +34,33 @@ def _unechoed(line: str) -> None:
     """The chat's own console echo, silenced: the reporter prints the one line per item (none with -q)."""
 
 
-async def triage_once(settings: Settings, *, dry_run: bool, limit: int | None, quiet: bool) -> RunSummary:
-    """One triage pass with console reporting."""
-    async with triage_services(settings, echo=_unechoed) as services:
-        return await run_triage(services, dry_run=dry_run, limit=limit, reporter=ConsoleReporter(quiet=quiet))
+async def flow_once(flow: str, settings: Settings, *, dry_run: bool, limit: int | None, quiet: bool,
+                    now: Callable[[], datetime] | None = None) -> Any:
+    """One pass of ``flow`` with console reporting (``now``: the clock time-based signals are measured by)."""
+    return await run_once(registry.flow(flow), settings, dry_run=dry_run, limit=limit, output=ConsoleOutput(),
+                          quiet=quiet, echo=_unechoed, now=now)
 
 
-async def escalate_once(settings: Settings, *, dry_run: bool, limit: int | None, quiet: bool,
-                        now: Callable[[], datetime] | None = None) -> EscalationSummary:
-    """One escalate pass with console reporting (``now``: the clock hours open are measured by)."""
-    async with escalate_services(settings, echo=_unechoed) as services:
-        return await run_escalate(services, dry_run=dry_run, limit=limit, report=EscalationReporter(quiet=quiet),
-                                  now=now)
+def print_flow_summary(flow: str, summary: Any, *, title: str = "") -> None:
+    """The flow's closing summary, titled with its name (and ``title``)."""
+    unit = registry.flow(flow)
+    unit.print_summary(summary, ConsoleOutput(), title=f"{unit.title}{title}")
 
 
 def run_flow(flow: str, settings: Settings, *, title: str, dry_run: bool, limit: int | None, quiet: bool,
              report_idle: bool = True) -> bool:
     """Run one flow for one team and print its summary; True when an item failed."""
-    if flow == "escalate":
-        escalated = asyncio.run(escalate_once(settings, dry_run=dry_run, limit=limit, quiet=quiet))
-        if report_idle or escalated.scored or escalated.failures:
-            print_escalation_summary(escalated, title=f"Escalate{title}")
-        else:
-            console.print(f"Escalate{safe(title)}: nothing new.")
-        return bool(escalated.failures)
-    triaged = asyncio.run(triage_once(settings, dry_run=dry_run, limit=limit, quiet=quiet))
-    if report_idle or triaged.handled or triaged.failures:
-        print_summary(triaged, title=f"Triage{title}")
+    unit = registry.flow(flow)
+    summary = asyncio.run(flow_once(flow, settings, dry_run=dry_run, limit=limit, quiet=quiet))
+    if report_idle or not unit.idle(summary):
+        print_flow_summary(flow, summary, title=title)
     else:
-        console.print(f"Triage{safe(title)}: nothing new.")
-    return bool(triaged.failures)
+        console.print(f"{unit.title}{safe(title)}: nothing new.")
+    return unit.failed(summary)
 
 
 @cli.command("run")
-@click.argument("flow", type=click.Choice(FLOWS))
+@click.argument("flow", type=FlowChoice(listing=True))
 @click.option("--dry-run", is_flag=True, help="Decide and report, write nothing (shadow mode).")
 @click.option("--limit", type=click.IntRange(min=1), help="Handle at most this many items.")
 @click.option("--quiet", "-q", is_flag=True, help="No per-ticket lines, only the summary.")
@@ -92,8 +82,8 @@ def run_command(ctx: click.Context, /, flow: str, dry_run: bool, limit: int | No
               help="Minutes between cycles (default: runner.poll_interval_minutes).")
 @click.option("--cycles", type=click.IntRange(min=1), default=None, help="Stop after this many cycles.")
 @click.option("--quiet", "-q", is_flag=True, help="No per-ticket lines, only summaries.")
-@click.option("--flow", "flows", type=click.Choice(FLOWS), multiple=True,
-              help="Only this flow (repeatable; default: triage and escalate).")
+@click.option("--flow", "flows", type=FlowChoice(listing=True), multiple=True,
+              help="Only this flow (repeatable; default: every flow that lists work, triage and escalate).")
 @connector_options
 @click.pass_context
 def poll_command(ctx: click.Context, /, interval: float | None, cycles: int | None, quiet: bool,
@@ -108,17 +98,18 @@ def poll_command(ctx: click.Context, /, interval: float | None, cycles: int | No
             count += 1
             started = time.monotonic()
             for name, settings in teams:
-                for flow in flows or FLOWS:
+                for flow in flows or registry.names(listing=True, default=True):
+                    what = registry.flow(flow).title
                     label = f" · cycle {count}" + ("" if name == "default" else f" · team {name}")
                     try:
                         run_flow(flow, settings, title=label, dry_run=False, limit=None, quiet=quiet,
                                  report_idle=False)
                     except FrontlineError as error:
-                        console.print(f"[red]{flow.capitalize()}{safe(label)} failed:[/] {safe(error)} The next "
+                        console.print(f"[red]{what}{safe(label)} failed:[/] {safe(error)} The next "
                                       "cycle runs as planned.")
                     except Exception as error:  # keep polling through bugs; the log has the details
                         log.exception("poll cycle %s crashed", count)
-                        console.print(f"[red]{flow.capitalize()}{safe(label)} crashed:[/] {type(error).__name__}: "
+                        console.print(f"[red]{what}{safe(label)} crashed:[/] {type(error).__name__}: "
                                       f"{safe(error)}")
             if cycles is not None and count >= cycles:
                 break

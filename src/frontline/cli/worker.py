@@ -9,17 +9,14 @@ from collections.abc import AsyncIterator, Callable
 
 import click
 
-from frontline.app import escalate_services, triage_services
-from frontline.cli.common import connector_options, console, overrides, safe, selected_teams, settings_from
+from frontline.cli.common import FlowChoice, connector_options, console, overrides, safe, selected_teams, settings_from
 from frontline.cli.group import cli
 from frontline.config import Settings
-from frontline.flows.escalate import EscalateServices
-from frontline.flows.triage import TriageServices
-from frontline.runtime.fetcher import Lane
-from frontline.runtime.worker import Worker, WorkerOptions, WorkerTotals
+from frontline.engine.fetcher import Lane
+from frontline.engine.services import open_flow
+from frontline.engine.worker import Worker, WorkerOptions, WorkerTotals
+from frontline.flows import registry
 from frontline.store.state import StateStore
-
-FLOWS = ("triage", "escalate")
 
 
 @contextlib.asynccontextmanager
@@ -29,15 +26,11 @@ async def open_lanes(teams: list[tuple[str, Settings]], flows: tuple[str, ...], 
     async with contextlib.AsyncExitStack() as stack:
         lanes: list[Lane] = []
         for _, settings in teams:
-            for flow in flows:
-                services: TriageServices | EscalateServices
-                if flow == "triage":
-                    services = await stack.enter_async_context(
-                        triage_services(settings, echo=lambda line: None, store=store))
-                else:
-                    services = await stack.enter_async_context(
-                        escalate_services(settings, echo=lambda line: None, store=store))
-                lanes.append(Lane(services.flow, flow, services))
+            for name in flows:
+                unit = registry.flow(name)
+                services = await stack.enter_async_context(open_flow(unit, settings, echo=lambda line: None,
+                                                                     store=store))
+                lanes.append(Lane(services.flow, unit, services))
         yield lanes
 
 
@@ -51,8 +44,8 @@ async def work(teams: list[tuple[str, Settings]], flows: tuple[str, ...], option
 @cli.command("worker")
 @click.option("--once", is_flag=True,
               help="Fetch (unless another worker is fetching), process until the queue is empty, then exit.")
-@click.option("--flow", "flows", type=click.Choice(FLOWS), multiple=True,
-              help="Only this flow (repeatable; default: triage and escalate).")
+@click.option("--flow", "flows", type=FlowChoice(), multiple=True,
+              help="Only this flow (repeatable; default: every flow that lists work, triage and escalate).")
 @click.option("--batch-size", type=click.IntRange(1, 1000), default=50, show_default=True,
               help="Queue entries leased and processed together.")
 @click.option("--concurrency", type=click.IntRange(1, 256), default=None,
@@ -84,9 +77,10 @@ def worker_command(ctx: click.Context, /, once: bool, flows: tuple[str, ...], ba
     def report(line: str) -> None:
         console.print(f"worker {pid} · {safe(line)}")
 
-    report(f"{', '.join(flows or FLOWS)} on {backend}" + (", until the queue is empty" if once else ""))
+    flows = flows or tuple(registry.names(listing=True, default=True))
+    report(f"{', '.join(flows)} on {backend}" + (", until the queue is empty" if once else ""))
     try:
-        totals = asyncio.run(work(teams, flows or FLOWS, options, store, report))
+        totals = asyncio.run(work(teams, flows, options, store, report))
     finally:
         store.close()
     counts = totals.counts

@@ -23,12 +23,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from frontline.config import Settings
-from frontline.errors import ChannelRefusedError, FrontlineError, NotFoundError
+from frontline.engine.cursor import walk
+from frontline.engine.ledger import Ledger
+from frontline.errors import ChannelRefusedError, FrontlineError, NotFoundError, describe
+from frontline.flows.base import Context, Flow, Handled, Output, post_with_fallback
 from frontline.model import Conversation, Escalation, IssueDraft, IssueRef
 from frontline.ports import Chat, Classifier, Conversations, Tracker
 from frontline.render import Renderer
 from frontline.runtime import owners
-from frontline.runtime.ledger import Ledger
 from frontline.store.state import Decision, StateStore
 
 FLOW = "escalate"
@@ -97,10 +99,6 @@ class EscalateServices:
         return f"{FLOW}:{self.team}:{self.conversations.name}"
 
 
-def _describe(error: BaseException) -> str:
-    return str(error) if isinstance(error, FrontlineError) else f"{type(error).__name__}: {error}"
-
-
 class EscalateRun:
     """One pass over conversations changed since the saved cursor (or a given batch, from a webhook)."""
 
@@ -129,26 +127,13 @@ class EscalateRun:
         store, source = self.s.store, self.s.conversations
         await self._revisit(store.requeued(self.flow), requeued=True)
         await self._revisit(store.due(self.flow, self.now()), requeued=False)
-        saved = store.get_cursor(self.s.cursor_key)
-        cursor, clean, remaining = saved, True, self.limit
-        while remaining is None or remaining > 0:
-            size = self.settings.runner.batch_size if remaining is None else min(self.settings.runner.batch_size,
-                                                                                 remaining)
-            page = await source.list_changed(cursor, size)
-            # An entry the source could not read fails the run by name, and the cursor stays before it.
-            self.summary.failures.extend(page.unreadable)
-            clean = clean and not page.unreadable
-            batch = list({c.id: c for c in page.items}.values())
-            clean = await self.handle(batch) and clean
-            if remaining is not None:
-                remaining -= len(batch)
-            cursor = page.cursor
-            # The cursor only moves past pages whose every escalation completed: nothing is lost.
-            if clean and not self.dry_run and cursor != saved:
-                store.set_cursor(self.s.cursor_key, cursor)
-                saved = cursor
-            if not page.has_more or not (page.items or page.unreadable):
-                break
+
+        async def page(batch: Sequence[Conversation]) -> tuple[bool, int]:
+            return await self.handle(batch), len(batch)
+
+        # The cursor only moves past pages whose every escalation completed: nothing is lost.
+        await walk(store, self.s.cursor_key, source.list_changed, page, batch=self.settings.runner.batch_size,
+                   limit=self.limit, dry_run=self.dry_run, failures=self.summary.failures)
         self.summary.elapsed = time.perf_counter() - started
         return self.summary
 
@@ -164,7 +149,7 @@ class EscalateRun:
             except NotFoundError:
                 gone.append(item_id)
             except Exception as error:  # the source is down: they stay queued or watched
-                self.summary.failures.append((item_id, f"could not read it again: {_describe(error)}"))
+                self.summary.failures.append((item_id, f"could not read it again: {describe(error)}"))
         if requeued:
             self.s.store.dequeue(self.flow, gone)
         else:
@@ -291,7 +276,7 @@ class EscalateRun:
                                          always_find=True)
             outcome.issue = _parse_issue_ref(ref)
         except Exception as error:
-            outcome.problems.append(f"tracker issue not created: {_describe(error)}")
+            outcome.problems.append(f"tracker issue not created: {describe(error)}")
 
     async def _alert(self, outcome: EscalationOutcome, version: str) -> None:
         chat = self.s.chat
@@ -300,22 +285,20 @@ class EscalateRun:
 
         async def post(key: str) -> tuple[str, str]:
             message = self.s.renderer.escalation_alert(outcome.conversation, outcome.escalation, outcome.issue)
-            refused: list[str] = []
-            for target in dict.fromkeys((channel, fallback)):
-                try:
-                    return await chat.post(target, message, key), target
-                except ChannelRefusedError as error:
-                    fix = f": {error.hint}" if error.hint else ""
-                    outcome.problems.append(f"alert refused in {target} ({error.reason}){fix}")
-                    refused.append(target)
-            raise ChannelRefusedError(chat.name, " and ".join(refused), "every channel refused")
+            # Only a refusal moves on to the fallback: any other error fails the alert, to be retried.
+            ref, target = await post_with_fallback(chat, channel, fallback, message, key, [outcome.problems],
+                                                   moves_on=())
+            if ref is None:
+                raise ChannelRefusedError(chat.name, " and ".join(dict.fromkeys((channel, fallback))),
+                                          "every channel refused")
+            return ref, target
 
         try:
             outcome.alert_ref = await self.ledger.once(outcome.conversation.id, "alert", version, channel,
                                                        find=chat.find_posted, do=post)
             outcome.channel = self._channel_of(outcome, channel, fallback)
         except Exception as error:
-            outcome.problems.append(f"alert not posted: {_describe(error)}")
+            outcome.problems.append(f"alert not posted: {describe(error)}")
 
     @staticmethod
     def _channel_of(outcome: EscalationOutcome, channel: str, fallback: str) -> str:
@@ -342,7 +325,7 @@ class EscalateRun:
                                                       do=write)
             outcome.completed = True
         except Exception as error:
-            outcome.problems.append(f"note not written: {_describe(error)}")
+            outcome.problems.append(f"note not written: {describe(error)}")
 
     # -- bookkeeping ---------------------------------------------------------------------------------
     def _decision(self, outcome: EscalationOutcome, version: str) -> Decision:
@@ -396,3 +379,69 @@ async def run_escalate(services: EscalateServices, *, dry_run: bool = False, lim
                        now: Callable[[], datetime] | None = None) -> EscalationSummary:
     """Run the escalate flow once (``now``: the clock time-based signals are measured by)."""
     return await EscalateRun(services, dry_run=dry_run, limit=limit, report=report, now=now).run()
+
+
+class EscalateFlow(Flow):
+    """The escalate flow as the engine runs it: conversations changed at the source, and those due a look."""
+
+    name = "escalate"
+    item = Conversation
+    ports = ("conversations", "tracker", "chat")
+    source_port = "conversations"
+    settings_section = "escalation"
+    order = 20
+
+    def services(self, context: Context) -> EscalateServices:
+        """The conversation source, tracker and chat opened; the classifier only when it can be built."""
+        from frontline.decide.signals import EscalationScorer
+
+        try:
+            classifier: Classifier | None = context.classifier()
+        except FrontlineError:
+            classifier = None  # the category only picks a tracker project: escalate without it
+        ports, settings = context.ports, context.settings
+        return EscalateServices(settings=settings, store=context.store, conversations=ports["conversations"],
+                                tracker=ports["tracker"], chat=ports["chat"], scorer=EscalationScorer(settings),
+                                renderer=Renderer(settings), classifier=classifier, team=settings.team)
+
+    def version(self, item: Conversation) -> str:
+        """When it was updated, and how many parts it has."""
+        stamp = item.updated_at.isoformat() if item.updated_at else "0"
+        return f"{stamp}/{len(item.parts)}"
+
+    def due(self, services: EscalateServices, now: datetime | None = None) -> list[tuple[str, datetime]]:
+        """Watched conversations whose hours-open signal is due."""
+        return services.store.due_at(services.flow, now)
+
+    def gone(self, services: EscalateServices, item_ids: Sequence[str]) -> None:
+        """Gone from the source: nothing to watch any more."""
+        services.store.unwatch(services.flow, item_ids)
+
+    def start(self, services: EscalateServices, *, dry_run: bool = False, limit: int | None = None,
+              output: Output | None = None, quiet: bool = False, now: Callable[[], datetime] | None = None
+              ) -> EscalateRun:
+        """A pass over changed, requeued and due conversations, one line per escalation on ``output``."""
+        from frontline.flows.escalate_report import EscalationReporter
+
+        report = EscalationReporter(output, quiet=quiet) if output is not None else None
+        return EscalateRun(services, dry_run=dry_run, limit=limit, report=report, now=now)
+
+    async def handle(self, services: EscalateServices, items: Sequence[Conversation], *, owner: str,
+                     claim_seconds: float) -> Handled:
+        """Score and escalate the batch; finished: every one that did not fail."""
+        run = EscalateRun(services)
+        run.owner = owner
+        await run.handle(items)
+        failures = dict(run.summary.failures)
+        return Handled({c.id for c in items if c.id not in failures}, failures,
+                       Counter(escalated=run.summary.escalated, skipped=run.summary.skipped))
+
+    def idle(self, summary: EscalationSummary) -> bool:
+        """Nothing scored and nothing failed."""
+        return not (summary.scored or summary.failures)
+
+    def print_summary(self, summary: EscalationSummary, output: Output, *, title: str) -> None:
+        """Scored, escalated by priority and signal, failures, elapsed."""
+        from frontline.flows.escalate_report import print_escalation_summary
+
+        print_escalation_summary(summary, output, title=title)

@@ -11,13 +11,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from frontline.config import Settings
 from frontline.decide.triage import RulesClassifier, fit_reply
-from frontline.errors import ChannelRefusedError, FrontlineError, NotFoundError
+from frontline.engine.cursor import walk
+from frontline.engine.ledger import Ledger
+from frontline.errors import FrontlineError, NotFoundError, describe
+from frontline.flows.base import Context, Flow, Handled, Output, post_with_fallback
 from frontline.flows.digest import Entry, digest_key, digest_message, digest_of, digest_target, plan_digests
 from frontline.model import (
     CONTENT_VERSION_PREFIX,
@@ -41,6 +45,7 @@ FLOW = "triage"
 # "1", as it always was; a forgotten ticket (`frontline state forget`) or one whose subject or body
 # changed gets the next number, so its new alert and note are not mistaken for the old ones.
 TRIAGE_VERSION = "1"
+CLOSED = ("solved", "closed")  # a ticket in these states needs no alert any more
 
 
 @dataclass
@@ -125,12 +130,6 @@ class TriageServices:
         return FLOW if self.team == "default" else f"{FLOW}@{self.team}"
 
 
-def _describe(error: BaseException) -> str:
-    if isinstance(error, FrontlineError):
-        return str(error)
-    return f"{type(error).__name__}: {error}"
-
-
 class TriageRun:
     """One pass of the triage flow over everything new since the saved cursor."""
 
@@ -145,6 +144,7 @@ class TriageRun:
         self.summary = RunSummary(dry_run=dry_run)
         self._slots = asyncio.Semaphore(self.settings.runner.concurrency)
         self._rules = RulesClassifier(self.settings)
+        self.ledger = Ledger(services.store, self.flow)
         # Who holds the per-ticket claims taken by `handle`; a worker sets its own id.
         self.owner = owners.this_process(id(self))
         self.claim_seconds = 300.0
@@ -155,40 +155,22 @@ class TriageRun:
         """Handle every new and open ticket once; returns the summary."""
         started = time.perf_counter()
         store, helpdesk = self.s.store, self.s.helpdesk
-        saved = store.get_cursor(self.s.cursor_key)
         counter = getattr(helpdesk, "count_changed", None)
-        total = counter(saved) if callable(counter) else None
+        total = counter(store.get_cursor(self.s.cursor_key)) if callable(counter) else None
         if total is not None and self.limit is not None:
             total = min(total, self.limit)
         self.reporter.start(total)
         await self._requeued()
-        cursor = saved
-        cursor_clean = True
-        remaining = self.limit
-        batch = self.settings.runner.batch_size
-        while remaining is None or remaining > 0:
-            size = batch if remaining is None else min(batch, remaining)
-            page = await helpdesk.list_changed(cursor, size)
-            # An entry the helpdesk could not read fails the run by name, and the cursor stays before it.
-            self.summary.failures.extend(page.unreadable)
-            cursor_clean = cursor_clean and not page.unreadable
-            tickets = [t for t in {t.id: t for t in page.items}.values() if t.id not in self._taken]
+
+        async def page(listed: Sequence[Ticket]) -> tuple[bool, int]:
+            tickets = [t for t in listed if t.id not in self._taken]
             todo = self._pending(tickets)
             self.summary.skipped += len(tickets) - len(todo)
-            if todo:
-                # Claimed like a worker's batch, so `run` next to workers or a webhook never doubles.
-                ok = await self.handle(todo)
-                cursor_clean = cursor_clean and ok
-                if remaining is not None:
-                    remaining -= len(todo)
-            cursor = page.cursor
-            # The cursor only moves past pages whose every ticket completed, so a failed
-            # write-back is fetched again on the next run instead of being lost.
-            if cursor_clean and not self.dry_run and cursor != saved:
-                store.set_cursor(self.s.cursor_key, cursor)
-                saved = cursor
-            if not page.has_more or not (page.items or page.unreadable):
-                break
+            # Claimed like a worker's batch, so `run` next to workers or a webhook never doubles.
+            return (await self.handle(todo) if todo else True), len(todo)
+
+        await walk(store, self.s.cursor_key, helpdesk.list_changed, page, batch=self.settings.runner.batch_size,
+                   limit=self.limit, dry_run=self.dry_run, failures=self.summary.failures)
         self.summary.elapsed = time.perf_counter() - started
         self.reporter.finish(self.summary)
         return self.summary
@@ -230,7 +212,7 @@ class TriageRun:
             except NotFoundError:
                 gone.append(item_id)
             except Exception as error:  # the source is down: keep it queued for the next run
-                self.summary.failures.append((item_id, f"could not fetch it again: {_describe(error)}"))
+                self.summary.failures.append((item_id, f"could not fetch it again: {describe(error)}"))
         todo = self._pending(tickets)
         self.summary.skipped += len(tickets) - len(todo)  # handled again since, by a worker or a webhook
         self._taken.update(t.id for t in tickets)
@@ -274,7 +256,7 @@ class TriageRun:
             return await self.s.classifier.classify(tickets)
         except Exception as error:  # a classifier bug must not stop triage: fall back to rules
             fallback = await self._rules.classify(tickets)
-            reason = f"classifier {self.s.classifier.name} failed ({_describe(error)}); used keyword rules"
+            reason = f"classifier {self.s.classifier.name} failed ({describe(error)}); used keyword rules"
             return [t.with_changes(flags=(*t.flags, "classifier_failed"), reasons=(*t.reasons, reason))
                     for t in fallback]
 
@@ -319,7 +301,7 @@ class TriageRun:
                 try:
                     outcome.articles = await self.s.kb.search(query, routing.kb_results)
                 except Exception as error:
-                    outcome.problems.append(f"KB search failed: {_describe(error)}")
+                    outcome.problems.append(f"KB search failed: {describe(error)}")
         outcome.triage = fit_reply(outcome.triage, outcome.ticket, self.settings, articles=bool(outcome.articles),
                                    review=outcome.review)
 
@@ -327,10 +309,9 @@ class TriageRun:
     async def _alerts(self, outcomes: list[TicketOutcome],
                       searches: Mapping[str, Awaitable[None]] | None = None) -> None:
         """Alert every ticket once: alone when its KB search is done, or in its channel's digest."""
-        store = self.s.store
         keys = {o.ticket.id: self._key(o.ticket.id, "alert") for o in outcomes}
-        ledger = store.effects_by_key(keys.values())
-        store.plan([Effect(keys[o.ticket.id], self.flow, o.ticket.id, "alert", o.channel) for o in outcomes])
+        ledger = self.ledger.known(keys.values())
+        self.ledger.plan([self.ledger.effect(keys[o.ticket.id], o.ticket.id, "alert", o.channel) for o in outcomes])
         pending: list[TicketOutcome] = []
         for outcome in outcomes:
             known = ledger.get(keys[outcome.ticket.id])
@@ -352,7 +333,7 @@ class TriageRun:
         results = await asyncio.gather(
             *(self._digest(channel, [by_id[i] for i in ids], keys, backlog[channel]) for channel, ids in groups),
             *(self._alert(o, keys[o.ticket.id], searches) for o in todo if o.ticket.id not in grouped))
-        store.finish([*recovered, *(e for result in results for e in result)])
+        self.ledger.finish([*recovered, *(e for result in results for e in result)])
 
     async def _recover(self, outcome: TicketOutcome, key: str, known: Effect) -> Effect | None:
         """Planned before a crash: was it posted after all, alone (its key) or in a digest (the digest's)?"""
@@ -364,30 +345,18 @@ class TriageRun:
             try:
                 ref = await self.s.chat.find_posted(candidate)
             except Exception as error:
-                outcome.problems.append(f"could not check for an earlier alert: {_describe(error)}")
+                outcome.problems.append(f"could not check for an earlier alert: {describe(error)}")
                 continue
             if ref:
                 outcome.alert_ref = ref
-                return Effect(key, self.flow, outcome.ticket.id, "alert", channel, EffectStatus.DONE, ref)
+                return self.ledger.effect(key, outcome.ticket.id, "alert", channel, EffectStatus.DONE, ref)
         return None
 
     async def _post(self, outcome_problems: list[list[str]], channel: str, message: ChatMessage, key: str
                     ) -> tuple[str | None, str]:
         """Post to ``channel``, else the fallback; (reference or None, where it went). Problems go to each list."""
-        channels = [channel]
-        if channel != self.settings.routing.fallback:
-            channels.append(self.settings.routing.fallback)
-        for target in channels:
-            try:
-                return await self.s.chat.post(target, message, key), target
-            except ChannelRefusedError as error:
-                fix = f": {error.hint}" if error.hint else ""
-                problem = f"alert refused in {target} ({error.reason}){fix}"
-            except Exception as error:
-                problem = f"alert to {target} failed: {_describe(error)}"
-            for problems in outcome_problems:
-                problems.append(problem)
-        return None, channel
+        return await post_with_fallback(self.s.chat, channel, self.settings.routing.fallback, message, key,
+                                        outcome_problems)
 
     async def _alert(self, outcome: TicketOutcome, key: str,
                      searches: Mapping[str, Awaitable[None]] | None) -> list[Effect]:
@@ -397,30 +366,30 @@ class TriageRun:
             message = self.s.renderer.alert(outcome.ticket, outcome.triage, outcome.articles, review=outcome.review)
         except FrontlineError as error:
             outcome.problems.append(f"alert not rendered: {error}")
-            return [Effect(key, self.flow, outcome.ticket.id, "alert", outcome.channel, EffectStatus.FAILED,
-                           error=str(error))]
+            return [self.ledger.effect(key, outcome.ticket.id, "alert", outcome.channel, EffectStatus.FAILED,
+                                       error=str(error))]
         ref, channel = await self._post([outcome.problems], outcome.channel, message, key)
         if ref is None:
-            return [Effect(key, self.flow, outcome.ticket.id, "alert", outcome.channel, EffectStatus.FAILED,
-                           error="; ".join(outcome.problems[-2:]))]
+            return [self.ledger.effect(key, outcome.ticket.id, "alert", outcome.channel, EffectStatus.FAILED,
+                                       error="; ".join(outcome.problems[-2:]))]
         outcome.alert_ref = ref
         outcome.channel = channel
-        return [Effect(key, self.flow, outcome.ticket.id, "alert", channel, EffectStatus.DONE, ref)]
+        return [self.ledger.effect(key, outcome.ticket.id, "alert", channel, EffectStatus.DONE, ref)]
 
     async def _digest(self, channel: str, members: list[TicketOutcome], keys: Mapping[str, str],
                       backlog: int) -> list[Effect]:
         """One digest message for ``members``; each member's alert effect ends with the digest's reference."""
-        store = self.s.store
+        ledger = self.ledger
         key = digest_key(self.flow, channel, [m.ticket.id for m in members])
         digest_item = f"digest:{channel}"
         # Point every member at the digest before it is sent: after a crash its key is looked for too.
-        store.finish([Effect(keys[m.ticket.id], self.flow, m.ticket.id, "alert", digest_target(key, channel))
-                      for m in members])
-        store.plan([Effect(key, self.flow, digest_item, "digest", channel)])
+        ledger.finish([ledger.effect(keys[m.ticket.id], m.ticket.id, "alert", digest_target(key, channel))
+                       for m in members])
+        ledger.plan([ledger.effect(key, digest_item, "digest", channel)])
 
         def each(status: EffectStatus, where: str, ref: str | None = None, error: str | None = None) -> list[Effect]:
-            return [*(Effect(keys[m.ticket.id], self.flow, m.ticket.id, "alert", where, status, ref, error)
-                      for m in members), Effect(key, self.flow, digest_item, "digest", where, status, ref, error)]
+            return [*(ledger.effect(keys[m.ticket.id], m.ticket.id, "alert", where, status, ref, error)
+                      for m in members), ledger.effect(key, digest_item, "digest", where, status, ref, error)]
 
         try:
             message = digest_message(self.s.renderer, channel, [Entry(m.ticket, m.triage, m.review) for m in members],
@@ -476,56 +445,30 @@ class TriageRun:
         )
 
     async def _write_backs(self, outcomes: list[TicketOutcome]) -> None:
-        store, helpdesk = self.s.store, self.s.helpdesk
-        keys = {o.ticket.id: self._key(o.ticket.id, "writeback") for o in outcomes}
-        ledger = store.effects_by_key(keys.values())
-        pending: list[TicketOutcome] = []
+        """Write every ticket back once, in one bulk update; an earlier write-back is found by its marker."""
+        helpdesk = self.s.helpdesk
+        by_id = {o.ticket.id: o for o in outcomes}
+
+        async def find(ticket_id: str, key: str) -> str | None:
+            try:
+                return await helpdesk.find_marker(ticket_id, key)
+            except Exception as error:
+                by_id[ticket_id].problems.append(f"could not check for an earlier write-back: {describe(error)}")
+                return None
+
+        async def write(pending: Sequence[tuple[str, str]]) -> list[str | BaseException | None]:
+            results = await helpdesk.write_back([self._update(by_id[ticket_id], key) for ticket_id, key in pending])
+            return [result.remote_ref if result.error is None else result.error for result in results]
+
+        items = [(o.ticket.id, self._episodes.get(o.ticket.id, TRIAGE_VERSION)) for o in outcomes]
+        done = await self.ledger.many(items, "writeback", helpdesk.name, find=find, do=write)
         for outcome in outcomes:
-            known = ledger.get(keys[outcome.ticket.id])
-            if known is not None and known.status is EffectStatus.DONE:
-                outcome.writeback_ref = known.remote_ref
-                outcome.completed = True
-            elif known is not None:
-                ref = None
-                try:
-                    ref = await helpdesk.find_marker(outcome.ticket.id, keys[outcome.ticket.id])
-                except Exception as error:
-                    outcome.problems.append(f"could not check for an earlier write-back: {_describe(error)}")
-                if ref:
-                    outcome.writeback_ref = ref
-                    outcome.completed = True
-                    store.finish([Effect(known.key, self.flow, outcome.ticket.id, "writeback", known.target,
-                                         EffectStatus.DONE, ref)])
-                else:
-                    pending.append(outcome)
+            answer = done[outcome.ticket.id]
+            if isinstance(answer, BaseException):
+                outcome.problems.append(f"write-back failed: {describe(answer)}")
             else:
-                pending.append(outcome)
-        if not pending:
-            return
-        updates = [self._update(o, keys[o.ticket.id]) for o in pending]
-        store.plan([Effect(u.marker, self.flow, u.ticket_id, "writeback", helpdesk.name) for u in updates])
-        try:
-            results = await helpdesk.write_back(updates)
-        except Exception as error:
-            message = _describe(error)
-            store.finish([Effect(u.marker, self.flow, u.ticket_id, "writeback", helpdesk.name, EffectStatus.FAILED,
-                                 error=message) for u in updates])
-            for outcome in pending:
-                outcome.problems.append(f"write-back failed: {message}")
-            return
-        finished = []
-        for outcome, update, result in zip(pending, updates, results, strict=True):
-            if result.error is None:
-                outcome.writeback_ref = result.remote_ref
+                outcome.writeback_ref = answer
                 outcome.completed = True
-                finished.append(Effect(update.marker, self.flow, update.ticket_id, "writeback", helpdesk.name,
-                                       EffectStatus.DONE, result.remote_ref))
-            else:
-                message = _describe(result.error)
-                outcome.problems.append(f"write-back failed: {message}")
-                finished.append(Effect(update.marker, self.flow, update.ticket_id, "writeback", helpdesk.name,
-                                       EffectStatus.FAILED, error=message))
-        store.finish(finished)
 
     # -- bookkeeping -------------------------------------------------------------------------------
     def _decision(self, outcome: TicketOutcome) -> Decision:
@@ -561,3 +504,54 @@ async def run_triage(services: TriageServices, *, dry_run: bool = False, limit: 
                      reporter: Reporter | None = None) -> RunSummary:
     """Run the triage flow once."""
     return await TriageRun(services, dry_run=dry_run, limit=limit, reporter=reporter).run()
+
+
+class TriageFlow(Flow):
+    """The triage flow as the engine runs it: new and open tickets from the helpdesk."""
+
+    name = "triage"
+    item = Ticket
+    ports = ("helpdesk", "kb", "chat")
+    source_port = "helpdesk"
+    settings_section = "routing"
+    order = 10
+
+    def services(self, context: Context) -> TriageServices:
+        """The helpdesk, knowledge base and chat opened, with the configured classifier."""
+        ports = context.ports
+        return TriageServices(settings=context.settings, store=context.store, helpdesk=ports["helpdesk"],
+                              kb=ports["kb"], chat=ports["chat"], classifier=context.classifier(),
+                              renderer=Renderer(context.settings), team=context.settings.team)
+
+    def wanted(self, item: Ticket) -> bool:
+        """A ticket solved or closed before it was reached needs no alert now."""
+        return item.status not in CLOSED
+
+    def start(self, services: TriageServices, *, dry_run: bool = False, limit: int | None = None,
+              output: Output | None = None, quiet: bool = False, now: Callable[[], datetime] | None = None
+              ) -> TriageRun:
+        """A pass over every new and open ticket, one line per ticket on ``output``."""
+        from frontline.flows.triage_report import TriageReporter
+
+        reporter = TriageReporter(output, quiet=quiet) if output is not None else None
+        return TriageRun(services, dry_run=dry_run, limit=limit, reporter=reporter)
+
+    async def handle(self, services: TriageServices, items: Sequence[Ticket], *, owner: str,
+                     claim_seconds: float) -> Handled:
+        """Triage the batch once (tickets handled already are skipped); finished: those handled now."""
+        run = TriageRun(services)
+        run.owner, run.claim_seconds = owner, claim_seconds
+        await run.handle(items)
+        finished = services.store.handled_among(run.flow, [t.id for t in items])
+        return Handled(finished, dict(run.summary.failures),
+                       Counter(handled=run.summary.handled, skipped=run.summary.skipped))
+
+    def idle(self, summary: RunSummary) -> bool:
+        """Nothing handled and nothing failed."""
+        return not (summary.handled or summary.failures)
+
+    def print_summary(self, summary: RunSummary, output: Output, *, title: str) -> None:
+        """Handled, per category and severity, failures, elapsed."""
+        from frontline.flows.triage_report import print_summary
+
+        print_summary(summary, output, title=title)

@@ -1,36 +1,32 @@
 """Background work of `frontline serve`: process the inbox, and keep polling as the safety net.
 
-Inbox entries are leased per flow and settled one by one (done, or failed to come back later):
+Inbox entries are leased per flow and handed to the engine's inbox consumer
+(:mod:`frontline.engine.consumer`), the one `frontline worker` uses too: each entry's item is read
+again from its source (a notification's copy may be stale or partial), claimed, handled by its flow
+(``Flow.handle``: the same code a poll pass runs, so the ledger and the claims make a webhook and a
+poll that race act once) and its entry settled. Every registered flow is served: ``triage``
+(Zendesk, ``POST /tickets``), ``escalate`` (Intercom) and ``feedback`` (Slack buttons and menus,
+recorded as decisions of the ``feedback`` flow).
 
-- ``escalate`` (Intercom): the conversation is read again from the source (a notification's copy
-  may be stale or partial) and handed to the same ``EscalateRun.handle`` the poller uses, so the
-  ledger and the per-conversation claim make a webhook and a poll that race escalate it once;
-- ``triage`` (Zendesk, ``POST /tickets``): the ticket is read again from the helpdesk with ``get``
-  and handed to ``TriageRun.handle``, which skips tickets already handled, so a ticket is triaged
-  once however many deliveries name it. In this process the poller's triage and the inbox's never
-  run at the same time (one lock), so they cannot both alert about a new ticket;
-- ``feedback`` (Slack buttons and menus): a person's correction is recorded as a decision of the
-  ``feedback`` flow (classifier ``human:slack:<user>``), next to the decision it corrects.
+This module keeps only what is particular to ``serve``: the worker's own thread and event loop,
+the wake-up call from the web loop, and the poll loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import json
 import logging
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING
 
-from frontline.errors import FrontlineError, NotFoundError
-from frontline.flows.escalate import EscalateRun, EscalateServices
-from frontline.flows.triage import TriageRun, TriageServices
-from frontline.model import Ticket
+from frontline.engine.consumer import Consumer
+from frontline.engine.fetcher import Lane
+from frontline.engine.services import open_flow
+from frontline.errors import FrontlineError
+from frontline.flows import registry
 from frontline.runtime import owners
-from frontline.store.inbox import Delivery, Inbox
-from frontline.store.state import Decision, StateStore
 from frontline.web.metrics import rate_limits
 
 if TYPE_CHECKING:
@@ -38,116 +34,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("frontline.worker")
 IDLE_SECONDS = 2.0
-CLOSED = ("solved", "closed")
-Processor = Callable[[list[Delivery]], Awaitable[None]]
 
 
-async def process_deliveries(services: EscalateServices, inbox: Inbox, deliveries: list[Delivery]) -> None:
-    """Handle leased deliveries: read each conversation again, escalate it if it should be, settle the entry."""
-    run = EscalateRun(services)
-    for delivery in deliveries:
-        try:
-            conversation = await services.conversations.get(delivery.item_id)
-        except NotFoundError:
-            await asyncio.to_thread(inbox.done, delivery.id)  # deleted since: nothing to do
-            continue
-        except Exception as error:
-            await asyncio.to_thread(inbox.failed, delivery.id, _describe(error), retry_in=_backoff(delivery))
-            continue
-        before = len(run.summary.failures)
-        try:
-            await run.handle([conversation])
-        except Exception as error:
-            log.exception("delivery %s for conversation %s failed", delivery.id, delivery.item_id)
-            await asyncio.to_thread(inbox.failed, delivery.id, _describe(error), retry_in=_backoff(delivery))
-            continue
-        if len(run.summary.failures) > before:
-            reason = run.summary.failures[-1][1]
-            await asyncio.to_thread(inbox.failed, delivery.id, reason, retry_in=_backoff(delivery))
-        else:
-            await asyncio.to_thread(inbox.done, delivery.id)
-
-
-async def process_triage(services: TriageServices, inbox: Inbox, deliveries: list[Delivery],
-                         lock: asyncio.Lock | None = None) -> None:
-    """Read each delivery's ticket again, triage the batch once (handled tickets are skipped), settle each."""
-    tickets: dict[str, Ticket] = {}
-    waiting: list[Delivery] = []
-    for delivery in deliveries:
-        if delivery.item_id not in tickets:
-            try:
-                ticket = await services.helpdesk.get(delivery.item_id)
-            except NotFoundError:
-                await asyncio.to_thread(inbox.done, delivery.id)  # deleted since, or never here
-                continue
-            except Exception as error:
-                await asyncio.to_thread(inbox.failed, delivery.id, _describe(error), retry_in=_backoff(delivery))
-                continue
-            if ticket.status in CLOSED:  # solved before we got to it: nobody needs an alert now
-                await asyncio.to_thread(inbox.done, delivery.id)
-                continue
-            tickets[ticket.id] = ticket
-        waiting.append(delivery)
-    if not waiting:
-        return
-    run = TriageRun(services)
-    try:
-        async with lock or contextlib.nullcontext():
-            await run.handle(list(tickets.values()))
-    except Exception as error:
-        log.exception("triage of %d webhook tickets failed", len(tickets))
-        for delivery in waiting:
-            await asyncio.to_thread(inbox.failed, delivery.id, _describe(error), retry_in=_backoff(delivery))
-        return
-    handled = await asyncio.to_thread(services.store.handled_among, run.flow, list(tickets))
-    reasons = dict(run.summary.failures)
-    for delivery in waiting:
-        if delivery.item_id in handled:
-            await asyncio.to_thread(inbox.done, delivery.id)
-        else:
-            reason = reasons.get(delivery.item_id, "triage did not complete")
-            await asyncio.to_thread(inbox.failed, delivery.id, reason, retry_in=_backoff(delivery))
-
-
-async def process_feedback(store: StateStore, inbox: Inbox, deliveries: list[Delivery]) -> None:
-    """Record each person's correction as a ``feedback`` decision, then settle the entries."""
-    decisions = [_feedback_decision(d) for d in deliveries]
-    await asyncio.to_thread(store.complete, decisions)
-    for delivery in deliveries:
-        await asyncio.to_thread(inbox.done, delivery.id)
-
-
-def _feedback_decision(delivery: Delivery) -> Decision:
-    payload: dict[str, Any] = delivery.payload if isinstance(delivery.payload, dict) else {}
-    kind = str(payload.get("kind") or "unknown")
-    user = str(payload.get("user") or "unknown")
-    return Decision(
-        flow="feedback", item_id=delivery.item_id, version=str(payload.get("action_ts") or delivery.delivery)[:100],
-        inputs_hash=hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest(),
-        classifier=f"human:{delivery.source}:{user}"[:60], confidence=1.0,
-        category=payload.get("category") if kind == "correct_category" else None, severity=None,
-        fields={"kind": kind, "user": user, "source": delivery.source, "delivery": delivery.delivery,
-                "corrects": "triage" if kind == "correct_category" else "escalate"},
-    )
-
-
-def _backoff(delivery: Delivery) -> float:
-    return float(min(30 * 2 ** max(delivery.attempts - 1, 0), 3600))
-
-
-def _describe(error: BaseException) -> str:
-    return str(error) if isinstance(error, FrontlineError) else f"{type(error).__name__}: {error}"
-
-
-async def inbox_loop(app: WebApp, processors: dict[str, Processor], *, owner: str) -> None:
+async def inbox_loop(app: WebApp, lanes: list[Lane], *, owner: str) -> None:
     """Lease and process each flow's deliveries until cancelled; sleeps until woken or a tick passes.
 
     A failure of one round is logged and the loop goes on: a dead worker would leave every
     delivery waiting in the inbox with nobody to say why.
     """
+    consumer = Consumer(app.store, app.inbox, owner)
     while True:
         try:
-            await _inbox_round(app, processors, owner=owner)
+            await _inbox_round(app, consumer, lanes)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -155,15 +53,16 @@ async def inbox_loop(app: WebApp, processors: dict[str, Processor], *, owner: st
             await asyncio.sleep(IDLE_SECONDS)
 
 
-async def _inbox_round(app: WebApp, processors: dict[str, Processor], *, owner: str) -> None:
+async def _inbox_round(app: WebApp, consumer: Consumer, lanes: list[Lane]) -> None:
     inbox = app.inbox
     while True:
         busy = False
-        for flow, process in processors.items():
-            deliveries = await asyncio.to_thread(inbox.lease, owner, flow=flow, dead=owners.gone)
+        for lane in lanes:
+            deliveries = await asyncio.to_thread(inbox.lease, consumer.owner, flow=lane.flow, dead=owners.gone)
             if deliveries:
                 busy = True
-                await process(deliveries)
+                consumer.settled = set()
+                await consumer.process(lane, deliveries)
         if busy:
             continue
         app.wake.clear()
@@ -171,43 +70,33 @@ async def _inbox_round(app: WebApp, processors: dict[str, Processor], *, owner: 
             await asyncio.wait_for(app.wake.wait(), IDLE_SECONDS)
 
 
-async def poll_loop(app: WebApp, minutes: float, triage_lock: asyncio.Lock | None = None) -> None:
+async def poll_loop(app: WebApp, minutes: float) -> None:
     """Run every flow for every team on the poll interval (the safety net for missed deliveries)."""
     while True:
-        await poll_once(app, triage_lock)
+        await poll_once(app)
         await asyncio.sleep(minutes * 60)
 
 
-async def poll_once(app: WebApp, triage_lock: asyncio.Lock | None = None) -> None:
+async def poll_once(app: WebApp) -> None:
     """One poll cycle: every flow for every team; each item that failed (or was listed unreadable) is logged."""
-    from frontline.app import escalate_services, triage_services
-    from frontline.flows.escalate import run_escalate
-    from frontline.flows.triage import run_triage
-
     for name in app.settings.team_names:
         settings = app.settings.for_team(name)
-        for flow in ("triage", "escalate"):
+        for unit in registry.flows():
+            if not (unit.lists and unit.default):
+                continue
             failures: list[tuple[str, str]] = []
             try:
-                if flow == "triage":
-                    async with triage_services(settings, echo=lambda line: None) as triage:
-                        try:
-                            async with triage_lock or contextlib.nullcontext():
-                                failures = (await run_triage(triage)).failures
-                        finally:
-                            app.rate_limited_closed.update(rate_limits([triage]))
-                else:
-                    async with escalate_services(settings, echo=lambda line: None) as escalate:
-                        try:
-                            failures = (await run_escalate(escalate)).failures
-                        finally:
-                            app.rate_limited_closed.update(rate_limits([escalate]))
+                async with open_flow(unit, settings, echo=lambda line: None) as services:
+                    try:
+                        failures = (await unit.start(services).run()).failures
+                    finally:
+                        app.rate_limited_closed.update(rate_limits([services]))
             except Exception:  # a failing cycle is logged; the next one runs as planned
-                log.exception("%s poll for team %s failed", flow, name)
+                log.exception("%s poll for team %s failed", unit.name, name)
             # Nobody reads a poll's summary: each failed item goes to the log and the metrics instead.
             for item, reason in failures:
-                log.warning("%s poll for team %s: %s failed: %s", flow, name, item, reason)
-            app.metrics.poll_failed(flow, len(failures))
+                log.warning("%s poll for team %s: %s failed: %s", unit.name, name, item, reason)
+            app.metrics.poll_failed(unit.name, len(failures))
 
 
 class Wakeup(asyncio.Event):
@@ -275,10 +164,9 @@ async def _work(app: WebApp, on_failure: Callable[[BaseException], None] | None)
     # Names this process so that, once it is killed, the next one takes over its leases at once.
     owner = owners.this_process("serve")
     tasks: list[asyncio.Task[None]] = []
-    triage_lock = asyncio.Lock()
     async with contextlib.AsyncExitStack() as stack:
         try:
-            processors = await _load(app, stack, triage_lock)
+            lanes = await _load(app, stack)
         except Exception as error:
             if isinstance(error, FrontlineError):
                 if on_failure is None:  # else the caller tells it, once
@@ -290,10 +178,9 @@ async def _work(app: WebApp, on_failure: Callable[[BaseException], None] | None)
             if on_failure is not None:
                 on_failure(error)
             return
-        tasks.append(asyncio.create_task(inbox_loop(app, processors, owner=owner), name="inbox"))
+        tasks.append(asyncio.create_task(inbox_loop(app, lanes, owner=owner), name="inbox"))
         if settings.server.poll:
-            tasks.append(asyncio.create_task(poll_loop(app, settings.runner.poll_interval_minutes, triage_lock),
-                                             name="poll"))
+            tasks.append(asyncio.create_task(poll_loop(app, settings.runner.poll_interval_minutes), name="poll"))
         app.status = "ok"
         try:
             await asyncio.gather(*tasks)
@@ -307,21 +194,16 @@ async def _work(app: WebApp, on_failure: Callable[[BaseException], None] | None)
             app.services.clear()
 
 
-async def _load(app: WebApp, stack: contextlib.AsyncExitStack, triage_lock: asyncio.Lock) -> dict[str, Processor]:
-    """Open the flows' services on ``stack``: the processor of each flow the worker can handle."""
-    from frontline.app import escalate_services, triage_services
+async def _load(app: WebApp, stack: contextlib.AsyncExitStack) -> list[Lane]:
+    """Open every registered flow's services on ``stack``: one lane per flow the worker serves.
 
-    escalate = await stack.enter_async_context(escalate_services(app.settings, echo=lambda line: None))
-    processors: dict[str, Processor] = {
-        "escalate": lambda batch: process_deliveries(escalate, app.inbox, batch),
-        "feedback": lambda batch: process_feedback(app.store, app.inbox, batch),
-    }
-    app.services.append(escalate)
-    try:
-        triage = await stack.enter_async_context(triage_services(app.settings, echo=lambda line: None))
-    except FrontlineError as error:  # e.g. an LLM classifier without its key: webhooks still record
-        log.warning("triage deliveries wait in the inbox: %s", error)
-    else:
-        processors["triage"] = lambda batch: process_triage(triage, app.inbox, batch, triage_lock)
-        app.services.append(triage)
-    return processors
+    A flow that cannot be opened (a rejected token, an LLM classifier without its key) stops the
+    worker with its sentence, as it stops `frontline worker`: what was recorded meanwhile waits in
+    the inbox for the next start.
+    """
+    lanes: list[Lane] = []
+    for unit in registry.flows():
+        services = await stack.enter_async_context(open_flow(unit, app.settings, echo=lambda line: None))
+        app.services.append(services)
+        lanes.append(Lane(services.flow, unit, services))
+    return lanes

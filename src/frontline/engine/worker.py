@@ -1,15 +1,13 @@
 """`frontline worker`: several processes share the flows' work through the state store's inbox.
 
-- **Fetcher** (one worker at a time, :mod:`frontline.runtime.fetcher`): enqueues what changed in
+- **Fetcher** (one worker at a time, :mod:`frontline.engine.fetcher`): enqueues what changed in
   each flow's source and moves the cursor.
 - **Every worker** leases a batch of entries (``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL,
   so workers never wait for each other's rows; on SQLite the database's write lock serialises the
-  lease, which is as safe for several processes of one machine) and hands it to the flows' own
-  entry points, ``TriageRun.handle`` and ``EscalateRun.handle``. Items are claimed while they are
-  processed, so two entries naming one item (two versions, or a webhook and a poll) never act
-  twice at once; the effects ledger does the rest. Each entry is then settled: done, failed (it
-  comes back after a pause, a bounded number of times), or given back untouched when another
-  worker holds its item.
+  lease, which is as safe for several processes of one machine) and hands it to the inbox consumer
+  that ``serve`` uses too (:mod:`frontline.engine.consumer`): it reads, claims, calls the flow's
+  ``handle`` and settles each entry — done, failed (it comes back after a pause, a bounded number
+  of times), or given back untouched when another worker holds its item.
 - While a batch runs, a heartbeat extends its lease and claims and renews the fetcher role.
 - **Shutdown** (SIGTERM, Ctrl+C): the current batch finishes and the worker exits, giving the role
   back; a second signal stops at once and gives the unsettled entries back to the queue without
@@ -29,18 +27,14 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from frontline.errors import FrontlineError, NotFoundError
-from frontline.flows.escalate import EscalateRun, EscalateServices
-from frontline.flows.triage import TriageRun, TriageServices
+from frontline.engine.consumer import BUSY_RETRY, Consumer
+from frontline.engine.fetcher import ROLE, Fetcher, Lane
 from frontline.runtime import owners
-from frontline.runtime.fetcher import POLL, ROLE, Fetcher, Lane
 from frontline.store.inbox import Delivery, Inbox
 from frontline.store.state import StateStore
 
 log = logging.getLogger("frontline.worker")
-BUSY_RETRY = 2.0  # seconds before an entry whose item another worker holds is tried again
 
 
 @dataclass(frozen=True)
@@ -71,14 +65,6 @@ def worker_id(*, once: bool = False) -> str:
     return owners.this_process(f"{tag}-{secrets.token_hex(3)}")[:100]
 
 
-def _describe(error: BaseException) -> str:
-    return str(error) if isinstance(error, FrontlineError) else f"{type(error).__name__}: {error}"
-
-
-def _backoff(delivery: Delivery) -> float:
-    return float(min(30 * 2 ** max(delivery.attempts - 1, 0), 3600))
-
-
 class Worker:
     """One `frontline worker` process: fetch when it holds the role, process batches until stopped."""
 
@@ -97,7 +83,7 @@ class Worker:
         self._stopping = 0  # signals received
         self._wake = asyncio.Event()
         self._batch: list[Delivery] = []
-        self._settled: set[int] = set()
+        self.consumer = Consumer(store, self.inbox, self.owner, claim_seconds=options.lease_seconds)
         self._task: asyncio.Task[dict[str, Counter[str]]] | None = None
 
     # -- the loop --------------------------------------------------------------------------------
@@ -184,7 +170,7 @@ class Worker:
                 if self._role:
                     self._role = await asyncio.to_thread(self.store.claim, *ROLE, self.owner,
                                                          self.options.role_seconds)
-                batch = [d for d in self._batch if d.id not in self._settled]
+                batch = [d for d in self._batch if d.id not in self.consumer.settled]
                 if batch:
                     seconds = self.options.lease_seconds
                     await asyncio.to_thread(self.inbox.extend, self.owner, [d.id for d in batch], seconds)
@@ -196,7 +182,7 @@ class Worker:
 
     # -- one batch -------------------------------------------------------------------------------
     async def _run_batch(self, batch: list[Delivery]) -> None:
-        self._batch, self._settled = batch, set()
+        self._batch, self.consumer.settled = batch, set()
         started = time.perf_counter()
         self._task = asyncio.create_task(self._process(batch))
         try:
@@ -205,7 +191,7 @@ class Worker:
             if not self._stopping:
                 raise
             await self._give_back(batch)
-            self.report(f"stopped mid-batch: {len(batch) - len(self._settled)} entries given back")
+            self.report(f"stopped mid-batch: {len(batch) - len(self.consumer.settled)} entries given back")
             return
         finally:
             self._task = None
@@ -220,108 +206,13 @@ class Worker:
     async def _process(self, batch: list[Delivery]) -> dict[str, Counter[str]]:
         counts: dict[str, Counter[str]] = {}
         for flow in dict.fromkeys(d.flow for d in batch):
-            lane = self.lanes[flow]
-            group = [d for d in batch if d.flow == flow]
-            counts[flow] = await (self._triage(lane, group) if lane.kind == "triage" else self._escalate(lane, group))
+            counts[flow] = await self.consumer.process(self.lanes[flow], [d for d in batch if d.flow == flow])
             self.totals.counts.update({k: counts[flow][k] for k in ("done", "failed", "busy")})
         return counts
 
-    async def _items(self, lane: Lane, group: list[Delivery], counts: Counter[str]) -> dict[str, Any]:
-        """The items the entries name: the copy a poll entry carries, else read from the source."""
-        found: dict[str, Any] = {}
-        for delivery in group:  # oldest first: a later entry's copy of an item is the newer one
-            item = lane.load(delivery.payload) if delivery.source == POLL else None
-            if item is None and delivery.item_id not in found:
-                try:
-                    item = await lane.source.get(delivery.item_id)
-                except NotFoundError:  # gone from the source: nothing to do
-                    if lane.kind == "escalate":
-                        await asyncio.to_thread(self.store.unwatch, lane.flow, [delivery.item_id])
-                    await self._done([delivery], counts, "gone")
-                    continue
-                except Exception as error:
-                    await self._failed(delivery, _describe(error), counts)
-                    continue
-            if item is not None:
-                found[delivery.item_id] = item
-        return found
-
-    async def _triage(self, lane: Lane, group: list[Delivery]) -> Counter[str]:
-        counts: Counter[str] = Counter()
-        tickets = await self._items(lane, group, counts)
-        waiting = [d for d in group if d.id not in self._settled]
-        assert isinstance(lane.services, TriageServices)
-        run = TriageRun(lane.services)
-        run.owner, run.claim_seconds = self.owner, self.options.lease_seconds
-        try:
-            await run.handle(list(tickets.values()))
-        except Exception as error:
-            log.exception("triage of %d tickets failed", len(tickets))
-            for delivery in waiting:
-                await self._failed(delivery, _describe(error), counts)
-            return counts
-        handled = await asyncio.to_thread(self.store.handled_among, lane.flow, list(tickets))
-        reasons = dict(run.summary.failures)
-        counts["handled"] += run.summary.handled
-        counts["skipped"] += run.summary.skipped
-        await self._settle(waiting, handled, reasons, counts)
-        return counts
-
-    async def _escalate(self, lane: Lane, group: list[Delivery]) -> Counter[str]:
-        counts: Counter[str] = Counter()
-        conversations = await self._items(lane, group, counts)
-        waiting = [d for d in group if d.id not in self._settled]
-        assert isinstance(lane.services, EscalateServices)
-        # Claimed here, not only inside the flow: an item another worker holds is given back, not dropped.
-        claimed = await asyncio.to_thread(self.store.claim_many, lane.flow, list(conversations), self.owner,
-                                          self.options.lease_seconds)
-        run = EscalateRun(lane.services)
-        run.owner = self.owner
-        try:
-            await run.handle([c for c in conversations.values() if c.id in claimed])
-        except Exception as error:
-            log.exception("escalation of %d conversations failed", len(claimed))
-            for delivery in waiting:
-                await self._failed(delivery, _describe(error), counts)
-            return counts
-        finally:
-            await asyncio.to_thread(self.store.release_many, lane.flow, sorted(claimed), self.owner)
-        reasons = dict(run.summary.failures)
-        counts["escalated"] += run.summary.escalated
-        counts["skipped"] += run.summary.skipped
-        finished = {item_id for item_id in claimed if item_id not in reasons}
-        await self._settle(waiting, finished, reasons, counts)
-        return counts
-
-    async def _settle(self, waiting: list[Delivery], finished: set[str], reasons: dict[str, str],
-                      counts: Counter[str]) -> None:
-        """Done when the item is finished, failed with the flow's reason, else given back (held elsewhere)."""
-        await self._done([d for d in waiting if d.item_id in finished], counts, "done")
-        busy = [d for d in waiting if d.item_id not in finished and d.item_id not in reasons]
-        for delivery in waiting:
-            if delivery.item_id not in finished and delivery.item_id in reasons:
-                await self._failed(delivery, reasons[delivery.item_id], counts)
-        if busy:
-            await asyncio.to_thread(self.inbox.release, self.owner, [d.id for d in busy], retry_in=BUSY_RETRY)
-            self._settled.update(d.id for d in busy)
-            counts["busy"] += len(busy)
-
-    async def _done(self, deliveries: list[Delivery], counts: Counter[str], label: str) -> None:
-        if deliveries:
-            await asyncio.to_thread(self.inbox.done_many, [d.id for d in deliveries])
-            self._settled.update(d.id for d in deliveries)
-            counts["done"] += len(deliveries)
-            if label != "done":
-                counts[label] += len(deliveries)
-
-    async def _failed(self, delivery: Delivery, reason: str, counts: Counter[str]) -> None:
-        await asyncio.to_thread(self.inbox.failed, delivery.id, reason, retry_in=_backoff(delivery))
-        self._settled.add(delivery.id)
-        counts["failed"] += 1
-
     async def _give_back(self, batch: list[Delivery]) -> None:
         """Stopped mid-batch: unsettled entries go back to the queue, and this worker's claims are dropped."""
-        unsettled = [d for d in batch if d.id not in self._settled]
+        unsettled = [d for d in batch if d.id not in self.consumer.settled]
         await asyncio.to_thread(self.inbox.release, self.owner, [d.id for d in unsettled])
         for flow in {d.flow for d in unsettled}:
             await asyncio.to_thread(self.store.release_many, flow, [d.item_id for d in unsettled if d.flow == flow],
@@ -342,9 +233,9 @@ class Worker:
 
 
 def _describe_counts(counts: Counter[str]) -> str:
-    order = ("handled", "escalated", "skipped", "gone", "busy", "failed")
-    words = {"handled": "handled", "escalated": "escalated", "skipped": "already handled", "gone": "gone",
-             "busy": "held by another worker", "failed": "failed"}
+    order = ("handled", "escalated", "skipped", "closed", "gone", "busy", "failed")
+    words = {"handled": "handled", "escalated": "escalated", "skipped": "already handled", "closed": "closed since",
+             "gone": "gone", "busy": "held by another worker", "failed": "failed"}
     shown = [f"{counts[k]} {words[k]}" for k in order if counts[k]]
     if not shown:
         return "nothing to do"

@@ -18,10 +18,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from frontline.app import triage_services
 from frontline.config import Settings, load_settings
-from frontline.runtime.fetcher import Lane
-from frontline.runtime.worker import Worker, WorkerOptions, WorkerTotals
+from frontline.engine.fetcher import Lane
+from frontline.engine.services import open_flow
+from frontline.engine.worker import Worker, WorkerOptions, WorkerTotals
+from frontline.flows import registry
 from frontline.store.state import StateStore
 from tests.fakes.stack import Stack, build_stack
 from tests.helpers import make_settings
@@ -71,8 +72,8 @@ async def three_workers(stack: Stack, settings: Settings) -> list[WorkerTotals]:
             book = budgets.BudgetBook(table=store_budgets.BudgetTable(store.engine), time=time, offload=False)
             http = await exits.enter_async_context(httpx.AsyncClient(transport=stack.transport()))
             services = await exits.enter_async_context(
-                triage_services(settings, http=http, store=store, budgets=book, echo=lambda line: None))
-            workers.append(Worker(store, [Lane(services.flow, "triage", services)],
+                open_flow("triage", settings, http=http, store=store, budgets=book, echo=lambda line: None))
+            workers.append(Worker(store, [Lane(services.flow, registry.flow("triage"), services)],
                                   WorkerOptions(once=True, batch_size=10, idle_seconds=0.5), report=lambda line: None))
         return list(await asyncio.gather(*(worker.run() for worker in workers)))
 

@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 from frontline.config import Settings
 from frontline.connectors.local.helpdesk import LocalHelpdesk
 from frontline.demo.generator import generate_tickets
-from frontline.runtime.fetcher import ROLE
+from frontline.engine.fetcher import ROLE
 from frontline.store.schema import claims, decisions, effects, inbox
 from frontline.store.state import StateStore
 from tests.helpers import make_settings

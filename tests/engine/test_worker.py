@@ -23,9 +23,9 @@ from frontline.connectors.local.conversations import LocalConversations, normali
 from frontline.connectors.local.helpdesk import LocalHelpdesk
 from frontline.connectors.local.outbox import OutboxChat
 from frontline.connectors.local.tracker import LocalTracker
+from frontline.engine.fetcher import ROLE
+from frontline.engine.worker import Worker, WorkerOptions, WorkerTotals, worker_id
 from frontline.ports import Page
-from frontline.runtime.fetcher import ROLE
-from frontline.runtime.worker import Worker, WorkerOptions, WorkerTotals, worker_id
 from frontline.store.inbox import Inbox
 from frontline.store.schema import inbox as inbox_table
 from frontline.store.state import StateStore

@@ -26,61 +26,27 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
-
-from frontline.flows.escalate import EscalateServices
-from frontline.flows.triage import TriageServices
-from frontline.model import Conversation, Ticket
+from frontline.flows.base import POLL, Flow
 from frontline.store.inbox import Entry, Inbox, delivery_id
 from frontline.store.state import StateStore
 
 log = logging.getLogger("frontline.worker")
-POLL = "poll"  # the inbox source of entries the fetcher made
 ROLE = ("worker", "fetcher")  # the claim that makes a worker the fetcher
-_TICKETS: TypeAdapter[Ticket] = TypeAdapter(Ticket)
-_CONVERSATIONS: TypeAdapter[Conversation] = TypeAdapter(Conversation)
+__all__ = ["POLL", "ROLE", "Fetcher", "Lane"]
 
 
 @dataclass
 class Lane:
-    """One flow of one team: its stored name (``triage``, ``escalate@emea``), its services and its source."""
+    """One flow of one team: its stored name (``triage``, ``escalate@emea``), the flow, and its opened services."""
 
     flow: str
-    kind: str  # "triage" | "escalate"
-    services: TriageServices | EscalateServices
+    unit: Flow
+    services: Any
 
     @property
     def cursor_key(self) -> str:
         """The saved position in the source, shared with `frontline run` and `poll`."""
-        return self.services.cursor_key
-
-    @property
-    def source(self) -> Any:
-        """The helpdesk (triage) or the conversation source (escalate)."""
-        services = self.services
-        return services.helpdesk if isinstance(services, TriageServices) else services.conversations
-
-    def version(self, item: Any) -> str:
-        """The item's version: a change makes a new delivery, an unchanged item is enqueued once."""
-        if isinstance(item, Ticket):
-            return item.version
-        stamp = item.updated_at.isoformat() if item.updated_at else "0"
-        return f"{stamp}/{len(item.parts)}"
-
-    def dump(self, item: Any) -> Any:
-        """The item as JSON for the entry's payload."""
-        adapter: TypeAdapter[Any] = _TICKETS if self.kind == "triage" else _CONVERSATIONS
-        return adapter.dump_python(item, mode="json")
-
-    def load(self, payload: Any) -> Any | None:
-        """The item a poll entry carries, or None (a webhook's entry, or one from an older version)."""
-        if not isinstance(payload, dict) or "item" not in payload:
-            return None
-        adapter: TypeAdapter[Any] = _TICKETS if self.kind == "triage" else _CONVERSATIONS
-        try:
-            return adapter.validate_python(payload["item"])
-        except ValidationError:
-            return None
+        return str(self.services.cursor_key)
 
 
 class Fetcher:
@@ -103,22 +69,23 @@ class Fetcher:
         for lane in self.lanes:
             if stopping() or not self.still_fetcher():
                 break
+            if not lane.unit.lists:
+                continue
             added += await self._revisits(lane)
             added += await self._changed(lane, stopping)
         await asyncio.to_thread(self.inbox.prune)
         return added
 
     async def _revisits(self, lane: Lane) -> int:
-        """Requeued items (and, for escalate, watched ones now due), read again by the worker."""
+        """Requeued items (and those the flow watches, now due), read again by the worker."""
         store = self.store
         wanted = await asyncio.to_thread(store.requeued, lane.flow)
         stamp = datetime.now(UTC).isoformat()
         entries = [Entry(POLL, delivery_id(lane.flow, item_id, "requeue", stamp), lane.flow, item_id)
                    for item_id in wanted]
-        if lane.kind == "escalate":
-            due = await asyncio.to_thread(store.due_at, lane.flow)
-            entries += [Entry(POLL, delivery_id(lane.flow, item_id, "due", at.isoformat()), lane.flow, item_id)
-                        for item_id, at in due]
+        due = await asyncio.to_thread(lane.unit.due, lane.services)
+        entries += [Entry(POLL, delivery_id(lane.flow, item_id, "due", at.isoformat()), lane.flow, item_id)
+                    for item_id, at in due]
         added = await asyncio.to_thread(self.inbox.add_many, entries)
         # Queued now: the inbox keeps them until processed (a crash before this line queues them twice,
         # and the second is skipped as handled).
@@ -133,14 +100,14 @@ class Fetcher:
         added = 0
         held = False  # a page had an entry that could not be read: the saved cursor stays before it
         while True:
-            page = await lane.source.list_changed(cursor, size)
+            page = await lane.unit.list_after(lane.services, cursor, size)
             for label, reason in page.unreadable:
                 log.warning("%s: could not read listed item %s: %s", lane.flow, label, reason)
                 self.unreadable.append((lane.flow, label, reason))
             held = held or bool(page.unreadable)
             items = list({item.id: item for item in page.items}.values())
-            entries = [Entry(POLL, delivery_id(lane.flow, item.id, lane.version(item)), lane.flow, item.id,
-                             {"item": lane.dump(item)}) for item in items]
+            entries = [Entry(POLL, delivery_id(lane.flow, item.id, lane.unit.version(item)), lane.flow, item.id,
+                             {"item": lane.unit.dump(item)}) for item in items]
             added += await asyncio.to_thread(self.inbox.add_many, entries)
             if page.cursor is not None and page.cursor != cursor:
                 if not held:

@@ -1,0 +1,1 @@
+"""The engine: runs any registered flow (cursor, claims, inbox consumer, workers, ledger)."""

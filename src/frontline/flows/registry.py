@@ -1,0 +1,66 @@
+"""Finds flows by name through the ``frontline.flows`` entry points, the seam a third-party flow uses too.
+
+The built-in flows are declared in frontline's own ``pyproject.toml`` exactly as another package
+would declare its own::
+
+    [project.entry-points."frontline.flows"]
+    triage = "frontline.flows.triage:TriageFlow"
+
+An entry point names a :class:`~frontline.flows.base.Flow` subclass (or an instance of one).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib.metadata import entry_points
+
+from frontline.errors import ConfigError
+from frontline.flows.base import Flow
+
+GROUP = "frontline.flows"
+
+
+@cache
+def _loaded() -> dict[str, Flow]:
+    found: dict[str, Flow] = {}
+    for point in entry_points(group=GROUP):
+        try:
+            loaded = point.load()
+        except ImportError as error:
+            raise ConfigError("the installed packages", f"flow {point.name}",
+                              f"cannot be loaded ({error}); reinstall the package that provides it") from None
+        unit = loaded() if isinstance(loaded, type) else loaded
+        if not isinstance(unit, Flow):
+            raise ConfigError("the installed packages", f"flow {point.name}",
+                              f"names {point.value}, which is not a frontline Flow; fix that package's entry point")
+        found[point.name] = unit
+    return dict(sorted(found.items(), key=lambda item: (item[1].order, item[0])))
+
+
+def flows() -> list[Flow]:
+    """Every installed flow, in their running order."""
+    return list(_loaded().values())
+
+
+def names(*, listing: bool = False, default: bool = False) -> list[str]:
+    """The installed flows' names in their running order.
+
+    ``listing``: only those that list work after a cursor; ``default``: only those run when no flow
+    is named (a flow may ask to run only when named).
+    """
+    return [name for name, unit in _loaded().items()
+            if (unit.lists or not listing) and (unit.default or not default)]
+
+
+def flow(name: str) -> Flow:
+    """The flow registered as ``name``; one clear sentence naming the known ones when there is none."""
+    found = _loaded()
+    if name not in found:
+        known = ", ".join(found) or "none installed"
+        raise ConfigError("the command line", "flow", f"names unknown flow {name!r} (known: {known})")
+    return found[name]
+
+
+def refresh() -> None:
+    """Look the entry points up again (after a package was installed while this process ran)."""
+    _loaded.cache_clear()
