@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from frontline.flows.base import Output
-from frontline.flows.escalate import EscalationOutcome, EscalationSummary
+
+if TYPE_CHECKING:  # the flow imports this module to describe itself: types only, no cycle
+    from frontline.flows.escalate import EscalationOutcome, EscalationSummary
 
 
 class EscalationReporter:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from frontline.flows.base import Output, Progress
-from frontline.flows.triage import RunSummary, TicketOutcome
+
+if TYPE_CHECKING:  # the flow imports this module to describe itself: types only, no cycle
+    from frontline.flows.triage import RunSummary, TicketOutcome
 
 
 class TriageReporter:
