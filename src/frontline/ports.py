@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar, runtime_checkable
 
@@ -59,9 +59,17 @@ class Helpdesk(Protocol):
     """Where tickets come from and decisions are written back to."""
 
     name: str
+    # Fields this helpdesk wants written back from its own settings (Zendesk's custom fields), keyed as
+    # its write-back takes them, each a template of {category} and {severity}; empty for most.
+    field_templates: Mapping[str, str]
 
     async def list_changed(self, cursor: str | None, limit: int) -> Page[Ticket]:
         """New and open tickets changed after ``cursor``, oldest first."""
+        ...
+
+    def count_changed(self, cursor: str | None) -> int | None:
+        """How many tickets ``list_changed`` would give after ``cursor`` (a progress bar's total), or None
+        when the source cannot count them cheaply."""
         ...
 
     async def get(self, ticket_id: str) -> Ticket:

@@ -155,8 +155,7 @@ class TriageRun:
         """Handle every new and open ticket once; returns the summary."""
         started = time.perf_counter()
         store, helpdesk = self.s.store, self.s.helpdesk
-        counter = getattr(helpdesk, "count_changed", None)
-        total = counter(store.get_cursor(self.s.cursor_key)) if callable(counter) else None
+        total = helpdesk.count_changed(store.get_cursor(self.s.cursor_key))
         if total is not None and self.limit is not None:
             total = min(total, self.limit)
         self.reporter.start(total)
@@ -430,7 +429,7 @@ class TriageRun:
         # A helpdesk may ask for fields of its own (Zendesk: [zendesk.custom_fields], keyed by field id).
         # Like the category tags, those naming the category are left alone for a guess sent to review;
         # abstaining is about the category only, so severity and priority are written all the same.
-        templates = {**self.settings.writeback.custom_fields, **getattr(self.s.helpdesk, "field_templates", {})}
+        templates = {**self.settings.writeback.custom_fields, **self.s.helpdesk.field_templates}
         fields = {
             name: value.format(category=triage.category, severity=triage.severity)
             for name, value in templates.items() if not (outcome.review and "{category}" in value)

@@ -106,6 +106,7 @@ class LocalHelpdesk:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.field_templates: dict[str, str] = {}  # nothing beyond `writeback.custom_fields`
         self._db: sqlite3.Connection = connect(path)
         migrate(self._db, SCHEMA)
 

@@ -105,6 +105,10 @@ class ZendeskHelpdesk:
         return ""
 
     # -- reading and writing ---------------------------------------------------------------------
+    def count_changed(self, cursor: str | None) -> None:
+        """The incremental export cannot count what is ahead of a cursor without reading it: no total."""
+        return None
+
     async def list_changed(self, cursor: str | None, limit: int) -> Page[Ticket]:
         """New and open tickets changed after ``cursor``, oldest change first (the incremental export)."""
         return await self._export.list_changed(cursor, limit)
