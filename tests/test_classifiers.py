@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from frontline.app import build_classifier
-from frontline.config.classifier_names import GROUP, available, classifier_names
 from frontline.cli import cli, run, state, tickets  # noqa: F401  (registers `run`, `state`, `import`)
 from frontline.config import load_settings
+from frontline.config.classifier_names import GROUP, available, classifier_names
 from frontline.decide.cascade import CascadeClassifier
 from frontline.decide.triage import RulesClassifier
 from frontline.errors import ConfigError

@@ -121,6 +121,8 @@ class Flow(ABC):
     item: ClassVar[Any]  # the item's type (Ticket, Conversation): entries carry it as JSON
     ports: ClassVar[tuple[str, ...]] = ()
     source_port: ClassVar[str | None] = None  # the port it lists work from; None: it only takes inbox entries
+    # Its section of frontline.toml: one of frontline's own, or its own, whose model its package registers
+    # under the `frontline.settings` entry points (read as `settings.section(name)`).
     settings_section: ClassVar[str | None] = None
     order: ClassVar[int] = 100  # where it comes in "every flow" (run and shown in this order)
     claims: ClassVar[bool] = True  # one process at a time per item (the engine claims before handle)

@@ -6,7 +6,9 @@ would declare its own::
     [project.entry-points."frontline.flows"]
     triage = "frontline.flows.triage:TriageFlow"
 
-An entry point names a :class:`~frontline.flows.base.Flow` subclass (or an instance of one).
+An entry point names a :class:`~frontline.flows.base.Flow` subclass (or an instance of one). A flow
+with a settings section of its own registers its model under ``frontline.settings``
+(:mod:`frontline.config.sections`); a flow naming a section nothing declares is refused here.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from __future__ import annotations
 from functools import cache
 from importlib.metadata import entry_points
 
+from frontline.config import Settings
+from frontline.config.sections import GROUP as SECTIONS
+from frontline.config.sections import sections
 from frontline.errors import ConfigError
 from frontline.flows.base import Flow
 
@@ -33,6 +38,11 @@ def _loaded() -> dict[str, Flow]:
         if not isinstance(unit, Flow):
             raise ConfigError("the installed packages", f"flow {point.name}",
                               f"names {point.value}, which is not a frontline Flow; fix that package's entry point")
+        section = unit.settings_section
+        if section is not None and section not in Settings.model_fields and section not in sections():
+            raise ConfigError("the installed packages", f"flow {point.name}",
+                              f"names settings section [{section}], which no installed package declares; register "
+                              f"its model under the {SECTIONS} entry points")
         found[point.name] = unit
     return dict(sorted(found.items(), key=lambda item: (item[1].order, item[0])))
 
