@@ -8,6 +8,7 @@ in frontline names it.
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from frontline.connectors.local.helpdesk import LocalHelpdesk
 from frontline.connectors.local.outbox import OutboxChat
 from frontline.errors import ConfigError
 from frontline.flows import registry
+from frontline.store.schema import requeued
 from frontline.store.state import StateStore
 from frontline.web.worker import background
 from tests.helpers import make_settings
@@ -150,3 +152,48 @@ def test_a_team_sets_the_flow_s_section_over_the_top_level_one(tmp_path: Path) -
     settings = load_settings(config, environ={}, dotenv=None)
     assert settings.section("example").greeting == "Hi"
     assert settings.for_team("emea").section("example").greeting == "Hallo"
+
+
+def test_a_forgotten_ticket_is_greeted_again_and_a_dry_run_leaves_it_queued(workspace: Path) -> None:
+    settings = make_settings(workspace, '[classifier]\nkind = "rules"\n')
+    tickets(settings, "1", "2")
+    assert frontline(workspace, "run", "example").exit_code == 0
+    forgot = frontline(workspace, "state", "forget", "1")
+    assert "Forgot 1" in forgot.output, forgot.output
+    shadow = frontline(workspace, "run", "example", "--dry-run")
+    assert "Example: 1 greeted" in shadow.output, shadow.output  # what the next run will do
+    store = StateStore.open(settings.state_url)
+    try:
+        assert store.requeued("example") == ["1"]
+    finally:
+        store.close()
+    again = frontline(workspace, "run", "example")
+    assert again.exit_code == 0 and "Example: 1 greeted, 0 already greeted, 0 failed" in again.output, again.output
+    assert greetings(settings) == ["Hello, ticket 1: Question 1", "Hello, ticket 2: Question 2",
+                                   "Hello, ticket 1: Question 1"]  # a new episode: a greeting of its own
+    assert "Example: 0 greeted" in frontline(workspace, "run", "example").output
+    store = StateStore.open(settings.state_url)
+    try:
+        assert store.requeued("example") == []
+    finally:
+        store.close()
+
+
+def test_a_forgotten_ticket_gone_from_the_helpdesk_leaves_the_queue(workspace: Path) -> None:
+    settings = make_settings(workspace, '[classifier]\nkind = "rules"\n')
+    tickets(settings, "1")
+    assert frontline(workspace, "run", "example").exit_code == 0
+    assert "Forgot 1" in frontline(workspace, "state", "forget", "1").output
+    store = StateStore.open(settings.state_url)
+    try:
+        with store.engine.begin() as conn:  # forgotten, then deleted at the source
+            conn.execute(requeued.insert().values(flow="example", item_id="404", requested_at=datetime.now(UTC)))
+    finally:
+        store.close()
+    result = frontline(workspace, "run", "example")
+    assert result.exit_code == 0 and "Example: 1 greeted" in result.output, result.output
+    store = StateStore.open(settings.state_url)
+    try:
+        assert store.requeued("example") == []
+    finally:
+        store.close()
