@@ -125,6 +125,9 @@ class Flow(ABC):
     # under the `frontline.settings` entry points (read as `settings.section(name)`).
     settings_section: ClassVar[str | None] = None
     order: ClassVar[int] = 100  # where it comes in "every flow" (run and shown in this order)
+    # The webhook sources whose deliveries it takes (`zendesk`, `intercom`, `slack`, `tickets` for
+    # POST /tickets); `serve`'s receivers ask the registry, and one source goes to one flow.
+    webhooks: ClassVar[tuple[str, ...]] = ()
     claims: ClassVar[bool] = True  # one process at a time per item (the engine claims before handle)
     default: ClassVar[bool] = True  # run by `poll`, `worker` and serve's poller unless flows are named
 

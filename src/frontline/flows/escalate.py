@@ -389,6 +389,7 @@ class EscalateFlow(Flow):
     ports = ("conversations", "tracker", "chat")
     source_port = "conversations"
     settings_section = "escalation"
+    webhooks = ("intercom",)  # Intercom's conversation notifications
     order = 20
 
     def services(self, context: Context) -> EscalateServices:

@@ -44,7 +44,16 @@ def _loaded() -> dict[str, Flow]:
                               f"names settings section [{section}], which no installed package declares; register "
                               f"its model under the {SECTIONS} entry points")
         found[point.name] = unit
-    return dict(sorted(found.items(), key=lambda item: (item[1].order, item[0])))
+    ordered = dict(sorted(found.items(), key=lambda item: (item[1].order, item[0])))
+    takers: dict[str, str] = {}
+    for name, unit in ordered.items():
+        for source in unit.webhooks:
+            if source in takers:
+                raise ConfigError("the installed packages", f"flow {name}",
+                                  f"takes {source} webhooks, which flow {takers[source]} takes already; a delivery "
+                                  f"goes to one flow, so uninstall one of them")
+            takers[source] = name
+    return ordered
 
 
 def flows() -> list[Flow]:
@@ -69,6 +78,11 @@ def flow(name: str) -> Flow:
         known = ", ".join(found) or "none installed"
         raise ConfigError("the command line", "flow", f"names unknown flow {name!r} (known: {known})")
     return found[name]
+
+
+def webhook_flow(source: str) -> str | None:
+    """The name of the flow that takes ``source``'s webhook deliveries (``"zendesk"``), or None when no flow does."""
+    return next((name for name, unit in _loaded().items() if source in unit.webhooks), None)
 
 
 def refresh() -> None:

@@ -503,6 +503,7 @@ class TriageFlow(Flow):
     ports = ("helpdesk", "kb", "chat")
     source_port = "helpdesk"
     settings_section = "routing"
+    webhooks = ("zendesk", "tickets")  # Zendesk's ticket events, and POST /tickets for the embedded helpdesk
     order = 10
 
     def services(self, context: Context) -> TriageServices:
