@@ -106,3 +106,49 @@ def test_a_broken_connector_package_is_one_sentence_naming_it(monkeypatch: pytes
         registry.packages.cache_clear()
     assert f"entry point broken = {value}" in str(caught.value) and expected in str(caught.value)
     assert "acme" in registry.packages() or "zendesk" in registry.packages()
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("frontline_no_such_plugin:Model", "cannot be loaded (ModuleNotFoundError"),
+    ("frontline.config.sections:GROUP", "is not a pydantic settings model"),
+])
+def test_a_broken_flow_section_is_one_sentence_naming_it(monkeypatch: pytest.MonkeyPatch, value: str,
+                                                         expected: str) -> None:
+    from importlib.metadata import EntryPoint
+
+    from frontline.config import sections
+
+    broken = EntryPoint("broken", value, sections.GROUP)
+    monkeypatch.setattr(sections, "entry_points", lambda group: [broken] if group == sections.GROUP else [])
+    sections.flow_sections.cache_clear()
+    try:
+        with pytest.raises(ConfigError) as caught:
+            load_settings(None, environ={}, dotenv=None)
+    finally:
+        monkeypatch.undo()
+        sections.flow_sections.cache_clear()
+    assert f"entry point broken = {value}" in str(caught.value) and expected in str(caught.value)
+    assert "example" in sections.flow_sections()
+
+
+def test_a_section_both_a_connector_and_a_flow_declare_is_one_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
+    from frontline.config import sections
+
+    monkeypatch.setattr(sections, "flow_sections", lambda: {"zendesk": sections.BaseModel})
+    with pytest.raises(ConfigError, match=r"`\[zendesk\]` is declared both by a connector package and by a flow"):
+        load_settings(None, environ={}, dotenv=None)
+
+
+def test_a_flow_naming_a_section_nothing_declares_is_one_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
+    from frontline.flows import registry
+
+    example = registry.flow("example")
+    monkeypatch.setattr(type(example), "settings_section", "exampel")
+    registry.refresh()
+    try:
+        with pytest.raises(ConfigError, match=r"flow example.*names settings section \[exampel\], which no "
+                                              r"installed package declares"):
+            registry.flows()
+    finally:
+        monkeypatch.undo()
+        registry.refresh()

@@ -8,6 +8,7 @@ in frontline names it.
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +17,12 @@ import pytest
 from click.testing import CliRunner
 
 from frontline.cli import cli, run, worker  # noqa: F401  (registers the commands)
-from frontline.config import Settings
+from frontline.config import Settings, load_settings
 from frontline.connectors.local.helpdesk import LocalHelpdesk
 from frontline.connectors.local.outbox import OutboxChat
+from frontline.errors import ConfigError
 from frontline.flows import registry
+from frontline.store.schema import requeued
 from frontline.store.state import StateStore
 from frontline.web.worker import background
 from tests.helpers import make_settings
@@ -104,3 +107,93 @@ def test_an_unknown_flow_is_one_sentence_naming_the_known_ones(workspace: Path) 
     assert "'nosuch' is not one of 'triage', 'escalate', 'example'" in result.output
     with pytest.raises(Exception, match=r"unknown flow 'nosuch' \(known: triage, escalate, feedback, example\)"):
         registry.flow("nosuch")
+
+
+def test_the_flow_s_own_section_sets_what_it_says(workspace: Path) -> None:
+    settings = make_settings(workspace, '[classifier]\nkind = "rules"\n\n[example]\ngreeting = "Howdy"\n')
+    assert settings.section("example").greeting == "Howdy"
+    tickets(settings, "5")
+    result = frontline(workspace, "run", "example")
+    assert result.exit_code == 0, result.output
+    assert greetings(settings) == ["Howdy, ticket 5: Question 5"]
+
+
+def test_an_unknown_key_in_the_flow_s_section_is_one_sentence(workspace: Path) -> None:
+    make_settings(workspace, '[classifier]\nkind = "rules"\n')
+    config = workspace / "frontline.toml"
+    config.write_text('[example]\ngreting = "Howdy"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config, environ={}, dotenv=None)
+    assert str(caught.value) == f"{config}: `example.greting` is not a known setting; allowed here: greeting"
+    result = frontline(workspace, "run", "example")
+    errors = [line for line in result.output.splitlines() if line.startswith("Error: ")]
+    assert result.exit_code == 2 and len(errors) == 1 and "`example.greting`" in errors[0], result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_bad_value_in_the_flow_s_section_is_one_sentence(tmp_path: Path) -> None:
+    config = tmp_path / "frontline.toml"
+    config.write_text('[example]\ngreeting = ""\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"`example.greeting` is invalid: .*at least 1 character"):
+        load_settings(config, environ={}, dotenv=None)
+
+
+def test_a_section_no_flow_or_package_declares_is_still_refused(tmp_path: Path) -> None:
+    config = tmp_path / "frontline.toml"
+    config.write_text('[exampel]\ngreeting = "Howdy"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config, environ={}, dotenv=None)
+    assert "`exampel` is not a known setting" in str(caught.value) and "example," in str(caught.value)
+
+
+def test_a_team_sets_the_flow_s_section_over_the_top_level_one(tmp_path: Path) -> None:
+    config = tmp_path / "frontline.toml"
+    config.write_text('[example]\ngreeting = "Hi"\n\n[teams.emea.example]\ngreeting = "Hallo"\n', encoding="utf-8")
+    settings = load_settings(config, environ={}, dotenv=None)
+    assert settings.section("example").greeting == "Hi"
+    assert settings.for_team("emea").section("example").greeting == "Hallo"
+
+
+def test_a_forgotten_ticket_is_greeted_again_and_a_dry_run_leaves_it_queued(workspace: Path) -> None:
+    settings = make_settings(workspace, '[classifier]\nkind = "rules"\n')
+    tickets(settings, "1", "2")
+    assert frontline(workspace, "run", "example").exit_code == 0
+    forgot = frontline(workspace, "state", "forget", "1")
+    assert "Forgot 1" in forgot.output, forgot.output
+    shadow = frontline(workspace, "run", "example", "--dry-run")
+    assert "Example: 1 greeted" in shadow.output, shadow.output  # what the next run will do
+    store = StateStore.open(settings.state_url)
+    try:
+        assert store.requeued("example") == ["1"]
+    finally:
+        store.close()
+    again = frontline(workspace, "run", "example")
+    assert again.exit_code == 0 and "Example: 1 greeted, 0 already greeted, 0 failed" in again.output, again.output
+    assert greetings(settings) == ["Hello, ticket 1: Question 1", "Hello, ticket 2: Question 2",
+                                   "Hello, ticket 1: Question 1"]  # a new episode: a greeting of its own
+    assert "Example: 0 greeted" in frontline(workspace, "run", "example").output
+    store = StateStore.open(settings.state_url)
+    try:
+        assert store.requeued("example") == []
+    finally:
+        store.close()
+
+
+def test_a_forgotten_ticket_gone_from_the_helpdesk_leaves_the_queue(workspace: Path) -> None:
+    settings = make_settings(workspace, '[classifier]\nkind = "rules"\n')
+    tickets(settings, "1")
+    assert frontline(workspace, "run", "example").exit_code == 0
+    assert "Forgot 1" in frontline(workspace, "state", "forget", "1").output
+    store = StateStore.open(settings.state_url)
+    try:
+        with store.engine.begin() as conn:  # forgotten, then deleted at the source
+            conn.execute(requeued.insert().values(flow="example", item_id="404", requested_at=datetime.now(UTC)))
+    finally:
+        store.close()
+    result = frontline(workspace, "run", "example")
+    assert result.exit_code == 0 and "Example: 1 greeted" in result.output, result.output
+    store = StateStore.open(settings.state_url)
+    try:
+        assert store.requeued("example") == []
+    finally:
+        store.close()

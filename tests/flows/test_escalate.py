@@ -205,6 +205,11 @@ def test_forgetting_a_conversation_escalates_it_again_as_a_new_episode(settings:
     store = StateStore.open(settings.state_url)
     assert store.forget("c1") == 1
     store.close()
+    shadow = escalate(settings, dry_run=True)  # shows what the next run will do, as triage's does
+    assert shadow.escalated == 1 and len(issues(settings)) == 1
+    store = StateStore.open(settings.state_url)
+    assert store.requeued("escalate") == ["c1"]  # and leaves it queued
+    store.close()
     again = escalate(settings)
     assert again.escalated == 1
     assert len(issues(settings)) == 2 and len(alerts(settings)) == 2 and len(source.notes("c1")) == 2

@@ -21,8 +21,9 @@ from dotenv import dotenv_values
 from pydantic import BaseModel, ValidationError
 
 from frontline import scrub
+from frontline.config.sections import sections
 from frontline.config.settings import Settings
-from frontline.connectors.registry import packages, sections
+from frontline.connectors.registry import packages
 from frontline.errors import ConfigError
 
 # frontline's own variables; each connector package adds its own (``ConnectorPackage.env_settings``).
@@ -129,7 +130,7 @@ def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
             skip_name = False  # a free name in a dict[str, Model], e.g. a category name
             continue
         if depth == 0 and str(part) in sections() and str(part) not in Settings.model_fields:
-            model = sections()[str(part)]  # a connector package's section
+            model = sections()[str(part)]  # a connector package's or a flow's section
             continue
         if isinstance(model, type) and issubclass(model, BaseModel):
             field_info = model.model_fields.get(str(part))

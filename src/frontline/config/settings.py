@@ -1,9 +1,10 @@
-"""The settings models: frontline's own sections, and the sections installed connector packages declare.
+"""The settings models: frontline's own sections, and the sections installed packages declare.
 
 :class:`Settings` validates frontline's own sections with the models here and every other section
-with the model of the connector package that declares it (entry points ``frontline.connectors``,
-:func:`frontline.connectors.registry.sections`); a section nobody declares is refused like an
-unknown key. Loading (file, environment, flags, teams) is in :mod:`frontline.config.loading`.
+with the model of the connector package or flow that declares it (entry points
+``frontline.connectors`` and ``frontline.settings``, :func:`frontline.config.sections.sections`);
+a section nobody declares is refused like an unknown key. Loading (file, environment, flags, teams)
+is in :mod:`frontline.config.loading`.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from pydantic_core import InitErrorDetails
 from frontline import scrub
 from frontline.config.base import Strict
 from frontline.config.escalation import EscalationSettings
+from frontline.config.sections import sections
 from frontline.config.taxonomy import Category, Severity, default_categories, default_severities
-from frontline.connectors.registry import packages, sections
+from frontline.connectors.registry import packages
 from frontline.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -209,13 +211,14 @@ class Settings(Strict):
     source: str = Field(default="built-in defaults", exclude=True)
     env: dict[str, str] = Field(default_factory=dict, exclude=True, repr=False)
     _teams: dict[str, Settings] = PrivateAttr(default_factory=dict)
-    # The connector packages' sections ([zendesk], [acme], …), each validated with its package's model.
+    # The sections installed packages declare ([zendesk], [acme], a flow's [example], …), each validated
+    # with the model its package registered.
     _sections: dict[str, BaseModel] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="wrap")
     @classmethod
     def _connector_sections(cls, data: Any, handler: ModelWrapValidatorHandler[Settings]) -> Settings:
-        """Validate each section a connector package declares with its model, the rest as usual.
+        """Validate each section a connector package or a flow declares with its model, the rest as usual.
 
         Errors from both are reported together, in one ValidationError whose locations start with
         the section's name, so a bad key in ``[acme]`` reads like one in ``[routing]``.
@@ -327,15 +330,15 @@ class Settings(Strict):
             scrub.remember(value)
         return value
 
-    # -- connector packages' sections ------------------------------------------------------------
+    # -- installed packages' sections -------------------------------------------------------------
     def section(self, name: str) -> Any:
-        """The settings section an installed connector package declares (``"zendesk"``, ``"acme"``)."""
+        """The settings section an installed connector package or flow declares (``"zendesk"``, ``"example"``)."""
         try:
             return self._sections[name]
         except KeyError:
             known = ", ".join(sorted(self._sections)) or "none"
-            raise ConfigError(self.source, name, f"is not a section any installed connector package declares "
-                                                 f"(declared: {known})") from None
+            raise ConfigError(self.source, name, f"is not a section any installed connector package or flow "
+                                                 f"declares (declared: {known})") from None
 
     @property
     def zendesk(self) -> ZendeskSettings:

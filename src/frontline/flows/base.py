@@ -121,8 +121,13 @@ class Flow(ABC):
     item: ClassVar[Any]  # the item's type (Ticket, Conversation): entries carry it as JSON
     ports: ClassVar[tuple[str, ...]] = ()
     source_port: ClassVar[str | None] = None  # the port it lists work from; None: it only takes inbox entries
+    # Its section of frontline.toml: one of frontline's own, or its own, whose model its package registers
+    # under the `frontline.settings` entry points (read as `settings.section(name)`).
     settings_section: ClassVar[str | None] = None
     order: ClassVar[int] = 100  # where it comes in "every flow" (run and shown in this order)
+    # The webhook sources whose deliveries it takes (`zendesk`, `intercom`, `slack`, `tickets` for
+    # POST /tickets); `serve`'s receivers ask the registry, and one source goes to one flow.
+    webhooks: ClassVar[tuple[str, ...]] = ()
     claims: ClassVar[bool] = True  # one process at a time per item (the engine claims before handle)
     default: ClassVar[bool] = True  # run by `poll`, `worker` and serve's poller unless flows are named
 

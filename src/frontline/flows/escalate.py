@@ -25,7 +25,8 @@ from typing import Protocol
 from frontline.config import Settings
 from frontline.engine.cursor import walk
 from frontline.engine.ledger import Ledger
-from frontline.errors import ChannelRefusedError, FrontlineError, NotFoundError, describe
+from frontline.engine.requeue import read_again, take_requeued
+from frontline.errors import ChannelRefusedError, FrontlineError, describe
 from frontline.flows.base import Context, Flow, Handled, Output, post_with_fallback
 from frontline.model import Conversation, Escalation, IssueDraft, IssueRef
 from frontline.ports import Chat, Classifier, Conversations, Tracker
@@ -125,8 +126,14 @@ class EscalateRun:
         """Escalate everything that needs it among changed, requeued and due-for-a-look conversations."""
         started = time.perf_counter()
         store, source = self.s.store, self.s.conversations
-        await self._revisit(store.requeued(self.flow), requeued=True)
-        await self._revisit(store.due(self.flow, self.now()), requeued=False)
+        # A conversation a person forgot is escalated again even if handled since: a new episode.
+        used = await take_requeued(store, self.flow, source.get,
+                                   lambda found: self.handle(found, forced={c.id for c in found}),
+                                   dry_run=self.dry_run, limit=self.limit, failures=self.summary.failures,
+                                   gone=lambda ids: store.unwatch(self.flow, ids))
+        if self.limit is not None:
+            self.limit = max(0, self.limit - used)
+        await self._due()
 
         async def page(batch: Sequence[Conversation]) -> tuple[bool, int]:
             return await self.handle(batch), len(batch)
@@ -137,26 +144,16 @@ class EscalateRun:
         self.summary.elapsed = time.perf_counter() - started
         return self.summary
 
-    async def _revisit(self, ids: Sequence[str], *, requeued: bool) -> None:
-        """Read conversations again by id: those a person requeued, and those whose time signal is due."""
-        if not ids or self.dry_run:
+    async def _due(self) -> None:
+        """Read again the watched conversations whose time signal is due; one gone is no longer watched."""
+        if self.dry_run:
             return
-        found: list[Conversation] = []
-        gone: list[str] = []
-        for item_id in ids:
-            try:
-                found.append(await self.s.conversations.get(item_id))
-            except NotFoundError:
-                gone.append(item_id)
-            except Exception as error:  # the source is down: they stay queued or watched
-                self.summary.failures.append((item_id, f"could not read it again: {describe(error)}"))
-        if requeued:
-            self.s.store.dequeue(self.flow, gone)
-        else:
-            self.s.store.unwatch(self.flow, gone)
-        await self.handle(found, forced=set(ids) if requeued else frozenset())
-        if requeued:
-            self.s.store.dequeue(self.flow, sorted(self.s.store.handled_among(self.flow, [c.id for c in found])))
+        due = self.s.store.due(self.flow, self.now())
+        if not due:
+            return
+        found, gone = await read_again(self.s.conversations.get, due, self.summary.failures)
+        self.s.store.unwatch(self.flow, gone)
+        await self.handle(found)
 
     async def handle(self, conversations: Sequence[Conversation], *, forced: frozenset[str] | set[str] = frozenset()
                      ) -> bool:
@@ -170,6 +167,8 @@ class EscalateRun:
         for conversation in conversations:
             if conversation.state == "closed":
                 continue
+            if self.dry_run and conversation.id in self._escalated:
+                continue  # shown once already: a dry run records nothing that would skip it
             decided, handled = history.get(conversation.id, (0, None))
             if handled is not None and conversation.id not in forced and not self._reopened_since(conversation,
                                                                                                   handled):
@@ -226,6 +225,7 @@ class EscalateRun:
         outcome = EscalationOutcome(conversation, escalation)
         if self.dry_run:
             outcome.channel = self._channel(escalation)
+            self._escalated.add(conversation.id)
             self._count(outcome, done=True)
             return outcome
         store = self.s.store
@@ -389,6 +389,7 @@ class EscalateFlow(Flow):
     ports = ("conversations", "tracker", "chat")
     source_port = "conversations"
     settings_section = "escalation"
+    webhooks = ("intercom",)  # Intercom's conversation notifications
     order = 20
 
     def services(self, context: Context) -> EscalateServices:

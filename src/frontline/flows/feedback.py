@@ -35,6 +35,7 @@ class FeedbackFlow(Flow):
     item = dict
     order = 90
     claims = False  # each entry is its own item: nobody else can hold it
+    webhooks = ("slack",)  # Slack's buttons and menus on frontline's messages
 
     def services(self, context: Context) -> FeedbackServices:
         """Only the store."""

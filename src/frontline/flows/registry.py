@@ -6,7 +6,9 @@ would declare its own::
     [project.entry-points."frontline.flows"]
     triage = "frontline.flows.triage:TriageFlow"
 
-An entry point names a :class:`~frontline.flows.base.Flow` subclass (or an instance of one).
+An entry point names a :class:`~frontline.flows.base.Flow` subclass (or an instance of one). A flow
+with a settings section of its own registers its model under ``frontline.settings``
+(:mod:`frontline.config.sections`); a flow naming a section nothing declares is refused here.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from __future__ import annotations
 from functools import cache
 from importlib.metadata import entry_points
 
+from frontline.config import Settings
+from frontline.config.sections import GROUP as SECTIONS
+from frontline.config.sections import sections
 from frontline.errors import ConfigError
 from frontline.flows.base import Flow
 
@@ -33,8 +38,22 @@ def _loaded() -> dict[str, Flow]:
         if not isinstance(unit, Flow):
             raise ConfigError("the installed packages", f"flow {point.name}",
                               f"names {point.value}, which is not a frontline Flow; fix that package's entry point")
+        section = unit.settings_section
+        if section is not None and section not in Settings.model_fields and section not in sections():
+            raise ConfigError("the installed packages", f"flow {point.name}",
+                              f"names settings section [{section}], which no installed package declares; register "
+                              f"its model under the {SECTIONS} entry points")
         found[point.name] = unit
-    return dict(sorted(found.items(), key=lambda item: (item[1].order, item[0])))
+    ordered = dict(sorted(found.items(), key=lambda item: (item[1].order, item[0])))
+    takers: dict[str, str] = {}
+    for name, unit in ordered.items():
+        for source in unit.webhooks:
+            if source in takers:
+                raise ConfigError("the installed packages", f"flow {name}",
+                                  f"takes {source} webhooks, which flow {takers[source]} takes already; a delivery "
+                                  f"goes to one flow, so uninstall one of them")
+            takers[source] = name
+    return ordered
 
 
 def flows() -> list[Flow]:
@@ -59,6 +78,11 @@ def flow(name: str) -> Flow:
         known = ", ".join(found) or "none installed"
         raise ConfigError("the command line", "flow", f"names unknown flow {name!r} (known: {known})")
     return found[name]
+
+
+def webhook_flow(source: str) -> str | None:
+    """The name of the flow that takes ``source``'s webhook deliveries (``"zendesk"``), or None when no flow does."""
+    return next((name for name, unit in _loaded().items() if source in unit.webhooks), None)
 
 
 def refresh() -> None:

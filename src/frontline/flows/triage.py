@@ -20,7 +20,8 @@ from frontline.config import Settings
 from frontline.decide.triage import RulesClassifier, fit_reply
 from frontline.engine.cursor import walk
 from frontline.engine.ledger import Ledger
-from frontline.errors import FrontlineError, NotFoundError, describe
+from frontline.engine.requeue import take_requeued
+from frontline.errors import FrontlineError, describe
 from frontline.flows.base import Context, Flow, Handled, Output, post_with_fallback
 from frontline.flows.digest import Entry, digest_key, digest_message, digest_of, digest_target, plan_digests
 from frontline.model import (
@@ -195,36 +196,24 @@ class TriageRun:
         return effect_key(self.flow, ticket_id, kind, self._episodes.get(ticket_id, TRIAGE_VERSION))
 
     async def _requeued(self) -> None:
-        """Handle items a person asked to redo (`frontline state forget`), even behind the cursor.
+        """Triage tickets a person asked to redo (`frontline state forget`), even behind the cursor.
 
-        A dry run shows what the next run would do with them, and leaves them queued.
+        The engine reads them again and keeps the queue (:mod:`frontline.engine.requeue`); what is
+        triage's own: a ticket handled again since (by a worker or a webhook) is skipped, and one
+        taken here is not triaged a second time when a page lists it again.
         """
-        store = self.s.store
-        wanted = store.requeued(self.flow)
-        if not wanted:
-            return
-        tickets: list[Ticket] = []
-        gone: list[str] = []
-        for item_id in wanted[: self.limit] if self.limit else wanted:
-            try:
-                tickets.append(await self.s.helpdesk.get(item_id))
-            except NotFoundError:
-                gone.append(item_id)
-            except Exception as error:  # the source is down: keep it queued for the next run
-                self.summary.failures.append((item_id, f"could not fetch it again: {describe(error)}"))
-        todo = self._pending(tickets)
-        self.summary.skipped += len(tickets) - len(todo)  # handled again since, by a worker or a webhook
-        self._taken.update(t.id for t in tickets)
-        if self.dry_run:
+
+        async def again(tickets: list[Ticket]) -> None:
+            todo = self._pending(tickets)
+            self.summary.skipped += len(tickets) - len(todo)  # handled again since, by a worker or a webhook
+            self._taken.update(t.id for t in tickets)
             if todo:
                 await self._page(todo)
-        else:
-            store.dequeue(self.flow, gone)
-            if todo:
-                await self._page(todo)
-            store.dequeue(self.flow, sorted(store.handled_among(self.flow, [t.id for t in tickets])))
+
+        used = await take_requeued(self.s.store, self.flow, self.s.helpdesk.get, again, dry_run=self.dry_run,
+                                   limit=self.limit, failures=self.summary.failures)
         if self.limit is not None:
-            self.limit = max(0, self.limit - len(tickets))
+            self.limit = max(0, self.limit - used)
 
     async def handle(self, tickets: Sequence[Ticket]) -> bool:
         """Triage these tickets now (a worker's batch, a webhook's ticket) with the same page logic.
@@ -513,6 +502,7 @@ class TriageFlow(Flow):
     ports = ("helpdesk", "kb", "chat")
     source_port = "helpdesk"
     settings_section = "routing"
+    webhooks = ("zendesk", "tickets")  # Zendesk's ticket events, and POST /tickets for the embedded helpdesk
     order = 10
 
     def services(self, context: Context) -> TriageServices:

@@ -5,7 +5,8 @@ timestamp on the raw bytes (else 401 with a minimal body; the reason goes to the
 parse, checking every id and text field the store will hold (else 400 ``{"error", "field"}``),
 record in the inbox (a redelivery is acknowledged, recorded once; a delivery the store still cannot
 hold is a 422 of its own, never its batch's 500), answer. Nothing slow happens before the answer:
-the background worker does the work.
+the background worker does the work. Which flow a source's deliveries go to is that flow's own
+declaration (``Flow.webhooks``, asked of the registry): a source no installed flow takes is a 404.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from functools import partial
 from typing import Any
 
 from frontline.errors import UnstorableError
+from frontline.flows import registry
 from frontline.web.context import WebContext
 from frontline.web.metrics import CONTENT_TYPE
 from frontline.web.payloads import (
@@ -82,6 +84,17 @@ def _refuse(app: WebContext, source: str, error: PayloadError) -> Response:
     return _invalid(app, source, str(error), error.field)
 
 
+def _taker(app: WebContext, source: str, webhook: str | None = None) -> str | Response:
+    """The flow that takes ``webhook``'s deliveries (``source``'s by default), or the 404 when none does."""
+    webhook = webhook or source
+    flow = registry.webhook_flow(webhook)
+    if flow is not None:
+        return flow
+    log.warning("%s delivery refused: no installed flow takes %s deliveries", source.capitalize(), webhook)
+    app.metrics.delivery(source, "no_flow")
+    return _response(404, {"error": f"no installed flow takes {webhook} deliveries; install or enable one that does"})
+
+
 async def _record(app: WebContext, source: str, delivery: str, flow: str, item: str, payload: Any) -> bool | Response:
     """Record a delivery; the 422 when the inbox cannot hold it (that delivery alone fails: the others in
     its batch are recorded)."""
@@ -130,6 +143,9 @@ async def intercom(app: WebContext, headers: dict[str, str], body: bytes) -> Res
     refusal = _unverified(app, "intercom", "INTERCOM_CLIENT_SECRET", verify_intercom, headers, body)
     if refusal is not None:
         return refusal
+    flow = _taker(app, "intercom")
+    if isinstance(flow, Response):
+        return flow
     try:
         payload = json_object(body)
         topic = str(payload.get("topic") or "")
@@ -148,7 +164,7 @@ async def intercom(app: WebContext, headers: dict[str, str], body: bytes) -> Res
     except PayloadError as error:
         return _refuse(app, "intercom", error)
     delivery = delivery_key(notification) or hashlib.sha256(body).hexdigest()
-    added = await _record(app, "intercom", delivery, "escalate", conversation, {"topic": topic})
+    added = await _record(app, "intercom", delivery, flow, conversation, {"topic": topic})
     if isinstance(added, Response):
         return added
     return _response(200, {"received": delivery, "duplicate": not added})
@@ -164,11 +180,14 @@ def _notification_id(value: Any) -> str:
 
 
 async def zendesk(app: WebContext, headers: dict[str, str], body: bytes) -> Response:
-    """A Zendesk trigger (or ticket event) webhook: verify, record the ticket for triage, answer."""
+    """A Zendesk trigger (or ticket event) webhook: verify, record the ticket for the flow taking it, answer."""
     verify = partial(verify_zendesk, tolerance=app.settings.server.timestamp_tolerance_seconds)
     refusal = _unverified(app, "zendesk", "ZENDESK_WEBHOOK_SECRET", verify, headers, body)
     if refusal is not None:
         return refusal
+    flow = _taker(app, "zendesk")
+    if isinstance(flow, Response):
+        return flow
     try:
         event = zendesk_event(body, ticket=_ticket_ids(app))
     except PayloadError as error:
@@ -176,7 +195,7 @@ async def zendesk(app: WebContext, headers: dict[str, str], body: bytes) -> Resp
     if event.ticket_id is None:
         return _ignored(app, "zendesk", event.kind)
     delivery = zendesk_delivery(event, headers, body)
-    added = await _record(app, "zendesk", delivery, "triage", event.ticket_id,
+    added = await _record(app, "zendesk", delivery, flow, event.ticket_id,
                           {"kind": event.kind, "updated_at": event.updated_at})
     if isinstance(added, Response):
         return added
@@ -198,11 +217,14 @@ def zendesk_delivery(event: ZendeskEvent, headers: dict[str, str], body: bytes) 
 
 
 async def slack(app: WebContext, headers: dict[str, str], body: bytes) -> Response:
-    """Slack interactivity: verify, record frontline's buttons and menus as feedback, answer within 3 s."""
+    """Slack interactivity: verify, record frontline's buttons and menus for the flow taking them, answer in 3 s."""
     verify = partial(verify_slack, tolerance=app.settings.server.timestamp_tolerance_seconds)
     refusal = _unverified(app, "slack", "SLACK_SIGNING_SECRET", verify, headers, body)
     if refusal is not None:
         return refusal
+    flow = _taker(app, "slack")
+    if isinstance(flow, Response):
+        return flow
     try:
         request = slack_request(body, headers.get("content-type", ""), tickets=_ticket_ids(app),
                                 conversations=_conversation_ids(app))
@@ -220,7 +242,7 @@ async def slack(app: WebContext, headers: dict[str, str], body: bytes) -> Respon
                         action.category)
             app.metrics.delivery("slack", "invalid")
             continue
-        added = await _record(app, "slack", delivery_key(base, str(number)), "feedback", action.item_id, {
+        added = await _record(app, "slack", delivery_key(base, str(number)), flow, action.item_id, {
             "kind": action.kind, "category": action.category, "user": action.user, "action_ts": action.action_ts})
         if isinstance(added, Response):
             return added
@@ -241,7 +263,7 @@ def json_object(body: bytes) -> dict[str, Any]:
 
 # -- the embedded helpdesk's intake -------------------------------------------------------------------
 async def tickets(app: WebContext, headers: dict[str, str], body: bytes) -> Response:
-    """``POST /tickets``: one ticket or a list, validated, upserted, queued for triage; 202 with the ids."""
+    """``POST /tickets``: one ticket or a list, validated, upserted, queued for the flow taking it; 202 with the ids."""
     key = app.settings.secret("FRONTLINE_API_KEY")
     if not key:
         log.warning("POST /tickets refused: FRONTLINE_API_KEY is not set")
@@ -249,6 +271,9 @@ async def tickets(app: WebContext, headers: dict[str, str], body: bytes) -> Resp
     if not bearer_matches(key, headers):
         log.warning("POST /tickets refused: missing or wrong bearer key")
         return _response(401, {"error": "unauthorized"}, {"www-authenticate": "Bearer"})
+    flow = _taker(app, "api", "tickets")
+    if isinstance(flow, Response):
+        return flow
     helpdesk = app.settings.connectors.helpdesk
     if helpdesk != "local":
         return _response(409, {"error": f"POST /tickets feeds the embedded helpdesk; connectors.helpdesk is "
@@ -259,13 +284,13 @@ async def tickets(app: WebContext, headers: dict[str, str], body: bytes) -> Resp
         return _response(400, {"error": str(error)})
     if batch.errors:  # all or nothing: the caller fixes the batch and sends it again
         return _response(422, {"errors": batch.errors})
-    created, updated = await asyncio.to_thread(_store_tickets, app, batch.records)
+    created, updated = await asyncio.to_thread(_store_tickets, app, batch.records, flow)
     app.wake.set()
     return _response(202, {"accepted": [r["id"] for r in batch.records], "created": created, "updated": updated})
 
 
-def _store_tickets(app: WebContext, records: list[dict[str, Any]]) -> tuple[int, int]:
-    """Upsert, then queue each ticket for triage (delivery = id@updated_at). Runs in a thread.
+def _store_tickets(app: WebContext, records: list[dict[str, Any]], flow: str) -> tuple[int, int]:
+    """Upsert, then queue each ticket for ``flow`` (delivery = id@updated_at). Runs in a thread.
 
     A crash between the two leaves a stored ticket unqueued: the poller (the safety net) still
     finds it, since the upsert moved it past the helpdesk cursor.
@@ -277,7 +302,7 @@ def _store_tickets(app: WebContext, records: list[dict[str, Any]]) -> tuple[int,
         counts = app.local_helpdesk().upsert(records)
     for record in records:
         try:
-            added = app.inbox.add("api", delivery_key(f"{record['id']}@{record['updated_at']}"), "triage",
+            added = app.inbox.add("api", delivery_key(f"{record['id']}@{record['updated_at']}"), flow,
                                   record["id"])
         except Exception:
             app.metrics.delivery("api", "record_failed")

@@ -4,9 +4,10 @@ Inbox entries are leased per flow and handed to the engine's inbox consumer
 (:mod:`frontline.engine.consumer`), the one `frontline worker` uses too: each entry's item is read
 again from its source (a notification's copy may be stale or partial), claimed, handled by its flow
 (``Flow.handle``: the same code a poll pass runs, so the ledger and the claims make a webhook and a
-poll that race act once) and its entry settled. Every registered flow is served: ``triage``
-(Zendesk, ``POST /tickets``), ``escalate`` (Intercom) and ``feedback`` (Slack buttons and menus,
-recorded as decisions of the ``feedback`` flow).
+poll that race act once) and its entry settled. Every registered flow is served: each webhook
+source's deliveries are recorded for the flow that declares it (``Flow.webhooks``; the built-ins:
+Zendesk and ``POST /tickets`` for triage, Intercom for escalate, Slack's buttons and menus for
+feedback).
 
 This module keeps only what is particular to ``serve``: the worker's own thread and event loop,
 the wake-up call from the web loop, and the poll loop.
