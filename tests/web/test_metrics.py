@@ -35,18 +35,21 @@ def value(found: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str
     return found.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
-def deliver(app: WebApp, ticket: str, invocation: str, *, secret: str = SECRETS["ZENDESK_WEBHOOK_SECRET"]
-            ) -> httpx.Response:
+def deliver(app: WebApp, ticket: str, invocation: str, *, secret: str = SECRETS["ZENDESK_WEBHOOK_SECRET"],
+            stamp: str | None = None) -> httpx.Response:
     body = json.dumps({"ticket_id": ticket}).encode()
-    stamp = zendesk_timestamp()
+    stamp = stamp or zendesk_timestamp()
     return call(app, "POST", "/webhooks/zendesk", body, {
         "x-zendesk-webhook-invocation-id": invocation, "x-zendesk-webhook-signature-timestamp": stamp,
         "x-zendesk-webhook-signature": sign_zendesk(secret, stamp, body)})
 
 
 def test_deliveries_and_latency_are_counted_by_source_outcome_route_and_status(web: WebApp) -> None:
-    deliver(web, "1", "a")
-    deliver(web, "1", "a")
+    # A duplicate is the same signed delivery: the same timestamp (signed) and body. Stamping each call
+    # anew made the second a new delivery whenever the two fell on either side of a second.
+    stamp = zendesk_timestamp()
+    deliver(web, "1", "a", stamp=stamp)
+    deliver(web, "1", "a", stamp=stamp)
     deliver(web, "2", "b", secret="wrong")
     found = samples(web)
     assert value(found, "frontline_webhook_deliveries_total", source="zendesk", outcome="recorded") == 1
