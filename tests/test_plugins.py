@@ -93,10 +93,11 @@ def test_a_broken_connector_package_is_one_sentence_naming_it(monkeypatch: pytes
                                                               expected: str) -> None:
     from importlib.metadata import EntryPoint
 
+    from frontline import plugins
     from frontline.connectors import registry
 
     broken = EntryPoint("broken", value, registry.PACKAGES)
-    monkeypatch.setattr(registry, "entry_points", lambda group: [broken] if group == registry.PACKAGES else [])
+    monkeypatch.setattr(plugins, "entry_points", lambda group: [broken] if group == registry.PACKAGES else [])
     registry.packages.cache_clear()
     try:
         with pytest.raises(ConfigError) as caught:
@@ -116,10 +117,11 @@ def test_a_broken_flow_section_is_one_sentence_naming_it(monkeypatch: pytest.Mon
                                                          expected: str) -> None:
     from importlib.metadata import EntryPoint
 
+    from frontline import plugins
     from frontline.config import sections
 
     broken = EntryPoint("broken", value, sections.GROUP)
-    monkeypatch.setattr(sections, "entry_points", lambda group: [broken] if group == sections.GROUP else [])
+    monkeypatch.setattr(plugins, "entry_points", lambda group: [broken] if group == sections.GROUP else [])
     sections.flow_sections.cache_clear()
     try:
         with pytest.raises(ConfigError) as caught:

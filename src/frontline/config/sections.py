@@ -14,13 +14,13 @@ a flow (flows import the settings). The flow reads its section as ``settings.sec
 from __future__ import annotations
 
 from functools import cache
-from importlib.metadata import entry_points
 from typing import Any
 
 from pydantic import BaseModel
 
 from frontline.connectors.registry import sections as connector_sections
 from frontline.errors import ConfigError
+from frontline.plugins import load_group
 
 GROUP = "frontline.settings"
 """The entry-point group of flows' settings sections: section name → settings model."""
@@ -29,20 +29,8 @@ GROUP = "frontline.settings"
 @cache
 def flow_sections() -> dict[str, type[BaseModel]]:
     """The sections installed flows declare (``frontline.settings``), by name; loaded once per process."""
-    found: dict[str, type[BaseModel]] = {}
-    for entry in sorted(entry_points(group=GROUP), key=lambda ep: ep.name):
-        where = f"entry point {entry.name} = {entry.value}"
-        try:
-            model = entry.load()
-        except Exception as exc:  # a broken plugin is named, not a traceback
-            raise ConfigError(where, f"{GROUP}.{entry.name}",
-                              f"cannot be loaded ({type(exc).__name__}: {exc}); reinstall or remove that package"
-                              ) from None
-        if not (isinstance(model, type) and issubclass(model, BaseModel)):
-            raise ConfigError(where, f"{GROUP}.{entry.name}",
-                              "is not a pydantic settings model; fix or remove that package")
-        found[entry.name] = model
-    return found
+    return load_group(GROUP, lambda name, model: isinstance(model, type) and issubclass(model, BaseModel),
+                      lambda name: "a pydantic settings model")
 
 
 def sections() -> dict[str, Any]:

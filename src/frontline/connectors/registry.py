@@ -13,6 +13,7 @@ from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
 from frontline.errors import ConfigError
+from frontline.plugins import load_group
 
 if TYPE_CHECKING:
     from frontline.connectors.package import ConnectorPackage
@@ -50,20 +51,8 @@ def packages() -> dict[str, ConnectorPackage]:
     """Every installed connector package, by name (loaded once per process)."""
     from frontline.connectors.package import ConnectorPackage
 
-    found: dict[str, ConnectorPackage] = {}
-    for entry in sorted(entry_points(group=PACKAGES), key=lambda ep: ep.name):
-        where = f"entry point {entry.name} = {entry.value}"
-        try:
-            package = entry.load()
-        except Exception as exc:  # a broken plugin is named, not a traceback
-            raise ConfigError(where, f"{PACKAGES}.{entry.name}",
-                              f"cannot be loaded ({type(exc).__name__}: {exc}); reinstall or remove that package"
-                              ) from None
-        if not isinstance(package, ConnectorPackage) or package.name != entry.name:
-            raise ConfigError(where, f"{PACKAGES}.{entry.name}",
-                              f"is not a ConnectorPackage named {entry.name!r}; fix or remove that package")
-        found[entry.name] = package
-    return found
+    return load_group(PACKAGES, lambda name, package: isinstance(package, ConnectorPackage) and package.name == name,
+                      lambda name: f"a ConnectorPackage named {name!r}")
 
 
 def package(name: str) -> ConnectorPackage | None:
