@@ -105,6 +105,9 @@ class Ticket:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     source: str = "local"
+    # Due times the helpdesk's own SLA policies set (Zendesk's breach_at), as (metric, when):
+    # metric is first_response or resolution. Frontline computes its own only where none is given.
+    policy_due: tuple[tuple[str, datetime], ...] = ()
 
     @property
     def text(self) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -124,10 +124,11 @@ class Renderer:
         return ChatMessage(text=text, blocks=tuple(blocks))
 
     def note(self, ticket: Ticket, triage: Triage, articles: Sequence[Article], *, review: bool,
-             marker: str, problems: Sequence[str] = ()) -> str:
-        """The private note written back to the ticket."""
+             marker: str, problems: Sequence[str] = (), sla: Mapping[str, Any] | None = None) -> str:
+        """The private note written back to the ticket (``sla``: its due times, as ``flows.sla.note_view`` gives)."""
         context = self._context(ticket, triage, articles, review, None)
-        return self.render("note.md.j2", marker=marker, problems=list(problems), **context).strip() + "\n"
+        return self.render("note.md.j2", marker=marker, problems=list(problems), sla=sla,
+                           **context).strip() + "\n"
 
     # -- escalations -------------------------------------------------------------------------------
     def _escalation_context(self, conversation: Conversation, escalation: Escalation,

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Protocol
 
 from frontline.config import Settings
+from frontline.decide.sla import Expectation
 from frontline.decide.triage import RulesClassifier, fit_reply
 from frontline.engine.cursor import walk
 from frontline.engine.ledger import Ledger
@@ -24,6 +25,7 @@ from frontline.engine.requeue import take_requeued
 from frontline.errors import FrontlineError, describe
 from frontline.flows.base import Context, Flow, Handled, Output, post_with_fallback
 from frontline.flows.digest import Entry, digest_key, digest_message, digest_of, digest_target, plan_digests
+from frontline.flows.sla import due_fields, expectation, note_view
 from frontline.model import (
     CONTENT_VERSION_PREFIX,
     Article,
@@ -62,6 +64,7 @@ class TicketOutcome:
     problems: list[str] = field(default_factory=list)
     review: bool = False
     completed: bool = False
+    sla: Expectation | None = None  # due times (frontline.flows.sla)
 
 
 @dataclass
@@ -264,6 +267,8 @@ class TriageRun:
             for outcome in outcomes:
                 self._count(outcome)
             return True
+        for outcome in outcomes:  # SLA due times, from the final severity
+            outcome.sla = expectation(outcome.ticket, outcome.triage.severity, self.settings, outcome.problems)
         await self._write_backs(outcomes)
         completed = [o for o in outcomes if o.completed]
         self.s.store.complete([self._decision(o) for o in completed])
@@ -410,7 +415,8 @@ class TriageRun:
         triage = outcome.triage
         try:
             note = self.s.renderer.note(outcome.ticket, triage, outcome.articles, review=outcome.review,
-                                        marker=key, problems=outcome.problems)
+                                        marker=key, problems=outcome.problems,
+                                        sla=note_view(outcome.sla, self.settings))
         except FrontlineError as error:
             # The write-back always runs: fall back to a plain note rather than skip it.
             note = (f"frontline triage: {triage.category} {triage.severity} ({triage.confidence:.2f}). "
@@ -422,7 +428,7 @@ class TriageRun:
         fields = {
             name: value.format(category=triage.category, severity=triage.severity)
             for name, value in templates.items() if not (outcome.review and "{category}" in value)
-        }
+        } | due_fields(outcome.sla, self.settings)
         return WriteBack(
             ticket_id=outcome.ticket.id,
             add_tags=self._tags(triage, outcome.review),
@@ -471,6 +477,7 @@ class TriageRun:
                 "review": outcome.review, "articles": [{"title": a.title, "url": a.url} for a in outcome.articles],
                 "alert_ref": outcome.alert_ref, "writeback_ref": outcome.writeback_ref,
                 "problems": outcome.problems,
+                "sla": outcome.sla.as_fields() if outcome.sla else None,
             },
         )
 

@@ -319,6 +319,27 @@ class StateStore:
             by_status = {str(status): int(count) for status, count in rows}
         return {"handled": int(total or 0), **by_status}
 
+    # -- decisions read back: the SLA check's due times ------------------------------------------------
+    def decisions_after(self, flow: str, after: int, limit: int = 1000) -> list[tuple[int, str, dict[str, Any]]]:
+        """``flow``'s decisions recorded after decision number ``after``: (number, item, fields), oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(decisions.c.id, decisions.c.item_id, decisions.c.fields)
+                                .where(decisions.c.flow == flow, decisions.c.id > after)
+                                .order_by(decisions.c.id).limit(limit))
+            return [(int(row[0]), str(row[1]), dict(row[2] or {})) for row in rows]
+
+    def latest_fields(self, flow: str, item_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The fields of the decision each of ``item_ids`` was last handled with by ``flow``."""
+        found: dict[str, dict[str, Any]] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(item_ids), 500):
+                chunk = list(item_ids[start:start + 500])
+                rows = conn.execute(select(handled.c.item_id, decisions.c.fields)
+                                    .join(decisions, decisions.c.id == handled.c.decision_id)
+                                    .where(handled.c.flow == flow, handled.c.item_id.in_(chunk)))
+                found.update((str(row[0]), dict(row[1] or {})) for row in rows)
+        return found
+
     # -- metrics: read-only counts for /metrics, read at scrape time ------------------------------
     # Counted in the database, not in a process, so they hold across several workers. Plain
     # SQLAlchemy Core (GROUP BY, CASE): the same on SQLite and PostgreSQL.

@@ -28,6 +28,7 @@ from frontline.store.state import StateStore
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+SLA_BREACH = "sla_breach_"  # the ledger kind of an SLA breach alert, before its metric (frontline.flows.sla)
 PORTS = ("helpdesk", "kb", "chat", "tracker", "conversations", "classifier")
 
 
@@ -69,9 +70,11 @@ class StoreCollector(Collector):
         yield decisions
         effects = GaugeMetricFamily("frontline_effects", "Side effects in the ledger, by flow, kind and status "
                                     "(from the state store).", labels=["flow", "kind", "status"])
-        for flow, kind, status, count in sorted(store.effect_counts()):
+        ledger = sorted(store.effect_counts())
+        for flow, kind, status, count in ledger:
             effects.add_metric([flow, kind, status], count)
         yield effects
+        yield _sla_breaches(ledger)
         entries = store.inbox_counts()
         depth = GaugeMetricFamily("frontline_inbox_depth", "Inbox entries not done: waiting, or dead after the "
                                   "last attempt (from the state store).", labels=["state"])
@@ -93,6 +96,19 @@ class StoreCollector(Collector):
         for service, count in sorted(self.rate_limited().items()):
             limited.add_metric([service], count)
         yield limited
+
+
+def _sla_breaches(ledger: Iterable[tuple[str, str, str, int]]) -> Metric:
+    """Breaches the sla check found: one ledger entry per (ticket, metric, due time), alerted or not."""
+    found: Counter[tuple[str, str]] = Counter()
+    for flow, kind, _, count in ledger:
+        if kind.startswith(SLA_BREACH):
+            found[flow, kind[len(SLA_BREACH):]] += count
+    breaches = CounterMetricFamily("frontline_sla_breaches", "SLA due times passed unmet, by flow and metric "
+                                   "(first_response, resolution; from the state store).", labels=["flow", "metric"])
+    for (flow, metric), count in sorted(found.items()):
+        breaches.add_metric([flow, metric], count)
+    return breaches
 
 
 def _key(row: tuple[str, str | None, str | None, int]) -> tuple[str, str, str]:

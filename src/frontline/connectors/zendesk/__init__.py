@@ -7,7 +7,9 @@ rate limits and the guarantees favour it for a poller that must never skip a tic
 - *Requests per ticket.* The export allows only 10 requests a minute, but each returns up to 1,000
   tickets **with their requesters and organizations sideloaded** (``include=users,organizations``),
   so plan, MRR, name and email cost no extra call, and the first comment is already the ticket's
-  ``description``. Search answers 100 per page; search export up to 1,000 but sideloads nothing, so
+  ``description``. The account's own SLA policies come along too (``include=slas``: each
+  ticket's ``slas.policy_metrics[].breach_at``), and triage uses their due times instead of
+  computing its own. Search answers 100 per page; search export up to 1,000 but sideloads nothing, so
   customer context would cost one user and one organization request per ticket against the
   account-wide budget (200–2,500 a minute depending on the plan).
 - *A cursor that lasts.* The export's ``after_cursor`` stays valid between runs and resumes exactly

@@ -27,6 +27,8 @@ from frontline.ports import Page
 
 EXPORT = "/api/v2/incremental/tickets/cursor"
 PAGE_MAX = 1000  # the export's largest page
+# The requester and organization (plan, MRR), and the due times of the account's SLA policies (breach_at).
+INCLUDE = "users,organizations,slas"
 # Pages with no wanted ticket read in one call before handing back (the export allows 10 a minute).
 SKIP_PAGES = 10
 
@@ -61,7 +63,7 @@ class TicketExport:
         The cursor is the export's ``after_cursor`` tagged with the account it belongs to, so a
         saved position is never applied to another account (which would skip its older tickets).
         """
-        params: dict[str, Any] = {"per_page": max(1, min(limit, PAGE_MAX)), "include": "users,organizations",
+        params: dict[str, Any] = {"per_page": max(1, min(limit, PAGE_MAX)), "include": INCLUDE,
                                   "exclude_deleted": "true"}
         wanted: list[Mapping[str, Any]] = []
         unreadable: list[tuple[str, str]] = []
@@ -96,7 +98,7 @@ class TicketExport:
     async def get(self, ticket_id: str) -> Ticket:
         """One ticket with its whole thread, requester and organization."""
         number = ticket_number(ticket_id)
-        body = await self.api.json("GET", f"/api/v2/tickets/{number}", params={"include": "users,organizations"})
+        body = await self.api.json("GET", f"/api/v2/tickets/{number}", params={"include": INCLUDE})
         raw = body.get("ticket") if isinstance(body, Mapping) else None
         if not isinstance(raw, Mapping) or zendesk_id(raw.get("id")) is None:
             raise UnavailableError(SERVICE, f"answered GET /api/v2/tickets/{number} without a ticket",

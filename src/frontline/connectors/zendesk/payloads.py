@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from frontline.model import Author, Company, Message, Requester, Ticket, WriteBack, normalise_id, parse_timestamp
@@ -154,6 +155,7 @@ class TicketReader:
             created_at=created,
             updated_at=parse_timestamp(raw.get("updated_at")),
             source=SOURCE,
+            policy_due=policy_due(raw.get("slas")),
         )
 
     def _company(self, raw: Mapping[str, Any], user: Mapping[str, Any], sideloads: Sideloads) -> Company | None:
@@ -173,6 +175,34 @@ class TicketReader:
             else Author.AGENT
         body = comment.get("plain_body") or comment.get("body") or ""
         return Message(author, str(body), parse_timestamp(comment.get("created_at")), bool(comment.get("public", True)))
+
+
+# Zendesk's SLA policy metrics (``include=slas``) behind frontline's two, the first one found winning.
+POLICY_METRICS = {
+    "first_response": ("first_reply_time",),
+    # Until solved: Zendesk's requester wait time counts new, open and on-hold; agent work time leaves
+    # on-hold out.
+    "resolution": ("total_resolution_time", "requester_wait_time", "agent_work_time"),
+}
+
+
+def policy_due(slas: object) -> tuple[tuple[str, datetime], ...]:
+    """The due times of a ticket's ``slas.policy_metrics`` (``breach_at``) as (first_response | resolution, when).
+
+    A metric without a ``breach_at`` (paused, or the ticket matches no policy) is left out, and so
+    is anything of another shape: frontline then computes that due time itself.
+    """
+    metrics = slas.get("policy_metrics") if isinstance(slas, Mapping) else None
+    found: dict[str, datetime] = {}
+    for entry in metrics if isinstance(metrics, list) else ():
+        if isinstance(entry, Mapping) and (at := parse_timestamp(entry.get("breach_at"))) is not None:
+            found.setdefault(str(entry.get("metric")), at)
+    due = []
+    for ours, theirs in POLICY_METRICS.items():
+        at = next((found[name] for name in theirs if name in found), None)
+        if at is not None:
+            due.append((ours, at))
+    return tuple(due)
 
 
 def ticket_changes(update: WriteBack) -> dict[str, Any]:
