@@ -145,6 +145,7 @@ class FakeZendesk(FakeAPI):
         self._tokens: dict[str, int] = {}  # accepted Authorization header → user id
         self._rejected: dict[int, str] = {}
         self._garbled: dict[int, Any] = {}  # ticket id → what the export lists in its place
+        self.slas: dict[int, list[dict[str, Any]]] = {}  # ticket id → its SLA policy metrics (include=slas)
         self.forbidden = False
         self._lost: list[Fault] = []
         self.admin = self.add_user("Ada Admin", ADMIN_EMAIL, role="admin")
@@ -233,6 +234,20 @@ class FakeZendesk(FakeAPI):
         """The next update of this ticket fails validation."""
         self._rejected[ticket_id] = details
 
+    def sla(self, ticket_id: int, metric: str, breach_at: str | None, *, stage: str = "active") -> None:
+        """The account's SLA policy gives the ticket a ``metric`` (``first_reply_time``…) due at ``breach_at``.
+
+        Sideloaded as Zendesk documents it (Tickets → Sideloading → slas): ``ticket.slas.policy_metrics``,
+        each with ``breach_at``, ``stage``, ``metric``, ``days``, ``hours``, ``minutes``.
+        """
+        self.slas.setdefault(ticket_id, []).append({"breach_at": breach_at, "stage": stage, "metric": metric,
+                                                    "days": 0, "hours": 1, "minutes": 0})
+
+    def reply(self, ticket_id: int, body: str, *, public: bool = True) -> None:
+        """An agent answers the ticket (a comment by the admin)."""
+        self._comment(ticket_id, self.admin, body, public=public)
+        self._changed(ticket_id)
+
     def garble(self, ticket_id: int, listed: Any) -> None:
         """The export lists the ticket unreadably: with the fields of a mapping ``listed``, else ``listed`` itself."""
         self._garbled[ticket_id] = listed
@@ -313,6 +328,13 @@ class FakeZendesk(FakeAPI):
     def _public(self, ticket: Mapping[str, Any]) -> dict[str, Any]:
         return copy.deepcopy(dict(ticket))
 
+    def _with_slas(self, tickets: list[Any], include: str) -> list[Any]:
+        """Each ticket with its ``slas`` when ``include`` asks for them (only tickets a policy applies to)."""
+        if "slas" not in {part.strip() for part in include.split(",")}:
+            return tickets
+        return [{**t, "slas": {"policy_metrics": copy.deepcopy(self.slas[t["id"]])}}
+                if isinstance(t, dict) and t.get("id") in self.slas else t for t in tickets]
+
     def _sideloads(self, tickets: Iterable[Mapping[str, Any]], include: str) -> dict[str, Any]:
         wanted = {part.strip() for part in include.split(",") if part.strip()}
         found: dict[str, Any] = {}
@@ -356,7 +378,7 @@ class FakeZendesk(FakeAPI):
             position = max(self._stream.values(), default=0)
         else:
             position = after
-        tickets = [self._listed(tid) for _, tid in page]
+        tickets = self._with_slas([self._listed(tid) for _, tid in page], params.get("include", ""))
         cursor = _encode(position)
         body = {"tickets": tickets, "after_cursor": cursor,
                 "after_url": f"https://{HOST}/api/v2/incremental/tickets/cursor.json?cursor={cursor}",
@@ -373,7 +395,8 @@ class FakeZendesk(FakeAPI):
         ticket = self._ticket_or_404(match)
         if ticket is None:
             return self.error(404, None, {})
-        body = {"ticket": self._public(ticket), **self._sideloads([ticket], request.url.params.get("include", ""))}
+        include = request.url.params.get("include", "")
+        body = {"ticket": self._with_slas([self._public(ticket)], include)[0], **self._sideloads([ticket], include)}
         return json_response(200, body)
 
     def _comments(self, request: httpx.Request, match: re.Match[str]) -> httpx.Response:

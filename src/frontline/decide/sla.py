@@ -45,7 +45,7 @@ class Span:
     def parse(cls, text: str) -> Span:
         """``"30m"``, ``"4h"``, ``"2d"``, ``"1d 4h"``; ValueError saying what is accepted otherwise."""
         if not isinstance(text, str) or not _WHOLE_SPAN.match(text):
-            raise ValueError(f"must be a length such as 30m, 4h, 2d or 1d 4h (d: working days), got {text!r}")
+            raise ValueError("must be a length such as 30m, 4h, 2d or 1d 4h (d: working days)")
         days = minutes = 0.0
         for amount, unit in _SPAN.findall(text):
             value = float(amount)
@@ -54,7 +54,7 @@ class Span:
             else:
                 minutes += value * (60 if unit.lower() == "h" else 1)
         if days == 0 and minutes == 0:
-            raise ValueError(f"must be longer than nothing, got {text!r}")
+            raise ValueError("must be longer than nothing")
         return cls(days, minutes)
 
     def length(self, day: timedelta) -> timedelta:
