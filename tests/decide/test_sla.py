@@ -105,14 +105,15 @@ def test_spans_are_read_as_written(text: str, days: float, minutes: float) -> No
 
 @pytest.mark.parametrize("text", ["soon", "4", "0h", "4 hours", ""])
 def test_a_span_that_is_not_one_says_what_is_accepted(text: str) -> None:
-    with pytest.raises(ValueError, match="30m, 4h, 2d|longer than nothing"):
+    with pytest.raises(ValueError, match=r"30m, 4h, 2d|longer than nothing"):
         Span.parse(text)
 
 
 def test_a_warning_comes_the_lead_time_ahead_or_a_share_of_a_short_target() -> None:
     start = at("2026-12-01T10:00")
-    assert warning(start, start + timedelta(hours=8), timedelta(minutes=30), 0.2) == start + timedelta(hours=7, minutes=30)
-    assert warning(start, start + timedelta(minutes=30), timedelta(minutes=30), 0.2) == start + timedelta(minutes=24)
+    lead = timedelta(minutes=30)
+    assert warning(start, start + timedelta(hours=8), lead, 0.2) == start + timedelta(hours=7, minutes=30)
+    assert warning(start, start + timedelta(minutes=30), lead, 0.2) == start + timedelta(minutes=24)
 
 
 def test_the_policys_due_time_is_used_and_only_the_rest_is_computed() -> None:
