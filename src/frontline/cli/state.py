@@ -28,6 +28,9 @@ def show(ctx: click.Context, item_id: str) -> None:
     if not (state["handled"] or state["decisions"] or state["effects"]):
         console.print(f"Nothing stored for {safe(item_id)}: it has not been handled yet.")
         ctx.exit(1)
+    # The due times of the latest triage decision that set some (frontline.flows.sla).
+    state["sla"] = next((row["fields"]["sla"] for row in reversed(state["decisions"])
+                         if isinstance(row.get("fields"), dict) and row["fields"].get("sla")), None)
     console.print_json(json.dumps(state, default=str))
 
 
