@@ -155,4 +155,4 @@ def test_quiet_poll_prints_only_summaries(echoing: Path) -> None:
     polled = invoke("poll", "--cycles", "1", "--interval", "0.05", "-q").output
     assert "Triage · cycle 1: 2 handled" in polled and "1 escalated" in polled
     assert [line for line in polled.splitlines() if line and not line.startswith((
-        "Triage", "Escalate", "  by ", "  signals"))] == []
+        "Triage", "Escalate", "SLA", "  by ", "  signals"))] == []

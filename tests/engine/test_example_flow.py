@@ -105,7 +105,7 @@ def test_an_unknown_flow_is_one_sentence_naming_the_known_ones(workspace: Path) 
     result = frontline(workspace, "run", "nosuch")
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "'nosuch' is not one of 'triage', 'escalate', 'sla', 'example'" in result.output
-    with pytest.raises(Exception, match=r"unknown flow 'nosuch' \(known: triage, escalate, feedback, example\)"):
+    with pytest.raises(Exception, match=r"unknown flow 'nosuch' \(known: triage, escalate, sla, feedback, example\)"):
         registry.flow("nosuch")
 
 
