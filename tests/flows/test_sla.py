@@ -229,3 +229,34 @@ def test_an_answered_zendesk_ticket_gets_no_first_response_alert(zendesk_setting
     fake.reply(ticket, "Thanks, we are on it")
     summary = check(zendesk_settings, sla.dues[FIRST_RESPONSE].at + timedelta(minutes=1), fake)
     assert summary.answered == 1 and summary.breached == 0 and not sla_alerts(zendesk_settings)
+
+
+# -- the worker: due times come through the fetcher and the inbox like any flow's work -------------------
+def test_the_worker_alerts_each_breach_once(settings: Settings) -> None:
+    import asyncio
+
+    from frontline.cli.common import selected_teams
+    from frontline.cli.worker import open_lanes
+    from frontline.engine.worker import Worker, WorkerOptions, WorkerTotals
+
+    weeks_ago = (datetime.now(UTC) - timedelta(days=21)).isoformat()
+    LocalHelpdesk.from_settings(settings).upsert([{**TICKETS[1], "created_at": weeks_ago}])
+    triage(settings)
+
+    def work() -> WorkerTotals:
+        async def go() -> WorkerTotals:
+            store = StateStore.open(settings.state_url)
+            try:
+                async with open_lanes(selected_teams(settings, None), ("sla",), store) as lanes:
+                    return await Worker(store, lanes, WorkerOptions(once=True, idle_seconds=0.05),
+                                        report=lambda line: None).run()
+            finally:
+                store.close()
+
+        return asyncio.run(go())
+
+    first = work()
+    assert first.counts["done"] == 1 and first.counts["failed"] == 0
+    assert len(sla_alerts(settings)) == 2 and all("SLA breached" in text for text in sla_alerts(settings))
+    again = work()
+    assert again.fetched == 0 and len(sla_alerts(settings)) == 2  # no longer watched: nothing to look at
