@@ -48,6 +48,7 @@ def test_each_team_has_its_own_business_hours(tmp_path: Path) -> None:
     ('holiday_region = "CA"', "sla.holiday_region", "needs holidays"),
     ('holidays = "US"\nholiday_region = "ZZ"', "sla.holiday_region", "no region of US"),
     ('warn_before = "1d"', "sla.warn_before", "hours or minutes"),
+    ('alert_late_breaches = "later"', "sla.alert_late_breaches", "30m, 4h"),
     ('warn_fraction = 2', "sla.warn_fraction", "1"),
     ('around_the_clock = ["P9"]', "sla.around_the_clock", "P9"),
     ('targets = { P9 = { first_response = "1h" } }', "sla.targets", "unknown severities P9"),

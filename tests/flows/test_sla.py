@@ -6,6 +6,7 @@ from the ledger alone.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -140,6 +141,22 @@ def test_a_late_check_sends_the_breach_without_the_warning_it_missed(settings: S
     assert check(settings, resolution.at + timedelta(hours=2)).breached == 0
 
 
+def test_a_breach_first_seen_long_after_its_due_time_is_counted_without_an_alert(settings: Settings) -> None:
+    # A backlog triaged days late (or a check that was down): no flood of breach alerts at once.
+    LocalHelpdesk.from_settings(settings).upsert([TICKETS[1]])
+    triage(settings)
+    resolution = stored(settings, "2").dues[RESOLUTION]
+    summary = check(settings, resolution.at + timedelta(days=2))
+    assert summary.breached == 2 and summary.late == 2 and not sla_alerts(settings)
+    assert check(settings, resolution.at + timedelta(days=3)).breached == 0  # counted once
+    store = StateStore.open(settings.state_url)
+    try:
+        text = WebMetrics(store, Counter).render().decode()
+    finally:
+        store.close()
+    assert 'frontline_sla_breaches_total{flow="sla",metric="resolution"} 1.0' in text
+
+
 def test_a_solved_ticket_is_not_alerted_and_leaves_the_watch_list(settings: Settings,
                                                                   helpdesk: LocalHelpdesk) -> None:
     triage(settings)
@@ -158,10 +175,10 @@ def test_a_dry_run_posts_nothing_and_leaves_the_alerts_for_the_real_check(settin
                                                                          helpdesk: LocalHelpdesk) -> None:
     triage(settings)
     due = stored(settings, "2").dues[FIRST_RESPONSE].at
-    check(settings, due - timedelta(days=1))  # enrolled
-    dry = check(settings, due + timedelta(minutes=1), dry_run=True)
-    assert dry.breached >= 1 and not sla_alerts(settings)
-    assert check(settings, due + timedelta(minutes=1)).breached == dry.breached
+    dry = check(settings, due + timedelta(minutes=1), dry_run=True)  # before any check picked the due times up
+    assert dry.enrolled == 2 and dry.breached >= 1 and not sla_alerts(settings)
+    real = check(settings, due + timedelta(minutes=1))
+    assert real.enrolled == 2 and real.breached == dry.breached and len(sla_alerts(settings)) == real.breached
 
 
 def test_breaches_are_counted_on_metrics(settings: Settings) -> None:
@@ -171,7 +188,7 @@ def test_breaches_are_counted_on_metrics(settings: Settings) -> None:
     check(settings, resolution.at + timedelta(hours=1))
     store = StateStore.open(settings.state_url)
     try:
-        text = WebMetrics(store, lambda: __import__("collections").Counter()).render().decode()
+        text = WebMetrics(store, Counter).render().decode()
     finally:
         store.close()
     assert 'frontline_sla_breaches_total{flow="sla",metric="first_response"} 1.0' in text
@@ -232,13 +249,15 @@ def test_an_answered_zendesk_ticket_gets_no_first_response_alert(zendesk_setting
 
 
 # -- the worker: due times come through the fetcher and the inbox like any flow's work -------------------
-def test_the_worker_alerts_each_breach_once(settings: Settings) -> None:
+def test_the_worker_alerts_each_breach_once(workspace: Path) -> None:
     import asyncio
 
     from frontline.cli.common import selected_teams
     from frontline.cli.worker import open_lanes
     from frontline.engine.worker import Worker, WorkerOptions, WorkerTotals
 
+    # The worker runs on the real clock: a ticket three weeks old, whose breaches are still alerted.
+    settings = make_settings(workspace, '[classifier]\nkind = "rules"\n[sla]\nalert_late_breaches = "2000h"\n')
     weeks_ago = (datetime.now(UTC) - timedelta(days=21)).isoformat()
     LocalHelpdesk.from_settings(settings).upsert([{**TICKETS[1], "created_at": weeks_ago}])
     triage(settings)

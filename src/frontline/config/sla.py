@@ -12,6 +12,7 @@ Defaults (each can be set in ``frontline.toml``, and per team under ``[teams.NAM
     around_the_clock = ["P0"]         # severities measured in calendar time, not business hours
     warn_before = "30m"               # alert this long before a due time…
     warn_fraction = 0.2               # …or this share of the whole time allowed, if that is less
+    alert_late_breaches = "24h"       # a breach first seen longer after its due time is counted, not alerted
     channel = ""                      # where the check alerts; "" = the channel the ticket was routed to
     due_field = ""                    # helpdesk custom field (Zendesk: its numeric id) for the first-response due time
     resolution_field = ""             # and one for the resolution due time
@@ -113,6 +114,9 @@ class SlaSettings(Strict):
     around_the_clock: tuple[str, ...] = ("P0",)
     warn_before: str = "30m"
     warn_fraction: float = Field(default=0.2, gt=0.0, le=1.0)
+    # A backlog triaged long after its due times, or a check that was down for a day, would otherwise
+    # post one breach alert per ticket at once: those are counted (and in the ledger) but not posted.
+    alert_late_breaches: str = "24h"
     channel: str = ""
     due_field: str = ""
     resolution_field: str = ""
@@ -146,7 +150,7 @@ class SlaSettings(Strict):
         _minutes(value)
         return value
 
-    @field_validator("warn_before")
+    @field_validator("warn_before", "alert_late_breaches")
     @classmethod
     def _lead(cls, value: str) -> str:
         if Span.parse(value).days:
@@ -217,6 +221,11 @@ class SlaSettings(Strict):
             else self.calendar()
         lead = Span.parse(self.warn_before).length(timedelta(0))
         return Rule(target.spans(), calendar, lead, self.warn_fraction), key if own else None
+
+    @property
+    def late(self) -> timedelta:
+        """How long after a due time a breach first seen is still alerted."""
+        return Span.parse(self.alert_late_breaches).length(timedelta(0))
 
 
 def _minutes(text: str) -> tuple[int, int]:

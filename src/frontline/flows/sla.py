@@ -8,7 +8,10 @@ decision (its own cursor over the decisions table), watches the ticket until its
 - solved or closed: nothing more to alert, it leaves the watch list;
 - answered by an agent (a public reply): its first response is met (or late, already alerted);
 - a due time within its lead time (``[sla] warn_before`` / ``warn_fraction``): one warning;
-- a due time passed: one breach alert, counted (``frontline_sla_breaches`` on ``/metrics``).
+- a due time passed: one breach alert, counted (``frontline_sla_breaches`` on ``/metrics``); one
+  first seen more than ``[sla] alert_late_breaches`` after it passed (a backlog triaged late, a
+  check that was down) is counted and kept in the ledger without a post, so turning frontline on
+  over a backlog does not flood the channel.
 
 Each alert is an effect in the ledger keyed by (ticket, metric, stage, due time), so it goes out
 exactly once across restarts and workers; a due time that changes (the ticket triaged again) is a
@@ -150,6 +153,7 @@ class SlaSummary:
     breached: int = 0
     closed: int = 0
     answered: int = 0
+    late: int = 0  # breaches counted without an alert: first seen long after their due time
     failures: list[tuple[str, str]] = field(default_factory=list)
     by_metric: Counter[str] = field(default_factory=Counter)  # breaches this pass, by metric
     elapsed: float = 0.0
@@ -173,8 +177,12 @@ class SlaRun:
     async def run(self) -> SlaSummary:
         """Enrol new due times, then check every ticket whose next alert moment has come."""
         started = clock.perf_counter()
-        self.summary.enrolled = enrol(self.s, self.now(), dry_run=self.dry_run)
-        ids = self.s.store.due(self.flow, self.now(), limit=self.limit or 500)
+        now = self.now()
+        enrolled = enrol(self.s, now, dry_run=self.dry_run)
+        self.summary.enrolled = len(enrolled)
+        ids = self.s.store.due(self.flow, now, limit=self.limit or 500)
+        if self.dry_run:  # nothing was put on the watch list: show what would be due all the same
+            ids = list(dict.fromkeys([*ids, *(item for item, at in enrolled if at is not None and at <= now)]))
         tickets, gone = await read_again(self.s.helpdesk.get, ids, self.summary.failures)
         if not self.dry_run:
             self.s.store.unwatch(self.flow, gone)
@@ -242,6 +250,13 @@ class SlaRun:
         if self.dry_run:
             self._count(stage, metric)
             return
+        if stage == BREACH and self.now() - due.at > options.late:
+            self.ledger.plan([self.ledger.effect(key, ticket.id, kind, channel)])
+            self.ledger.finish([self.ledger.effect(key, ticket.id, kind, channel, EffectStatus.DONE,
+                                                   f"not posted: first seen {left(self.now() - due.at)} late")])
+            self.summary.late += 1
+            self._count(stage, metric)
+            return
         message = self._message(ticket, sla, metric, due, stage)
         chat = self.s.chat
 
@@ -278,34 +293,32 @@ class SlaRun:
             left=left(due.at - self.now()), source_line=source, customer_line=customer)
 
 
-def enrol(services: SlaServices, now: datetime, *, dry_run: bool = False) -> int:
+def enrol(services: SlaServices, now: datetime, *, dry_run: bool = False) -> list[tuple[str, datetime | None]]:
     """Watch the tickets of triage decisions recorded since the last check until their first alert moment.
 
     A decision without due times (SLAs off, or a ticket triaged again without one) stops the watch.
-    Returns how many decisions were picked up.
+    Returns each decision's ticket and first moment (None: not watched); a dry run records nothing.
     """
     store = services.store
     after = int(store.get_cursor(services.cursor_key) or 0)
-    count = 0
+    found: list[tuple[str, datetime | None]] = []
     while True:
         rows = store.decisions_after(services.triage_flow, after, ENROL_PAGE)
-        if not rows:
-            return count
         for _, item_id, fields in rows:
             sla = Expectation.from_fields(fields.get("sla"))
-            count += 1
+            first = min((due.warn_at or due.at) for due in sla.dues.values()) if sla is not None else None
+            found.append((item_id, first))
             if dry_run:
                 continue
-            if sla is None:
+            if first is None:
                 store.unwatch(services.flow, [item_id])
             else:
-                first = min((due.warn_at or due.at) for due in sla.dues.values())
                 store.watch(services.flow, item_id, first)
-        after = rows[-1][0]
-        if not dry_run:
-            store.set_cursor(services.cursor_key, str(after))
+        if rows and not dry_run:
+            store.set_cursor(services.cursor_key, str(rows[-1][0]))
         if len(rows) < ENROL_PAGE:
-            return count
+            return found
+        after = rows[-1][0]
 
 
 class SlaFlow(Flow):
@@ -361,8 +374,9 @@ class SlaFlow(Flow):
     def print_summary(self, summary: SlaSummary, output: Output, *, title: str) -> None:
         """Checked, warned, breached (by metric), failures."""
         by_metric = ", ".join(f"{METRIC_NAMES.get(m, m)} {n}" for m, n in sorted(summary.by_metric.items()))
+        late = f"; {summary.late} first seen too late to alert" if summary.late else ""
         output.line(f"\n[bold]{output.safe(title)}[/]: {summary.checked} checked, {summary.warned} warned, "
-                    f"{summary.breached} breached" + (f" ({by_metric})" if by_metric else "")
+                    f"{summary.breached} breached" + (f" ({by_metric}{late})" if by_metric else "")
                     + f", {len(summary.failures)} failed"
                     + (" (dry run: nothing posted)" if summary.dry_run else ""))
         for item, reason in summary.failures:
