@@ -83,7 +83,7 @@ def run_command(ctx: click.Context, /, flow: str, dry_run: bool, limit: int | No
 @click.option("--cycles", type=click.IntRange(min=1), default=None, help="Stop after this many cycles.")
 @click.option("--quiet", "-q", is_flag=True, help="No per-ticket lines, only summaries.")
 @click.option("--flow", "flows", type=FlowChoice(listing=True), multiple=True,
-              help="Only this flow (repeatable; default: every flow that lists work, triage and escalate).")
+              help="Only this flow (repeatable; default: every flow that lists work: triage, escalate, sla).")
 @connector_options
 @click.pass_context
 def poll_command(ctx: click.Context, /, interval: float | None, cycles: int | None, quiet: bool,

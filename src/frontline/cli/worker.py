@@ -45,7 +45,7 @@ async def work(teams: list[tuple[str, Settings]], flows: tuple[str, ...], option
 @click.option("--once", is_flag=True,
               help="Fetch (unless another worker is fetching), process until the queue is empty, then exit.")
 @click.option("--flow", "flows", type=FlowChoice(), multiple=True,
-              help="Only this flow (repeatable; default: every flow that lists work, triage and escalate).")
+              help="Only this flow (repeatable; default: every flow that lists work: triage, escalate, sla).")
 @click.option("--batch-size", type=click.IntRange(1, 1000), default=50, show_default=True,
               help="Queue entries leased and processed together.")
 @click.option("--concurrency", type=click.IntRange(1, 256), default=None,
