@@ -132,6 +132,26 @@ def test_the_check_alerts_once_before_and_once_at_the_breach_across_restarts(set
     assert len(texts) == 2 and "SLA breached" in texts[1] and "#2" in texts[1] and "first response" in texts[1]
 
 
+def test_an_alert_posted_just_before_a_crash_is_found_and_not_posted_again(settings: Settings,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    LocalHelpdesk.from_settings(settings).upsert([TICKETS[1]])
+    triage(settings)
+    first = stored(settings, "2").dues[FIRST_RESPONSE]
+    real_finish = StateStore.finish
+
+    def crash_after_posting(self: StateStore, outcomes: Any) -> None:
+        if any(o.kind.startswith("sla_") and o.status.value == "done" for o in outcomes):
+            raise RuntimeError("killed between the post and the ledger")
+        real_finish(self, outcomes)
+
+    monkeypatch.setattr(StateStore, "finish", crash_after_posting)
+    crashed = check(settings, first.at + timedelta(minutes=1))
+    assert crashed.failures and len(sla_alerts(settings)) == 1  # posted, but the ledger says only "planned"
+    monkeypatch.setattr(StateStore, "finish", real_finish)
+    recovered = check(settings, first.at + timedelta(minutes=2))
+    assert not recovered.failures and len(sla_alerts(settings)) == 1  # found by its key in the outbox
+
+
 def test_a_late_check_sends_the_breach_without_the_warning_it_missed(settings: Settings) -> None:
     LocalHelpdesk.from_settings(settings).upsert([TICKETS[1]])
     triage(settings)
