@@ -248,14 +248,14 @@ class SlaRun:
         options = self.s.options
         channel = options.channel or str(fields.get("channel") or "") or self.s.settings.routing.fallback
         if self.dry_run:
-            self._count(stage, metric)
+            self._count(stage, metric, ticket, due)
             return
         if stage == BREACH and self.now() - due.at > options.late:
             self.ledger.plan([self.ledger.effect(key, ticket.id, kind, channel)])
             self.ledger.finish([self.ledger.effect(key, ticket.id, kind, channel, EffectStatus.DONE,
                                                    f"not posted: first seen {left(self.now() - due.at)} late")])
             self.summary.late += 1
-            self._count(stage, metric)
+            self._count(stage, metric, ticket, due)
             return
         message = self._message(ticket, sla, metric, due, stage)
         chat = self.s.chat
@@ -272,9 +272,14 @@ class SlaRun:
             return ref, where
 
         await self.ledger.once(ticket.id, kind, version, channel, find=find, do=do)
-        self._count(stage, metric)
+        self._count(stage, metric, ticket, due)
 
-    def _count(self, stage: str, metric: str) -> None:
+    def _count(self, stage: str, metric: str, ticket: Ticket | None = None, due: Due | None = None) -> None:
+        if self.output is not None and ticket is not None and due is not None:
+            output = self.output
+            what = "[red]breached[/]" if stage == BREACH else "[yellow]due soon[/]"
+            output.line(f"  #{output.safe(ticket.id)} {METRIC_NAMES.get(metric, metric)} {what} "
+                        f"(due {output.safe(local(due.at, ZoneInfo(self.s.options.time_zone)))})")
         if stage == BREACH:
             self.summary.breached += 1
             self.summary.by_metric[metric] += 1
@@ -329,7 +334,7 @@ class SlaFlow(Flow):
     ports = ("helpdesk", "chat")
     source_port = "helpdesk"
     settings_section = "sla"
-    order = 20  # after triage, so a poll checks the due times it has just set
+    order = 30  # after triage, so a poll checks the due times it has just set
 
     @property
     def title(self) -> str:
