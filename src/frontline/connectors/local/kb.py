@@ -218,10 +218,12 @@ class LocalKnowledgeBase:
             raise ConnectorError(SERVICE, f"{folder} is not a folder", hint="Pass a folder of .md files")
         files, skipped = markdown_files(folder)
         where = str(folder.resolve())
-        moved = self._mirrored() != where  # every URL taken from a file's location changes with it
-        known = {r["path"]: r["mtime"] for r in self._db.execute("SELECT path, mtime FROM articles")}
         added = updated = 0
         with transaction(self._db):
+            # Read inside the write transaction: a process indexing the same folder at the same moment
+            # (workers starting together) would otherwise add an article this one then inserts again.
+            moved = self._mirrored() != where  # every URL taken from a file's location changes with it
+            known = {r["path"]: r["mtime"] for r in self._db.execute("SELECT path, mtime FROM articles")}
             for key, (path, mtime) in files.items():
                 if known.get(key) == mtime and not moved:
                     continue
