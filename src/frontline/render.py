@@ -124,10 +124,12 @@ class Renderer:
         return ChatMessage(text=text, blocks=tuple(blocks))
 
     def note(self, ticket: Ticket, triage: Triage, articles: Sequence[Article], *, review: bool,
-             marker: str, problems: Sequence[str] = ()) -> str:
-        """The private note written back to the ticket."""
+             marker: str, problems: Sequence[str] = (), language: str | None = None,
+             sentiment: str | None = None) -> str:
+        """The private note written back to the ticket (``language``, ``sentiment``: each one line, when read)."""
         context = self._context(ticket, triage, articles, review, None)
-        return self.render("note.md.j2", marker=marker, problems=list(problems), **context).strip() + "\n"
+        return self.render("note.md.j2", marker=marker, problems=list(problems), language=language,
+                           sentiment=sentiment, **context).strip() + "\n"
 
     # -- escalations -------------------------------------------------------------------------------
     def _escalation_context(self, conversation: Conversation, escalation: Escalation,
