@@ -188,7 +188,7 @@ def evaluate_command(ctx: click.Context, model_path: Path | None, signals: bool,
                                remedy=f"evaluate on held-out data{honest}")
     if warning:
         result["warning"] = warning
-    unknown = unknown_report(predictions, labels, model.meta.labels, settings.thresholds.abstain)
+    unknown = unknown_report(predictions, labels, model.meta.labels, settings.thresholds.model_abstain)
     if unknown is not None:
         result.update(unknown.to_dict())
     if as_json:

@@ -87,6 +87,11 @@ class Thresholds(Strict):
 
     confidence: float = Field(default=0.6, ge=0.0, le=1.0)
     abstain: float = Field(default=0.3, ge=0.0, le=1.0)
+    # The trained model's probabilities are calibrated, unlike the keyword rules' scores, so they get a
+    # threshold of their own: on CLINC150 0.7 sends 73% of out-of-scope queries to review (0.3: 49%)
+    # and 5% of in-scope ones, and the accuracy of what is routed rises from 0.947 to 0.969
+    # (bench/README.md, "Knowing what the model doesn't know").
+    model_abstain: float = Field(default=0.7, ge=0.0, le=1.0)
     high_value_mrr: float = Field(default=500.0, ge=0.0)
     high_value_plans: tuple[str, ...] = ("enterprise", "business")
 
