@@ -30,7 +30,8 @@ if TYPE_CHECKING:
 MIN_LETTERS = 10  # fewer letters than this ("ok thx", "Danke!") say too little to tell
 MIN_CONFIDENCE = 0.7  # below this the model's best guess is not used
 READ_CHARACTERS = 400  # the opening of a long ticket tells its language as well as the whole
-_NOISE = re.compile(r"https?://\S+|www\.\S+|[\w.+-]+@[\w-]+\.[\w.-]+|(?<!\w)[@#]\w+|\d+")
+_NOISE = re.compile(r"https?://\S+|www\.\S+|(?<!\w)#\w+|\d+")
+_AT = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+|(?<!\w)@\w+")  # addresses and handles: only tried on text with an @
 _SPACES = re.compile(r"\s+")
 # One ideograph, kana or hangul syllable carries about as much as a short word: counted twice.
 _DENSE_SCRIPTS = ("CJK", "HIRAGANA", "KATAKANA", "HANGUL")
@@ -59,7 +60,10 @@ def _model() -> LangDetector:
 
 def clean(text: str) -> str:
     """The words of ``text`` on one line, cut to a few hundred characters: no markup, links, handles or numbers."""
-    plain = _NOISE.sub(" ", strip_markup(text[:READ_CHARACTERS * 4]))
+    plain = strip_markup(text[:READ_CHARACTERS * 4])
+    if "@" in plain:
+        plain = _AT.sub(" ", plain)
+    plain = _NOISE.sub(" ", plain)
     plain = _SPACES.sub(" ", plain).strip()
     if len(plain) > READ_CHARACTERS:
         cut = plain.rfind(" ", 0, READ_CHARACTERS)
@@ -69,7 +73,7 @@ def clean(text: str) -> str:
 
 def letters(text: str) -> int:
     """How many letters ``text`` holds, dense scripts' characters counted twice."""
-    count = sum(char.isalpha() for char in text)
+    count = sum(map(str.isalpha, text))
     if text.isascii():
         return count
     for char in text:
