@@ -54,6 +54,7 @@ def test_a_ticket_in_a_routed_language_goes_to_that_languages_channel(workspace:
     triage(settings)
     channels = _channels(settings)
     assert channels["11"] == "#support-de"
+    assert _fields(settings, "11")["review"] is True  # the keyword rules read no German: its reviewer must
     assert channels["12"] == "#engineering"  # English has no channel of its own: routed by category
 
 
