@@ -124,11 +124,16 @@ class Renderer:
         return ChatMessage(text=text, blocks=tuple(blocks))
 
     def note(self, ticket: Ticket, triage: Triage, articles: Sequence[Article], *, review: bool,
-             marker: str, problems: Sequence[str] = (), sla: Mapping[str, Any] | None = None) -> str:
-        """The private note written back to the ticket (``sla``: its due times, as ``flows.sla.note_view`` gives)."""
+             marker: str, problems: Sequence[str] = (), sla: Mapping[str, Any] | None = None,
+             language: str | None = None, sentiment: str | None = None) -> str:
+        """The private note written back to the ticket.
+
+        ``sla``: its due times, as ``flows.sla.note_view`` gives; ``language``, ``sentiment``: each one
+        line, when read.
+        """
         context = self._context(ticket, triage, articles, review, None)
-        return self.render("note.md.j2", marker=marker, problems=list(problems), sla=sla,
-                           **context).strip() + "\n"
+        return self.render("note.md.j2", marker=marker, problems=list(problems), sla=sla, language=language,
+                           sentiment=sentiment, **context).strip() + "\n"
 
     # -- escalations -------------------------------------------------------------------------------
     def _escalation_context(self, conversation: Conversation, escalation: Escalation,

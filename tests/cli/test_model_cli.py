@@ -303,3 +303,25 @@ def test_the_signals_detect_real_complaints(tmp_path: Path, monkeypatch: pytest.
     assert report["f1"] >= report["baseline_f1"] + 0.1  # flagging everything: 0.53
     assert report["accuracy"] > 1 - 995 / 2759 + 0.1  # always saying "no complaint": 0.64
     assert report["precision"] > 0.65
+
+
+def test_eval_on_labels_the_model_was_not_trained_on_reports_what_went_to_review(labelled: Path,
+                                                                               tmp_path: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(cli, ["train", "--data", str(labelled), *EVAL, "--out", "m.joblib"]).exit_code == 0
+    mixed = tmp_path / "mixed.csv"
+    rows = labelled.read_text(encoding="utf-8").splitlines()
+    mixed.write_text("\n".join([*rows, "weather,what will the weather be tomorrow in paris,oos",
+                                "recipe,how long do I boil an egg,oos"]) + "\n", encoding="utf-8")
+    report = json.loads(runner.invoke(cli, ["eval", "--model", "m.joblib", "--data", str(mixed), *EVAL,
+                                            "--json"]).stdout)
+    assert report["unknown"] == 2 and report["known"] == 30 and report["unknown_labels"] == ["oos"]
+    assert 0.0 <= report["unknown_recall"] <= 1.0 and report["known_accuracy"] > 0.9
+    assert report["unknown_to_review"] == round(report["unknown_recall"] * 2)
+    assert [row["threshold"] for row in report["unknown_sweep"]][-1] == 0.9
+    human = runner.invoke(cli, ["eval", "--model", "m.joblib", "--data", str(mixed), *EVAL]).output
+    assert "2 examples have labels the model does not know (oos)" in human
+    assert "sent to review" in human and "known accuracy" in human
+    plain = json.loads(runner.invoke(cli, ["eval", "--model", "m.joblib", "--data", str(labelled), *EVAL,
+                                           "--json"]).stdout)
+    assert "unknown_recall" not in plain and "known_accuracy" not in plain

@@ -6,6 +6,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -153,7 +154,7 @@ def evaluate_command(ctx: click.Context, model_path: Path | None, signals: bool,
                      text_columns: tuple[str, ...], label_column: str, no_header: bool, positive_label: str | None,
                      learned: bool | None, train_data: Path | None, folds: int | None, as_json: bool) -> None:
     """Score a model on labelled data (accuracy, macro-F1, per class…), or with --signals the escalation signals."""
-    from frontline.decide.evaluation import evaluate
+    from frontline.decide.evaluation import evaluate, unknown_report
     from frontline.decide.trained import TrainedModel
 
     settings = settings_from(ctx)
@@ -187,6 +188,9 @@ def evaluate_command(ctx: click.Context, model_path: Path | None, signals: bool,
                                remedy=f"evaluate on held-out data{honest}")
     if warning:
         result["warning"] = warning
+    unknown = unknown_report(predictions, labels, model.meta.labels, settings.thresholds.model_abstain)
+    if unknown is not None:
+        result.update(unknown.to_dict())
     if as_json:
         click.echo(json.dumps(result))
         return
@@ -210,6 +214,26 @@ def evaluate_command(ctx: click.Context, model_path: Path | None, signals: bool,
             if isinstance(row, dict) else row
         shown = f"{accuracy:.3f}" if accuracy is not None else "  -  "
         console.print(f"  ≥ {threshold:.2f}: {coverage:.3f} / {shown}")
+    if unknown is not None:
+        _print_unknown(result)
+
+
+def _print_unknown(result: dict[str, Any]) -> None:
+    """Labels the model was never taught: how many went to review, and the accuracy on the rest."""
+    names = ", ".join(safe(label) for label in result["unknown_labels"][:5])
+    more = len(result["unknown_labels"]) - 5
+    accuracy = result["known_accuracy"]
+    console.print(f"\n{result['unknown']} examples have labels the model does not know ({names}"
+                  f"{f' and {more} more' if more > 0 else ''}): {result['unknown_to_review']} sent to review "
+                  f"(unknown recall {result['unknown_recall']:.3f}) at the abstain threshold {result['abstain']:.2f}; "
+                  f"on the {result['known']} it knows, accuracy "
+                  f"{f'{accuracy:.3f}' if accuracy is not None else '-'} of those not sent to review "
+                  f"({result['known_review']:.1%} sent to review).")
+    console.print("abstain threshold: unknown recall / known accuracy / known sent to review / review rate")
+    for row in result["unknown_sweep"]:
+        shown = f"{row['known_accuracy']:.3f}" if row["known_accuracy"] is not None else "  -  "
+        console.print(f"  < {row['threshold']:.2f}: {row['unknown_recall']:.3f} / {shown} / "
+                      f"{row['known_review']:.3f} / {row['review_rate']:.3f}")
 
 
 TRUE_LABELS = frozenset({"1", "1.0", "true", "yes", "y", "t"})

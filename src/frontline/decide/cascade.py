@@ -55,13 +55,21 @@ class CascadeClassifier:
             local = self._model.decide(tickets)
         else:
             local = [self._rules.decide(t) for t in tickets]
-        threshold = self._settings.thresholds.confidence
+        thresholds = self._settings.thresholds
+        # The model's answers have their own abstain threshold; one it would send to review is asked of the
+        # LLM first, so that threshold never sits above the point where the LLM is asked.
+        model_abstain = thresholds.model_abstain if self._model is not None else None
+        threshold = max(thresholds.confidence, model_abstain or 0.0)
         unsure = [i for i, t in enumerate(local) if t.confidence < threshold]
+        asked: set[int] = set()
         if self._llm is not None and unsure:
             answers = await asyncio.gather(*(self._ask_llm(tickets[i], local[i]) for i in unsure))
             for i, answer in zip(unsure, answers, strict=True):
                 local[i] = answer
-        return [finish(t, ticket, self._settings) for t, ticket in zip(local, tickets, strict=True)]
+                if "llm_failed" not in answer.flags:  # the LLM's own answer, judged by the usual threshold
+                    asked.add(i)
+        return [finish(t, ticket, self._settings, None if i in asked else model_abstain)
+                for i, (t, ticket) in enumerate(zip(local, tickets, strict=True))]
 
     async def _ask_llm(self, ticket: Ticket, local: Triage) -> Triage:
         assert self._llm is not None

@@ -86,3 +86,73 @@ def evaluate(predictions: Sequence[tuple[str, float]], gold: Sequence[str],
         confusions=[(g, p, c) for (g, p), c in confusions.most_common()],
         thresholds=rows,
     )
+
+
+# -- labels the model was never taught (CLINC150's `oos`): what it sends to review -----------------
+UNKNOWN_THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+@dataclass(frozen=True)
+class UnknownReport:
+    """How a model treats examples whose gold label it does not know, at its abstain threshold and others.
+
+    ``unknown_recall``: the share of those sent to review (confidence below the threshold).
+    ``known_accuracy``: accuracy on the examples it knows and did not send to review (what is routed
+    without a person). ``known_review``: the share of known examples sent to review all the same.
+    """
+
+    abstain: float
+    unknown: int
+    unknown_to_review: int
+    known: int
+    known_accuracy: float | None
+    known_review: float
+    review_rate: float
+    unknown_labels: list[str]
+    sweep: list[dict[str, float | None]]
+
+    @property
+    def unknown_recall(self) -> float:
+        """The share of unknown-label examples sent to review."""
+        return round(_ratio(self.unknown_to_review, self.unknown), 4)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-serialisable values (added to `eval --json`)."""
+        return {"abstain": self.abstain, "unknown": self.unknown, "unknown_to_review": self.unknown_to_review,
+                "unknown_recall": self.unknown_recall, "known": self.known, "known_accuracy": self.known_accuracy,
+                "known_review": self.known_review, "review_rate": self.review_rate,
+                "unknown_labels": self.unknown_labels, "unknown_sweep": self.sweep}
+
+
+def _at(predictions: Sequence[tuple[str, float]], gold: Sequence[str], unknown: Sequence[bool],
+        threshold: float) -> dict[str, float | None]:
+    review = [confidence < threshold for _, confidence in predictions]
+    kept = [label == g for (label, _), g, u, r in zip(predictions, gold, unknown, review, strict=True)
+            if not u and not r]
+    known = sum(1 for u in unknown if not u)
+    return {
+        "threshold": threshold,
+        "unknown_recall": round(_ratio(sum(r for r, u in zip(review, unknown, strict=True) if u), sum(unknown)), 4),
+        "known_accuracy": round(_ratio(sum(kept), len(kept)), 4) if kept else None,
+        "known_review": round(_ratio(sum(r for r, u in zip(review, unknown, strict=True) if not u), known), 4),
+        "review_rate": round(_ratio(sum(review), len(review)), 4),
+    }
+
+
+def unknown_report(predictions: Sequence[tuple[str, float]], gold: Sequence[str], known_labels: Sequence[str],
+                   abstain: float, thresholds: Sequence[float] = UNKNOWN_THRESHOLDS) -> UnknownReport | None:
+    """What the model sends to review among gold labels outside ``known_labels``; None when there are none."""
+    if len(predictions) != len(gold):
+        raise ValueError(f"{len(predictions)} predictions for {len(gold)} gold labels")
+    taught = set(known_labels)
+    unknown = [g not in taught for g in gold]
+    if not any(unknown):
+        return None
+    point = _at(predictions, gold, unknown, abstain)
+    to_review = sum(1 for (_, confidence), u in zip(predictions, unknown, strict=True) if u and confidence < abstain)
+    return UnknownReport(
+        abstain=abstain, unknown=sum(unknown), unknown_to_review=to_review, known=len(gold) - sum(unknown),
+        known_accuracy=point["known_accuracy"], known_review=float(point["known_review"] or 0.0),
+        review_rate=float(point["review_rate"] or 0.0),
+        unknown_labels=sorted({g for g, u in zip(gold, unknown, strict=True) if u}),
+        sweep=[_at(predictions, gold, unknown, t) for t in sorted({*thresholds, abstain})])

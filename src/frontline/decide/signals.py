@@ -111,6 +111,16 @@ class EscalationScorer:
         fired = tuple(signal for signal in signals if signal.weight > 0)
         return round(sum(signal.weight for signal in fired), 4), fired
 
+    def score_messages(self, bodies: Sequence[str]) -> tuple[tuple[Signal, ...], Sentiment | None]:
+        """The text signals (keywords, sentiment, worsening, learned) of a customer's messages, oldest first.
+
+        A ticket's thread is read this way: its shape (hours open, replies, reopens) is the
+        escalation flow's business, its words are everyone's.
+        """
+        messages = [Part(Author.CUSTOMER, own_words(body)) for body in bodies]
+        signals, sentiment = self._text_signals([m for m in messages if m.body])
+        return tuple(signal for signal in signals if signal.weight > 0), sentiment
+
     def keyword_hits(self, text: str) -> list[KeywordHit]:
         """The configured keywords ``text`` really says (inflected, not negated, not in an ignored phrase)."""
         return self._spotter.find(text)

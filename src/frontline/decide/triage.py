@@ -76,8 +76,13 @@ def fit_reply(triage: Triage, ticket: Ticket, settings: Settings, *, articles: b
     return triage if reply == triage.suggested_reply else triage.with_changes(suggested_reply=reply)
 
 
-def finish(triage: Triage, ticket: Ticket, settings: Settings) -> Triage:
-    """Apply business impact (one level up for high-value customers) and the abstain threshold."""
+def finish(triage: Triage, ticket: Ticket, settings: Settings, abstain: float | None = None) -> Triage:
+    """Apply business impact (one level up for high-value customers) and the abstain threshold.
+
+    ``abstain``: the threshold for this triage's confidence (the trained model's own,
+    ``thresholds.model_abstain``); default ``thresholds.abstain``.
+    """
+    threshold = settings.thresholds.abstain if abstain is None else abstain
     flags = list(triage.flags)
     reasons = list(triage.reasons)
     severity = triage.severity
@@ -85,10 +90,10 @@ def finish(triage: Triage, ticket: Ticket, settings: Settings) -> Triage:
     if high and severity != "P0":
         severity = raise_one_level(severity)
         reasons.append(f"raised to {severity}: high-value customer ({why})")
-    if triage.confidence < settings.thresholds.abstain and "abstained" not in flags:
+    if triage.confidence < threshold and "abstained" not in flags:
         flags.append("abstained")
         reasons.append(
-            f"confidence {triage.confidence:.2f} below abstain threshold {settings.thresholds.abstain:.2f}:"
+            f"confidence {triage.confidence:.2f} below abstain threshold {threshold:.2f}:"
             " sent for human review"
         )
     return triage.with_changes(severity=severity, flags=tuple(flags), reasons=tuple(reasons))
@@ -170,5 +175,7 @@ class ModelClassifier:
         ]
 
     async def classify(self, tickets: Sequence[Ticket]) -> list[Triage]:
-        """Classify a batch (finished with business impact and abstention)."""
-        return [finish(t, ticket, self._settings) for t, ticket in zip(self.decide(tickets), tickets, strict=True)]
+        """Classify a batch (finished with business impact and the model's own abstain threshold)."""
+        abstain = self._settings.thresholds.model_abstain
+        return [finish(t, ticket, self._settings, abstain) for t, ticket in zip(self.decide(tickets), tickets,
+                                                                                strict=True)]

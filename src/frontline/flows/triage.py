@@ -17,7 +17,11 @@ from datetime import datetime
 from typing import Protocol
 
 from frontline.config import Settings
+from frontline.decide.language import Language
+from frontline.decide.language import detect as detect_language
+from frontline.decide.signals import EscalationScorer
 from frontline.decide.sla import Expectation
+from frontline.decide.ticket_sentiment import TicketSentiment, ticket_sentiment
 from frontline.decide.triage import RulesClassifier, fit_reply
 from frontline.engine.cursor import walk
 from frontline.engine.ledger import Ledger
@@ -65,6 +69,8 @@ class TicketOutcome:
     review: bool = False
     completed: bool = False
     sla: Expectation | None = None  # due times (frontline.flows.sla)
+    language: Language | None = None  # None: detection is off
+    sentiment: TicketSentiment | None = None
 
 
 @dataclass
@@ -122,6 +128,13 @@ class TriageServices:
     classifier: Classifier
     renderer: Renderer
     team: str = "default"
+    scorer: EscalationScorer | None = field(default=None, repr=False)  # built on first use, kept for every batch
+
+    def tone(self) -> EscalationScorer:
+        """The escalation flow's text signals with this team's settings, which read each ticket's customer."""
+        if self.scorer is None:
+            self.scorer = EscalationScorer(self.settings)
+        return self.scorer
 
     @property
     def cursor_key(self) -> str:
@@ -278,8 +291,13 @@ class TriageRun:
 
     def _route(self, ticket: Ticket, triage: Triage) -> TicketOutcome:
         review = "abstained" in triage.flags
-        channel = self.settings.routing.fallback if review else self.settings.channel_for(triage.category)
-        return TicketOutcome(ticket=ticket, triage=triage, channel=channel, review=review)
+        routing = self.settings.routing
+        channel = routing.fallback if review else self.settings.channel_for(triage.category)
+        language = detect_language(ticket.text) if routing.detect_language else None
+        if language is not None and language.code in routing.languages:
+            channel = routing.languages[language.code]  # its readers, even for a review
+        return TicketOutcome(ticket=ticket, triage=triage, channel=channel, review=review, language=language,
+                             sentiment=ticket_sentiment(ticket, self.s.tone()))
 
     async def _search(self, outcome: TicketOutcome) -> None:
         """Find the ticket's help articles, then fit its suggested reply to what was found.
@@ -400,7 +418,7 @@ class TriageRun:
         return each(EffectStatus.DONE, where, ref)
 
     # -- write-back (last, always) ---------------------------------------------------------------
-    def _tags(self, triage: Triage, review: bool) -> tuple[str, ...]:
+    def _tags(self, triage: Triage, review: bool, language: Language | None = None) -> tuple[str, ...]:
         settings = self.settings
         tags = []
         for pattern in settings.writeback.tags:
@@ -409,14 +427,18 @@ class TriageRun:
             tags.append(pattern.format(category=triage.category, severity=triage.severity))
         if review:
             tags.append(settings.writeback.review_tag)
+        if language is not None and language.code and settings.writeback.language_tag:
+            tags.append(settings.writeback.language_tag.format(language=language.code))
         return tuple(tags)
 
     def _update(self, outcome: TicketOutcome, key: str) -> WriteBack:
         triage = outcome.triage
         try:
-            note = self.s.renderer.note(outcome.ticket, triage, outcome.articles, review=outcome.review,
-                                        marker=key, problems=outcome.problems,
-                                        sla=note_view(outcome.sla, self.settings))
+            note = self.s.renderer.note(
+                outcome.ticket, triage, outcome.articles, review=outcome.review, marker=key, problems=outcome.problems,
+                language=outcome.language.describe() if outcome.language else None,
+                sentiment=outcome.sentiment.describe() if outcome.sentiment else None,
+                sla=note_view(outcome.sla, self.settings))
         except FrontlineError as error:
             # The write-back always runs: fall back to a plain note rather than skip it.
             note = (f"frontline triage: {triage.category} {triage.severity} ({triage.confidence:.2f}). "
@@ -431,7 +453,7 @@ class TriageRun:
         } | due_fields(outcome.sla, self.settings)
         return WriteBack(
             ticket_id=outcome.ticket.id,
-            add_tags=self._tags(triage, outcome.review),
+            add_tags=self._tags(triage, outcome.review, outcome.language),
             priority=self.settings.priority_for(triage.severity),
             note=note,
             marker=key,
@@ -478,8 +500,21 @@ class TriageRun:
                 "alert_ref": outcome.alert_ref, "writeback_ref": outcome.writeback_ref,
                 "problems": outcome.problems,
                 "sla": outcome.sla.as_fields() if outcome.sla else None,
+                **self._reading(outcome),
             },
         )
+
+    @staticmethod
+    def _reading(outcome: TicketOutcome) -> dict[str, object]:
+        """The ticket's language (None when unsure or too short, and why) and its customer's sentiment."""
+        reading: dict[str, object] = {}
+        if outcome.language is not None:
+            reading.update(language=outcome.language.code, language_confidence=outcome.language.confidence)
+            if outcome.language.code is None:
+                reading["language_reason"] = outcome.language.reason
+        if outcome.sentiment is not None:
+            reading["sentiment"] = outcome.sentiment.to_dict()
+        return reading
 
     def _count(self, outcome: TicketOutcome) -> None:
         summary = self.summary
