@@ -1,5 +1,5 @@
 """Local deciders: keyword rules and the trained model, plus the finishing touches every
-classifier's answer gets (severity from business impact, abstention)."""
+classifier's answer gets (severity weighed by business impact, abstention)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from frontline.config import Settings
-from frontline.decide.severity import SeverityRules, is_high_value, raise_one_level
+from frontline.decide.severity import IMPACT_PREFIX, SentimentReading, SeverityRules, read_sentiment, weigh_impact
 from frontline.decide.text import KeywordMatcher, summarise
 from frontline.model import Ticket, Triage
 
@@ -76,22 +76,37 @@ def fit_reply(triage: Triage, ticket: Ticket, settings: Settings, *, articles: b
     return triage if reply == triage.suggested_reply else triage.with_changes(suggested_reply=reply)
 
 
+def weigh(triage: Triage, ticket: Ticket, settings: Settings, *, sentiment: SentimentReading | None = None,
+          incident_size: int | None = None) -> Triage:
+    """The triage with business impact weighed on its severity (:func:`~frontline.decide.severity.weigh_impact`).
+
+    Weighing again (once an incident's size is known) starts from the severity before the first
+    weighing and replaces its reason, so nothing is raised twice. Without ``sentiment`` the ticket's
+    text is read here (VADER and support cues) unless sentiment weighs nothing.
+    """
+    base = triage.base_severity or triage.severity
+    weights = settings.urgency
+    if sentiment is None and (weights.frustrated or weights.negative):
+        sentiment = read_sentiment(ticket)
+    impact = weigh_impact(base, settings, company=ticket.company, sentiment=sentiment, incident_size=incident_size)
+    reasons = [r for r in triage.reasons if not r.startswith(IMPACT_PREFIX)]
+    if impact.reason:
+        reasons.append(impact.reason)
+    return triage.with_changes(severity=impact.severity, base_severity=base, reasons=tuple(reasons))
+
+
 def finish(triage: Triage, ticket: Ticket, settings: Settings) -> Triage:
-    """Apply business impact (one level up for high-value customers) and the abstain threshold."""
+    """Apply business impact (customer value and sentiment, :func:`weigh`) and the abstain threshold."""
+    triage = weigh(triage, ticket, settings)
     flags = list(triage.flags)
     reasons = list(triage.reasons)
-    severity = triage.severity
-    high, why = is_high_value(ticket.company, settings)
-    if high and severity != "P0":
-        severity = raise_one_level(severity)
-        reasons.append(f"raised to {severity}: high-value customer ({why})")
     if triage.confidence < settings.thresholds.abstain and "abstained" not in flags:
         flags.append("abstained")
         reasons.append(
             f"confidence {triage.confidence:.2f} below abstain threshold {settings.thresholds.abstain:.2f}:"
             " sent for human review"
         )
-    return triage.with_changes(severity=severity, flags=tuple(flags), reasons=tuple(reasons))
+    return triage.with_changes(flags=tuple(flags), reasons=tuple(reasons))
 
 
 class RulesClassifier:
