@@ -24,6 +24,7 @@ from frontline.engine.requeue import take_requeued
 from frontline.errors import FrontlineError, describe
 from frontline.flows.base import Context, Flow, Handled, Output, post_with_fallback
 from frontline.flows.digest import Entry, digest_key, digest_message, digest_of, digest_target, plan_digests
+from frontline.flows.protocol import EscalationProtocol
 from frontline.model import (
     CONTENT_VERSION_PREFIX,
     Article,
@@ -35,7 +36,7 @@ from frontline.model import (
     WriteBack,
     effect_key,
 )
-from frontline.ports import Chat, Classifier, Helpdesk, KnowledgeBase
+from frontline.ports import Chat, Classifier, Helpdesk, KnowledgeBase, Tracker
 from frontline.render import Renderer
 from frontline.runtime import owners
 from frontline.store.state import Decision, StateStore
@@ -119,6 +120,7 @@ class TriageServices:
     classifier: Classifier
     renderer: Renderer
     team: str = "default"
+    tracker: Tracker | None = None  # the escalation protocol's issues (none: urgent tickets get no issue)
 
     @property
     def cursor_key(self) -> str:
@@ -146,6 +148,8 @@ class TriageRun:
         self._slots = asyncio.Semaphore(self.settings.runner.concurrency)
         self._rules = RulesClassifier(self.settings)
         self.ledger = Ledger(services.store, self.flow)
+        self.protocol = EscalationProtocol(self.settings, services.store, services.tracker, services.renderer,
+                                           self.ledger)
         # Who holds the per-ticket claims taken by `handle`; a worker sets its own id.
         self.owner = owners.this_process(id(self))
         self.claim_seconds = 300.0
@@ -255,6 +259,9 @@ class TriageRun:
         searches = {o.ticket.id: asyncio.ensure_future(self._search(o)) for o in outcomes}
         try:
             if not self.dry_run:
+                # Urgent tickets get their tracker issue first, so their alert links it.
+                await self.protocol.start([(o.ticket, o.triage) for o in outcomes],
+                                          {o.ticket.id: o.problems for o in outcomes})
                 await self._alerts(outcomes, searches)
             await asyncio.gather(*searches.values())
         finally:
@@ -264,6 +271,8 @@ class TriageRun:
             for outcome in outcomes:
                 self._count(outcome)
             return True
+        for outcome in outcomes:
+            outcome.triage = self.protocol.finish(outcome.ticket, outcome.triage, outcome.alert_ref)
         await self._write_backs(outcomes)
         completed = [o for o in outcomes if o.completed]
         self.s.store.complete([self._decision(o) for o in completed])
@@ -313,7 +322,8 @@ class TriageRun:
         settled = {e.item_id for e in recovered}
         todo = [o for o in pending if o.ticket.id not in settled]
         runner = self.settings.runner
-        groups = plan_digests([(o.ticket.id, o.channel, o.triage.severity) for o in todo],
+        groups = plan_digests([(o.ticket.id, o.channel, o.triage.severity) for o in todo
+                               if not self.protocol.is_urgent(o.ticket.id)],
                               threshold=runner.digest_threshold, severities=runner.digest_severities)
         by_id = {o.ticket.id: o for o in todo}
         grouped = {item_id for _, ids in groups for item_id in ids}
@@ -352,6 +362,7 @@ class TriageRun:
             await searches[outcome.ticket.id]  # the alert lists the ticket's help articles
         try:
             message = self.s.renderer.alert(outcome.ticket, outcome.triage, outcome.articles, review=outcome.review)
+            message = self.protocol.mark(outcome.ticket.id, message)
         except FrontlineError as error:
             outcome.problems.append(f"alert not rendered: {error}")
             return [self.ledger.effect(key, outcome.ticket.id, "alert", outcome.channel, EffectStatus.FAILED,
@@ -499,7 +510,7 @@ class TriageFlow(Flow):
 
     name = "triage"
     item = Ticket
-    ports = ("helpdesk", "kb", "chat")
+    ports = ("helpdesk", "kb", "chat", "tracker")
     source_port = "helpdesk"
     settings_section = "routing"
     webhooks = ("zendesk", "tickets")  # Zendesk's ticket events, and POST /tickets for the embedded helpdesk
@@ -510,7 +521,8 @@ class TriageFlow(Flow):
         ports = context.ports
         return TriageServices(settings=context.settings, store=context.store, helpdesk=ports["helpdesk"],
                               kb=ports["kb"], chat=ports["chat"], classifier=context.classifier(),
-                              renderer=Renderer(context.settings), team=context.settings.team)
+                              renderer=Renderer(context.settings), team=context.settings.team,
+                              tracker=ports["tracker"])
 
     def wanted(self, item: Ticket) -> bool:
         """A ticket solved or closed before it was reached needs no alert now."""
