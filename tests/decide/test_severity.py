@@ -8,7 +8,7 @@ import pytest
 
 from frontline.config import Settings
 from frontline.config.loading import load_settings
-from frontline.decide.severity import urgent, weigh_impact
+from frontline.decide.severity import sentiment_for, urgent, weigh_impact
 from frontline.decide.triage import RulesClassifier, weigh
 from frontline.errors import ConfigError
 from frontline.model import Company, Ticket, Triage
@@ -24,8 +24,13 @@ def classify(settings: Settings, ticket: Ticket) -> Triage:
     return run(RulesClassifier(settings).classify([ticket]))[0]
 
 
+def triaged(settings: Settings, ticket: Ticket) -> Triage:
+    """As the triage flow weighs it: the classifier's answer (customer value), then the ticket's tone."""
+    return weigh(classify(settings, ticket), ticket, settings, sentiment=sentiment_for(ticket, settings))
+
+
 def test_a_frustrated_enterprise_customer_is_not_p3(settings: Settings) -> None:
-    triage = classify(settings, Ticket("1", HOW_TO, ANGRY, company=Company("Big", "Enterprise", 2_000.0)))
+    triage = triaged(settings, Ticket("1", HOW_TO, ANGRY, company=Company("Big", "Enterprise", 2_000.0)))
     assert triage.severity in ("P0", "P1")
     reason = next(r for r in triage.reasons if r.startswith("business impact"))
     assert "P3 → P1" in reason
@@ -34,13 +39,13 @@ def test_a_frustrated_enterprise_customer_is_not_p3(settings: Settings) -> None:
 
 
 def test_a_calm_small_free_customer_stays_where_the_text_puts_it(settings: Settings) -> None:
-    triage = classify(settings, Ticket("1", HOW_TO, CALM, company=Company("Tiny", "free", 0.0)))
+    triage = triaged(settings, Ticket("1", HOW_TO, CALM, company=Company("Tiny", "free", 0.0)))
     assert triage.severity == "P3"
     assert not any(r.startswith("business impact") for r in triage.reasons)
 
 
 def test_an_angry_free_customer_alone_is_one_level_up(settings: Settings) -> None:
-    triage = classify(settings, Ticket("1", HOW_TO, ANGRY, company=Company("Tiny", "free", 0.0)))
+    triage = triaged(settings, Ticket("1", HOW_TO, ANGRY, company=Company("Tiny", "free", 0.0)))
     assert triage.severity == "P2"
 
 
@@ -100,3 +105,13 @@ def test_urgent_tickets_are_p0_or_p1_for_high_value_customers(settings: Settings
         "P1 ticket from a high-value customer (enterprise plan)"
     off = Settings.model_validate({"escalation_protocol": {"enabled": False}})
     assert urgent("P0", None, off) is None
+
+
+def test_weighing_the_tone_keeps_the_abstain_reason_last(settings: Settings) -> None:
+    ticket = Ticket("1", "hello", "Third time I ask and still nobody answers. Why?! Unacceptable.",
+                    company=Company("Big", "enterprise"))
+    first = classify(settings, ticket)
+    assert "abstained" in first.flags
+    toned = weigh(first, ticket, settings, sentiment=sentiment_for(ticket, settings))
+    assert toned.reasons[-1].startswith("confidence ") and "below abstain threshold" in toned.reasons[-1]
+    assert any(r.startswith("business impact") and "reads frustrated" in r for r in toned.reasons)

@@ -105,21 +105,34 @@ class Impact:
 FACTUAL_CUES = frozenset({"broken", "not_working", "negation", "money", "mine", "recent"})
 
 
-def read_sentiment(ticket: Ticket) -> SentimentReading:
+def read_sentiment(ticket: Ticket, *, floor: float = 0.0) -> SentimentReading:
     """How frustrated the ticket's tone reads, 0 to 1 (VADER and support cues, :mod:`frontline.decide.sentiment`).
 
     The cues that only state the problem (:data:`FACTUAL_CUES`) are left out, so "the export shows an
-    error" reads calm and "third time I ask, still nobody answers, why?!" reads frustrated.
+    error" reads calm and "third time I ask, still nobody answers, why?!" reads frustrated. VADER (the
+    slow part) is consulted only when the cues could reach ``floor`` with its most negative tone; below
+    that the score is the cues' alone, which VADER could only move within what stays below ``floor``.
     """
     from frontline.decide.sentiment import CUE_LABELS, WEIGHTS, SentimentModel, features, readable
 
     text = ticket.text[:SENTIMENT_TEXT_LIMIT]
     if not readable(text):
         return 0.0, "", ()
-    values = {name: 0.0 if name in FACTUAL_CUES else value for name, value in features(text).items()}
+    model = SentimentModel()
+    values = features(text, without=FACTUAL_CUES, vader=False)
+    if model.score({**values, "vader_negative": 1.0}) >= floor:
+        values = features(text, without=FACTUAL_CUES)
     cues = sorted((name for name, value in values.items() if value and name in CUE_LABELS and WEIGHTS[name] > 0),
                   key=lambda name: -WEIGHTS[name])
-    return SentimentModel().score(values), "", tuple(CUE_LABELS[name] for name in cues)
+    return model.score(values), "", tuple(CUE_LABELS[name] for name in cues)
+
+
+def sentiment_for(ticket: Ticket, settings: Settings) -> SentimentReading | None:
+    """The ticket's tone as severity weighs it (:func:`read_sentiment`), or None when sentiment weighs nothing."""
+    weights = settings.urgency
+    floors = [at for at, weight in ((weights.negative_at, weights.negative), (weights.frustrated_at,
+                                                                                weights.frustrated)) if weight]
+    return read_sentiment(ticket, floor=min(floors)) if floors else None
 
 
 def _value(company: Company | None, settings: Settings) -> Fact | None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from frontline.config import Settings
-from frontline.decide.severity import IMPACT_PREFIX, SentimentReading, SeverityRules, read_sentiment, weigh_impact
+from frontline.decide.severity import IMPACT_PREFIX, SentimentReading, SeverityRules, weigh_impact
 from frontline.decide.text import KeywordMatcher, summarise
 from frontline.model import Ticket, Triage
 
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 # The model reads the start of long tickets only: the intent is nearly always stated early,
 # and a 1 MB pasted log would otherwise dominate the time and the features.
 MODEL_TEXT_LIMIT = 6000
+ABSTAIN_PREFIX = "confidence "  # how the abstain reason starts
 
 
 def severity_model_path(model_path: Path) -> Path:
@@ -80,30 +81,30 @@ def weigh(triage: Triage, ticket: Ticket, settings: Settings, *, sentiment: Sent
           incident_size: int | None = None) -> Triage:
     """The triage with business impact weighed on its severity (:func:`~frontline.decide.severity.weigh_impact`).
 
-    Weighing again (once an incident's size is known) starts from the severity before the first
-    weighing and replaces its reason, so nothing is raised twice. Without ``sentiment`` the ticket's
-    text is read here (VADER and support cues) unless sentiment weighs nothing.
+    The customer's value always counts; ``sentiment`` (:func:`~frontline.decide.severity.sentiment_for`)
+    and ``incident_size`` when given. Weighing again (the triage flow adds the sentiment, an incident
+    its size) starts from the severity before the first weighing and replaces its reason, so nothing
+    is raised twice.
     """
     base = triage.base_severity or triage.severity
-    weights = settings.urgency
-    if sentiment is None and (weights.frustrated or weights.negative):
-        sentiment = read_sentiment(ticket)
     impact = weigh_impact(base, settings, company=ticket.company, sentiment=sentiment, incident_size=incident_size)
     reasons = [r for r in triage.reasons if not r.startswith(IMPACT_PREFIX)]
     if impact.reason:
-        reasons.append(impact.reason)
+        # Before the abstain reason, which stays last: a review alert shows the last reason as why.
+        at = next((i for i, r in enumerate(reasons) if r.startswith(ABSTAIN_PREFIX)), len(reasons))
+        reasons.insert(at, impact.reason)
     return triage.with_changes(severity=impact.severity, base_severity=base, reasons=tuple(reasons))
 
 
 def finish(triage: Triage, ticket: Ticket, settings: Settings) -> Triage:
-    """Apply business impact (customer value and sentiment, :func:`weigh`) and the abstain threshold."""
+    """Apply business impact (the customer's value, :func:`weigh`) and the abstain threshold."""
     triage = weigh(triage, ticket, settings)
     flags = list(triage.flags)
     reasons = list(triage.reasons)
     if triage.confidence < settings.thresholds.abstain and "abstained" not in flags:
         flags.append("abstained")
         reasons.append(
-            f"confidence {triage.confidence:.2f} below abstain threshold {settings.thresholds.abstain:.2f}:"
+            f"{ABSTAIN_PREFIX}{triage.confidence:.2f} below abstain threshold {settings.thresholds.abstain:.2f}:"
             " sent for human review"
         )
     return triage.with_changes(flags=tuple(flags), reasons=tuple(reasons))

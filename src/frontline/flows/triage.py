@@ -17,7 +17,8 @@ from datetime import datetime
 from typing import Protocol
 
 from frontline.config import Settings
-from frontline.decide.triage import RulesClassifier, fit_reply
+from frontline.decide.severity import sentiment_for
+from frontline.decide.triage import RulesClassifier, fit_reply, weigh
 from frontline.engine.cursor import walk
 from frontline.engine.ledger import Ledger
 from frontline.engine.requeue import take_requeued
@@ -281,6 +282,8 @@ class TriageRun:
         return len(completed) == len(outcomes)
 
     def _route(self, ticket: Ticket, triage: Triage) -> TicketOutcome:
+        # Business impact: the classifier weighed the customer's value; the ticket's tone counts too.
+        triage = weigh(triage, ticket, self.settings, sentiment=sentiment_for(ticket, self.settings))
         review = "abstained" in triage.flags
         channel = self.settings.routing.fallback if review else self.settings.channel_for(triage.category)
         return TicketOutcome(ticket=ticket, triage=triage, channel=channel, review=review)
