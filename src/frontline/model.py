@@ -199,6 +199,9 @@ class Triage:
     classifier: str
     flags: tuple[str, ...] = ()
     reasons: tuple[str, ...] = ()
+    # The severity before business impact weighed on it (None: not weighed yet), so it can be weighed
+    # again when more is known (an incident's size) without raising twice.
+    base_severity: str | None = None
 
     def with_changes(self, **changes: Any) -> Triage:
         """Return a copy with some fields replaced."""

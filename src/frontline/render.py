@@ -135,6 +135,14 @@ class Renderer:
         return self.render("note.md.j2", marker=marker, problems=list(problems), sla=sla, language=language,
                            sentiment=sentiment, **context).strip() + "\n"
 
+    def urgent_issue(self, ticket: Ticket, triage: Triage, reason: str, marker: str) -> tuple[str, str]:
+        """The tracker issue an urgent ticket's escalation protocol files: title and markdown body."""
+        context = self._context(ticket, triage, (), False, None)
+        who = ticket.company.name if ticket.company and ticket.company.name else (ticket.requester.name or
+                                                                                  ticket.requester.email or "customer")
+        title = f"[{triage.severity}] {who}: {ticket.subject or triage.summary}"
+        return title[:250], self.render("urgent_issue.md.j2", reason=reason, marker=marker, **context).strip() + "\n"
+
     # -- escalations -------------------------------------------------------------------------------
     def _escalation_context(self, conversation: Conversation, escalation: Escalation,
                             issue: IssueRef | None) -> dict[str, Any]:

@@ -99,3 +99,19 @@ def test_real_negative_tweets_read_more_negative_than_positive_ones(model: Senti
     assert statistics.median(by_label["negative"]) >= 0.7
     assert statistics.median(by_label["positive"]) < 0.4
     assert statistics.mean(by_label["negative"]) - statistics.mean(by_label["positive"]) > 0.3
+
+
+@pytest.mark.parametrize("text", [
+    "Broken again!", "Third time this week", "Every time I open it", "It keeps crashing", "constantly failing",
+    "over and over", "Please help", "help! nothing works", "#help me", "fix this now", "sort it out", "do something",
+    "why?", "How come it fails", "Where is my order", "what happened", "when will it ship", "any update?",
+    "how long does it take", "what's going on", "still no refund", "thanks for nothing", "thanks a lot",
+    "great job guys", "nice one", "well done", "love how it breaks", "so much for support", "just great",
+    "happy first anniversary", "all fine here, thank you",
+])
+def test_the_word_checks_never_change_what_the_cue_patterns_find(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from frontline.decide import sentiment
+
+    fast = sentiment.features(text, vader=False)
+    monkeypatch.setattr(sentiment, "_ANCHORS", {})
+    assert sentiment.features(text, vader=False) == fast

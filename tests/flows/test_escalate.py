@@ -275,3 +275,20 @@ def test_a_watched_conversation_that_also_changed_is_scored_once(settings: Setti
     seed(settings, {**patient, "parts": [*patient["parts"], more]})
     later = escalate(settings, now=NOW + timedelta(hours=5))  # due for a look, and changed since the last run
     assert (later.scored, later.escalated, later.skipped) == (1, 0, 0)
+
+
+def test_each_escalation_enters_the_escalation_queue_once(settings: Settings) -> None:
+    from frontline.store.escalations import EscalationQueue
+
+    seed(settings, ANGRY, CALM)
+    escalate(settings)
+    escalate(settings)
+    store = StateStore.open(settings.state_url)
+    try:
+        [entry] = EscalationQueue(store.engine).list()
+    finally:
+        store.close()
+    assert (entry.source, entry.item_id, entry.priority, entry.state, entry.owner) == ("escalate", "c1", "P0",
+                                                                                      "open", None)
+    assert entry.reason.startswith("score ") and "keywords" in entry.reason
+    assert entry.tracker_ref and entry.tracker_ref.startswith("ESC-") and entry.alert_ref

@@ -30,6 +30,7 @@ from frontline.config.base import Strict
 from frontline.config.escalation import EscalationSettings
 from frontline.config.sections import sections
 from frontline.config.taxonomy import Category, Severity, default_categories, default_severities
+from frontline.config.urgency import EscalationProtocolSettings, UrgencySettings
 from frontline.connectors.registry import packages
 from frontline.errors import ConfigError
 
@@ -221,6 +222,8 @@ class Settings(Strict):
     runner: RunnerSettings = Field(default_factory=RunnerSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     escalation: EscalationSettings = Field(default_factory=EscalationSettings)
+    urgency: UrgencySettings = Field(default_factory=UrgencySettings)
+    escalation_protocol: EscalationProtocolSettings = Field(default_factory=EscalationProtocolSettings)
     credentials: CredentialsSettings = Field(default_factory=CredentialsSettings)
     # Several teams in one file: each [teams.NAME] overrides keys of the top-level sections.
     teams: dict[str, dict[str, Any]] = Field(default_factory=dict)

@@ -95,6 +95,15 @@ _SOFT_NEGATION = re.compile(r"\bno (?:need|rush|worries|problem|problems|complai
                             r"|\bnot (?:a problem|an issue|urgent|a big deal|angry|frustrated|upset|disappointed|"
                             r"complaining|asking)\b|\bdon't worry\b|\bnever mind\b|\bnothing urgent\b")
 _POLITE = frozenset({"negation"})
+# Words one of which a cue's text must contain for its pattern to match: a substring test (fast, in C)
+# spares the regex on most messages. Each tuple covers every branch of its pattern.
+_ANCHORS: dict[str, tuple[str, ...]] = {
+    "repeated": ("again", "time", "keep", "constantly", "repeatedly", "over and over"),
+    "help_me": ("please", "help", "fix", "sort", "do something"),
+    "why": ("why", "how come"),
+    "where_is": ("where", "what", "when will", "any update", "how long", "still no"),
+    "sarcasm": ("thanks", "great job", "nice", "well done", "love", "so much for", "just great", "anniversary"),
+}
 # How each cue reads in an explanation ("frustrated (0.91): still waiting, asks why").
 CUE_LABELS: dict[str, str] = {
     "exclaim": '"!!" or "?!"', "waiting": "still waiting", "repeated": "not the first time", "unanswered": "no answer",
@@ -150,20 +159,31 @@ def _clean(text: str) -> str:
     return _HASH.sub(r"\1", text)
 
 
-def features(text: str) -> dict[str, float]:
-    """The model's inputs for one message: VADER's tone and the support cues, by name."""
+def features(text: str, *, without: frozenset[str] = frozenset(), vader: bool = True) -> dict[str, float]:
+    """The model's inputs for one message: VADER's tone and the support cues, by name.
+
+    Cues named in ``without`` are not looked for (0), and ``vader=False`` leaves VADER's tone at 0:
+    a caller that needs only some of the inputs does not pay for the rest (VADER is the slow part).
+    """
     cased = _clean(text)
     lower = cased.casefold()
-    compound = float(_vader().polarity_scores(cased)["compound"]) if cased.strip() else 0.0
+    compound = float(_vader().polarity_scores(cased)["compound"]) if vader and cased.strip() else 0.0
     values: dict[str, float] = {
         "vader_negative": max(0.0, -compound),
         "vader_positive": max(0.0, compound),
         "exclaim": 1.0 if _EXCLAIM.search(cased) else 0.0,
     }
-    plain = _NEGATED_WORD.sub(" ", lower)
-    polite = _SOFT_NEGATION.sub(" ", lower)
+    plain = _NEGATED_WORD.sub(" ", lower) if "insult" not in without else lower
+    polite = _SOFT_NEGATION.sub(" ", lower) if "negation" not in without else lower
     for name, pattern in CUES.items():
+        if name in without:
+            values[name] = 0.0
+            continue
         seen = plain if name in _NEGATION_AWARE else polite if name in _POLITE else lower
+        anchors = _ANCHORS.get(name)
+        if anchors is not None and not any(anchor in seen for anchor in anchors):
+            values[name] = 0.0
+            continue
         values[name] = 1.0 if pattern.search(seen) else 0.0
     return values
 

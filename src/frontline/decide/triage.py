@@ -1,5 +1,5 @@
 """Local deciders: keyword rules and the trained model, plus the finishing touches every
-classifier's answer gets (severity from business impact, abstention)."""
+classifier's answer gets (severity weighed by business impact, abstention)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from frontline.config import Settings
-from frontline.decide.severity import SeverityRules, is_high_value, raise_one_level
+from frontline.decide.severity import IMPACT_PREFIX, SentimentReading, SeverityRules, weigh_impact
 from frontline.decide.text import KeywordMatcher, summarise
 from frontline.model import Ticket, Triage
 
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 # The model reads the start of long tickets only: the intent is nearly always stated early,
 # and a 1 MB pasted log would otherwise dominate the time and the features.
 MODEL_TEXT_LIMIT = 6000
+ABSTAIN_PREFIX = "confidence "  # how the abstain reason starts
 
 
 def severity_model_path(model_path: Path) -> Path:
@@ -76,27 +77,42 @@ def fit_reply(triage: Triage, ticket: Ticket, settings: Settings, *, articles: b
     return triage if reply == triage.suggested_reply else triage.with_changes(suggested_reply=reply)
 
 
+def weigh(triage: Triage, ticket: Ticket, settings: Settings, *, sentiment: SentimentReading | None = None,
+          incident_size: int | None = None) -> Triage:
+    """The triage with business impact weighed on its severity (:func:`~frontline.decide.severity.weigh_impact`).
+
+    The customer's value always counts; ``sentiment`` (:func:`~frontline.decide.ticket_sentiment.ticket_sentiment`)
+    and ``incident_size`` when given. Weighing again (the triage flow adds the sentiment, an incident
+    its size) starts from the severity before the first weighing and replaces its reason, so nothing
+    is raised twice.
+    """
+    base = triage.base_severity or triage.severity
+    impact = weigh_impact(base, settings, company=ticket.company, sentiment=sentiment, incident_size=incident_size)
+    reasons = [r for r in triage.reasons if not r.startswith(IMPACT_PREFIX)]
+    if impact.reason:
+        # Before the abstain reason, which stays last: a review alert shows the last reason as why.
+        at = next((i for i, r in enumerate(reasons) if r.startswith(ABSTAIN_PREFIX)), len(reasons))
+        reasons.insert(at, impact.reason)
+    return triage.with_changes(severity=impact.severity, base_severity=base, reasons=tuple(reasons))
+
+
 def finish(triage: Triage, ticket: Ticket, settings: Settings, abstain: float | None = None) -> Triage:
-    """Apply business impact (one level up for high-value customers) and the abstain threshold.
+    """Apply business impact (the customer's value, :func:`weigh`) and the abstain threshold.
 
     ``abstain``: the threshold for this triage's confidence (the trained model's own,
     ``thresholds.model_abstain``); default ``thresholds.abstain``.
     """
     threshold = settings.thresholds.abstain if abstain is None else abstain
+    triage = weigh(triage, ticket, settings)
     flags = list(triage.flags)
     reasons = list(triage.reasons)
-    severity = triage.severity
-    high, why = is_high_value(ticket.company, settings)
-    if high and severity != "P0":
-        severity = raise_one_level(severity)
-        reasons.append(f"raised to {severity}: high-value customer ({why})")
     if triage.confidence < threshold and "abstained" not in flags:
         flags.append("abstained")
         reasons.append(
-            f"confidence {triage.confidence:.2f} below abstain threshold {threshold:.2f}:"
+            f"{ABSTAIN_PREFIX}{triage.confidence:.2f} below abstain threshold {threshold:.2f}:"
             " sent for human review"
         )
-    return triage.with_changes(severity=severity, flags=tuple(flags), reasons=tuple(reasons))
+    return triage.with_changes(flags=tuple(flags), reasons=tuple(reasons))
 
 
 class RulesClassifier:

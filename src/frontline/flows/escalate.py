@@ -32,6 +32,7 @@ from frontline.model import Conversation, Escalation, IssueDraft, IssueRef
 from frontline.ports import Chat, Classifier, Conversations, Tracker
 from frontline.render import Renderer
 from frontline.runtime import owners
+from frontline.store.escalations import EscalationQueue
 from frontline.store.state import Decision, StateStore
 
 FLOW = "escalate"
@@ -238,6 +239,11 @@ class EscalateRun:
                 await self._alert(outcome, version)
                 await self._note(outcome, version)
             if outcome.completed:
+                # Into the escalation queue (once per conversation) before it counts as handled.
+                EscalationQueue(store.engine).add(
+                    self.flow, conversation.id, priority=escalation.priority,
+                    reason=f"score {escalation.score:.2f}: {', '.join(s.name for s in escalation.signals)}",
+                    tracker_ref=_issue_ref(outcome.issue) if outcome.issue else None, alert_ref=outcome.alert_ref)
                 store.complete([self._decision(outcome, version)])
                 store.unwatch(self.flow, [conversation.id])
                 self._escalated.add(conversation.id)

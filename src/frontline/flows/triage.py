@@ -19,16 +19,18 @@ from typing import Protocol
 from frontline.config import Settings
 from frontline.decide.language import Language
 from frontline.decide.language import detect as detect_language
+from frontline.decide.severity import sentiment_for
 from frontline.decide.signals import EscalationScorer
 from frontline.decide.sla import Expectation
 from frontline.decide.ticket_sentiment import TicketSentiment, ticket_sentiment
-from frontline.decide.triage import RulesClassifier, fit_reply
+from frontline.decide.triage import RulesClassifier, fit_reply, weigh
 from frontline.engine.cursor import walk
 from frontline.engine.ledger import Ledger
 from frontline.engine.requeue import take_requeued
 from frontline.errors import FrontlineError, describe
 from frontline.flows.base import Context, Flow, Handled, Output, post_with_fallback
 from frontline.flows.digest import Entry, digest_key, digest_message, digest_of, digest_target, plan_digests
+from frontline.flows.protocol import EscalationProtocol
 from frontline.flows.sla import due_fields, expectation, note_view
 from frontline.model import (
     CONTENT_VERSION_PREFIX,
@@ -41,7 +43,7 @@ from frontline.model import (
     WriteBack,
     effect_key,
 )
-from frontline.ports import Chat, Classifier, Helpdesk, KnowledgeBase
+from frontline.ports import Chat, Classifier, Helpdesk, KnowledgeBase, Tracker
 from frontline.render import Renderer
 from frontline.runtime import owners
 from frontline.store.state import Decision, StateStore
@@ -135,6 +137,7 @@ class TriageServices:
         if self.scorer is None:
             self.scorer = EscalationScorer(self.settings)
         return self.scorer
+    tracker: Tracker | None = None  # the escalation protocol's issues (none: urgent tickets get no issue)
 
     @property
     def cursor_key(self) -> str:
@@ -162,6 +165,8 @@ class TriageRun:
         self._slots = asyncio.Semaphore(self.settings.runner.concurrency)
         self._rules = RulesClassifier(self.settings)
         self.ledger = Ledger(services.store, self.flow)
+        self.protocol = EscalationProtocol(self.settings, services.store, services.tracker, services.renderer,
+                                           self.ledger)
         # Who holds the per-ticket claims taken by `handle`; a worker sets its own id.
         self.owner = owners.this_process(id(self))
         self.claim_seconds = 300.0
@@ -271,6 +276,9 @@ class TriageRun:
         searches = {o.ticket.id: asyncio.ensure_future(self._search(o)) for o in outcomes}
         try:
             if not self.dry_run:
+                # Urgent tickets get their tracker issue first, so their alert links it.
+                await self.protocol.start([(o.ticket, o.triage) for o in outcomes],
+                                          {o.ticket.id: o.problems for o in outcomes})
                 await self._alerts(outcomes, searches)
             await asyncio.gather(*searches.values())
         finally:
@@ -280,7 +288,8 @@ class TriageRun:
             for outcome in outcomes:
                 self._count(outcome)
             return True
-        for outcome in outcomes:  # SLA due times, from the final severity
+        for outcome in outcomes:  # the protocol's references, then SLA due times from the final severity
+            outcome.triage = self.protocol.finish(outcome.ticket, outcome.triage, outcome.alert_ref)
             outcome.sla = expectation(outcome.ticket, outcome.triage.severity, self.settings, outcome.problems)
         await self._write_backs(outcomes)
         completed = [o for o in outcomes if o.completed]
@@ -290,6 +299,10 @@ class TriageRun:
         return len(completed) == len(outcomes)
 
     def _route(self, ticket: Ticket, triage: Triage) -> TicketOutcome:
+        # Business impact: the classifier weighed the customer's value; the ticket's tone counts too. Severity
+        # reads the tone without the cues that only state a problem (calibrated in config/urgency.py); the
+        # note shows the escalation scorer's full reading.
+        triage = weigh(triage, ticket, self.settings, sentiment=sentiment_for(ticket, self.settings))
         review = "abstained" in triage.flags
         routing = self.settings.routing
         channel = routing.fallback if review else self.settings.channel_for(triage.category)
@@ -336,7 +349,8 @@ class TriageRun:
         settled = {e.item_id for e in recovered}
         todo = [o for o in pending if o.ticket.id not in settled]
         runner = self.settings.runner
-        groups = plan_digests([(o.ticket.id, o.channel, o.triage.severity) for o in todo],
+        groups = plan_digests([(o.ticket.id, o.channel, o.triage.severity) for o in todo
+                               if not self.protocol.is_urgent(o.ticket.id)],
                               threshold=runner.digest_threshold, severities=runner.digest_severities)
         by_id = {o.ticket.id: o for o in todo}
         grouped = {item_id for _, ids in groups for item_id in ids}
@@ -375,6 +389,7 @@ class TriageRun:
             await searches[outcome.ticket.id]  # the alert lists the ticket's help articles
         try:
             message = self.s.renderer.alert(outcome.ticket, outcome.triage, outcome.articles, review=outcome.review)
+            message = self.protocol.mark(outcome.ticket.id, message)
         except FrontlineError as error:
             outcome.problems.append(f"alert not rendered: {error}")
             return [self.ledger.effect(key, outcome.ticket.id, "alert", outcome.channel, EffectStatus.FAILED,
@@ -541,7 +556,7 @@ class TriageFlow(Flow):
 
     name = "triage"
     item = Ticket
-    ports = ("helpdesk", "kb", "chat")
+    ports = ("helpdesk", "kb", "chat", "tracker")
     source_port = "helpdesk"
     settings_section = "routing"
     webhooks = ("zendesk", "tickets")  # Zendesk's ticket events, and POST /tickets for the embedded helpdesk
@@ -552,7 +567,8 @@ class TriageFlow(Flow):
         ports = context.ports
         return TriageServices(settings=context.settings, store=context.store, helpdesk=ports["helpdesk"],
                               kb=ports["kb"], chat=ports["chat"], classifier=context.classifier(),
-                              renderer=Renderer(context.settings), team=context.settings.team)
+                              renderer=Renderer(context.settings), team=context.settings.team,
+                              tracker=ports["tracker"])
 
     def wanted(self, item: Ticket) -> bool:
         """A ticket solved or closed before it was reached needs no alert now."""

@@ -159,3 +159,22 @@ budgets = Table(
     Column("tokens", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
 )
+
+# The escalation queue (frontline.store.escalations): one row per escalated item and source flow,
+# open with no owner until the Escalation Manager (or a person) takes it.
+escalations = Table(
+    "escalations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(40), nullable=False),
+    Column("item_id", String(200), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("priority", String(10), nullable=False),
+    Column("state", String(20), nullable=False, server_default="open"),
+    Column("owner", String(200), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("tracker_ref", String(400), nullable=True),
+    Column("alert_ref", String(400), nullable=True),
+    UniqueConstraint("source", "item_id", name="uq_escalations_item"),
+    Index("ix_escalations_state", "state", "created_at"),
+)
