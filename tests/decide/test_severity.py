@@ -98,11 +98,12 @@ def test_a_bad_urgency_setting_is_one_sentence(tmp_path: Path, toml: str, words:
     assert "Traceback" not in str(caught.value)
 
 
-def test_urgent_tickets_are_p0_or_p1_for_high_value_customers(settings: Settings) -> None:
+def test_urgent_tickets_are_p0_and_p1_for_high_value_customers_when_configured(settings: Settings) -> None:
     assert urgent("P0", None, settings) == "P0 ticket"
-    assert urgent("P1", None, settings) is None
-    assert urgent("P1", Company("Big", "enterprise"), settings) == \
-        "P1 ticket from a high-value customer (enterprise plan)"
+    assert urgent("P1", Company("Big", "enterprise"), settings) is None  # its value raised it to P1 already
+    wider = Settings.model_validate({"escalation_protocol": {"high_value_severities": ["P1"]}})
+    assert urgent("P1", None, wider) is None
+    assert urgent("P1", Company("Big", "enterprise"), wider) == "P1 ticket from a high-value customer (enterprise plan)"
     off = Settings.model_validate({"escalation_protocol": {"enabled": False}})
     assert urgent("P0", None, off) is None
 

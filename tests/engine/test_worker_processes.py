@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 
 from frontline.config import Settings
 from frontline.connectors.local.helpdesk import LocalHelpdesk
+from frontline.connectors.local.tracker import LocalTracker
 from frontline.demo.generator import generate_tickets
 from frontline.engine.fetcher import ROLE
 from frontline.store.schema import claims, decisions, effects, inbox
@@ -114,8 +115,12 @@ def test_three_workers_share_two_thousand_tickets_and_handle_each_once(settings:
     with store.engine.connect() as conn:
         assert conn.execute(select(func.count(), func.count(decisions.c.item_id.distinct()))).one() == (TICKETS,
                                                                                                       TICKETS)
-        assert dict(conn.execute(select(effects.c.status, func.count()).group_by(effects.c.status)).all()) == {
-            "done": 2 * TICKETS}
+        assert conn.execute(select(func.count()).select_from(effects).where(effects.c.status != "done")).scalar() == 0
+        done = dict(conn.execute(select(effects.c.kind, func.count()).group_by(effects.c.kind)).all())
+        assert done.pop("alert") == TICKETS and done.pop("writeback") == TICKETS
+        # The urgent tickets' issues (the escalation protocol): one each, in the tracker too.
+        issues = LocalTracker.from_settings(settings).list_issues()
+        assert done == ({"issue": len(issues)} if issues else {}) and len({i.marker for i in issues}) == len(issues)
         assert conn.execute(select(func.count()).select_from(inbox).where(inbox.c.done_at.is_(None))).scalar() == 0
         assert conn.execute(select(func.count()).select_from(claims)).scalar() == 0  # every claim given back
     store.close()

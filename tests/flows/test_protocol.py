@@ -42,7 +42,8 @@ TICKETS: list[dict[str, Any]] = [
      "company": "Freeco", "plan": "free", "mrr": 0.0},
 ]
 URGENT = {"1", "3"}  # a P0 for anyone; a P1 for a high-value customer (enterprise + frustrated how-to)
-PROTOCOL = f'[classifier]\nkind = "rules"\n[escalation_protocol]\noncall = "{ONCALL}"\n'
+PROTOCOL = (f'[classifier]\nkind = "rules"\n[escalation_protocol]\noncall = "{ONCALL}"\n'
+            'high_value_severities = ["P1"]\n')
 
 
 class Crash(BaseException):
@@ -134,13 +135,14 @@ def test_a_crash_between_the_issue_and_the_ledger_files_it_once(local: Settings)
     assert set(entries(local)) == URGENT
 
 
-def test_no_oncall_group_means_no_mention_but_the_rest_of_the_protocol(workspace: Path) -> None:
+def test_by_default_only_p0_is_urgent_and_no_oncall_group_means_no_mention(workspace: Path) -> None:
     settings = make_settings(workspace, '[classifier]\nkind = "rules"\n')
     LocalHelpdesk.from_settings(settings).upsert(TICKETS)
     triage(settings)
     texts = [e["text"] for e in OutboxChat(settings.path(settings.local.outbox)).entries()]
     assert not any("subteam" in text for text in texts)
-    assert set(entries(settings)) == URGENT
+    assert set(entries(settings)) == {"1"}
+    assert len(LocalTracker.from_settings(settings).list_issues()) == 1
 
 
 def test_a_disabled_protocol_does_nothing(workspace: Path) -> None:

@@ -8,9 +8,12 @@ incident of ``scope_min`` customers one point, of ``scope_major`` two. So a frus
 customer's how-to question (P3) is P1, a calm free customer's stays P3, and an angry free customer
 alone is one level up.
 
-``[escalation_protocol]`` says which tickets are urgent (``severities``, and ``high_value_severities``
-for high-value customers) and what happens at once: the on-call Slack user group is mentioned in the
-alert, a tracker issue is filed and the ticket enters the escalation queue.
+``[escalation_protocol]`` says which tickets are urgent and what happens at once: the on-call Slack
+user group is mentioned in the alert, a tracker issue is filed and the ticket enters the escalation
+queue. Urgent is P0 by default (``severities``): a high-value customer's P1 is P0 already, as the
+customer's value raised it. ``high_value_severities`` makes more levels urgent for high-value
+customers, counted after that raise (``["P1"]``: a high-value customer's P2 bug is P1, so urgent;
+on the demo's customer mix that is three tickets in ten).
 """
 
 from __future__ import annotations
@@ -65,7 +68,7 @@ class EscalationProtocolSettings(Strict):
 
     enabled: bool = True
     severities: tuple[str, ...] = ("P0",)
-    high_value_severities: tuple[str, ...] = ("P0", "P1")  # for a customer on a high-value plan or MRR
+    high_value_severities: tuple[str, ...] = ()  # urgent too for a customer on a high-value plan or MRR
     # The on-call Slack user group's ID (S0123…), mentioned as <!subteam^ID> in an urgent ticket's alert.
     oncall: str = ""
     labels: tuple[str, ...] = ("frontline", "urgent")
