@@ -159,3 +159,48 @@ budgets = Table(
     Column("tokens", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
 )
+
+# Tickets triage has seen, for linking later ones to them (duplicates) and for incidents: when the
+# customer wrote (the ticket's own creation time), who the customer is and what they are worth, the
+# terms the FTS-less similar finder compares, where the ticket's alert went, and what it was linked to.
+related_tickets = Table(
+    "related_tickets",
+    metadata,
+    Column("flow", String(40), primary_key=True),
+    Column("ticket_id", String(200), primary_key=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("customer", String(300), nullable=False),
+    Column("plan", String(100), nullable=True),
+    Column("mrr", Float, nullable=True),
+    Column("summary", Text, nullable=False),
+    Column("terms", Text, nullable=False),
+    Column("alert_ref", String(400), nullable=True),
+    Column("duplicates", JSON, nullable=False),
+    Column("incident_id", String(200), nullable=True),
+    Index("ix_related_created", "flow", "created_at"),
+)
+
+# An incident: similar tickets from several customers within a window. Its id is made from the flow
+# and its first member, so a run redoing a page after a crash finds the same incident.
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("flow", String(40), nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("first_at", UTCDateTime(), nullable=False),
+    Column("latest_at", UTCDateTime(), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("opened_at", UTCDateTime(), nullable=False),
+    Index("ix_incidents_flow", "flow", "status"),
+)
+
+incident_members = Table(
+    "incident_members",
+    metadata,
+    Column("incident_id", String(200), primary_key=True),
+    Column("ticket_id", String(200), primary_key=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("customer", String(300), nullable=False),
+    Column("joined_at", UTCDateTime(), nullable=False),
+)

@@ -1,0 +1,27 @@
+"""The ``[incidents]`` section: linking duplicates and opening incidents in the triage flow.
+
+A light module of its own, registered under ``frontline.settings``: validating frontline.toml
+loads this model and nothing of the flow.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class IncidentSettings(BaseModel):
+    """When tickets are linked, and when linked tickets from several customers make an incident."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    candidates: int = Field(default=10, ge=1, le=100)  # similar earlier tickets asked of the finder
+    # A linked ticket's score at least this (the finder's scale: the term finder's is Jaccard of terms).
+    threshold: float = Field(default=0.3, gt=0.0, le=1.0)
+    lookback_days: float = Field(default=14.0, gt=0.0)  # earlier tickets considered (open or recently solved)
+    customers: int = Field(default=5, ge=2)  # distinct customers (companies, else requesters) that make an incident
+    window_minutes: float = Field(default=60.0, gt=0.0)  # on the tickets' own creation times
+    channel: str = ""  # where incident alerts go; empty: the channel of the ticket that opened it
+    tracker: bool = True  # one tracker issue per incident
+    raise_severity: bool = True  # an incident's members go up one severity level
+    zendesk_links: bool = False  # Zendesk: the first ticket a problem, the others incidents of it
