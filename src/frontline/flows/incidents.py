@@ -4,9 +4,10 @@ Called by the triage flow (:mod:`frontline.flows.triage`) once per page, in four
 
 1. :meth:`IncidentStep.link`, after classifying and before any alert: each ticket, oldest first, is
    compared with earlier tickets (a :class:`~frontline.decide.similar.SimilarFinder`; the term finder
-   by default). Those scoring ``[incidents] threshold`` or more are its *duplicates*. When a linked
-   ticket is in an incident still current (its reports span the ticket's creation time, give or take
-   the window) the ticket joins it; otherwise, when the ticket and its linked tickets created within
+   by default). Those scoring ``[incidents] threshold`` or more are its *duplicates*; those scoring
+   ``incident_threshold`` or more report the same problem, perhaps in other words. When one of those
+   is in an incident still current (its reports span the ticket's creation time, give or take
+   the window) the ticket joins it; otherwise, when the ticket and those tickets created within
    ``window_minutes`` of it come from at least ``customers`` distinct customers, one incident opens
    with them all. Windows are measured on the tickets' own creation times, so a backlog triaged hours
    later finds the incidents live triage would have. A member's severity goes up one level.
@@ -110,16 +111,18 @@ class IncidentStep:
         finder = self._finder((ordered[0][0].created_at or now) - lookback)
         for ticket, channel in ordered:
             created = ticket.created_at or now
-            scored = [(i, s) for i, s in finder.similar(ticket, options.candidates)
-                      if s >= options.threshold and i != ticket.id]
+            floor = min(options.threshold, options.incident_threshold)
+            scored = [(i, s) for i, s in finder.similar(ticket, options.candidates) if s >= floor and i != ticket.id]
             rows = self.related.get(self.flow, [i for i, _ in scored])
-            found = tuple((i, s) for i, s in scored if i in rows and rows[i].created_at >= created - lookback)
+            alike = tuple((i, s) for i, s in scored if i in rows and rows[i].created_at >= created - lookback)
+            found = tuple((i, s) for i, s in alike if s >= options.threshold)  # duplicates
+            same = [(i, s) for i, s in alike if s >= options.incident_threshold]  # the same problem, maybe reworded
             customer = customer_of(ticket)
-            incident = self._current(found, rows, created, window)
+            incident = self._current(same, rows, created, window)
             if incident is not None:
                 self.related.join(incident.id, self.flow, [Member(ticket.id, created, customer)])
             else:
-                group = [Member(i, rows[i].created_at, rows[i].customer) for i, _ in found
+                group = [Member(i, rows[i].created_at, rows[i].customer) for i, _ in same
                          if rows[i].incident_id is None and within(rows[i].created_at, created, window)]
                 if forms_incident([customer, *(m.customer for m in group)], options.customers):
                     members = sorted([Member(ticket.id, created, customer), *group],
