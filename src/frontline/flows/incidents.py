@@ -43,8 +43,8 @@ from frontline.engine.ledger import Ledger
 from frontline.errors import describe
 from frontline.flows.base import post_with_fallback
 from frontline.flows.incidents_settings import IncidentSettings
-from frontline.model import ChatMessage, IssueDraft, Ticket, Triage
-from frontline.ports import Chat, Tracker
+from frontline.model import ChatMessage, IssueDraft, Ticket, Triage, WriteBack
+from frontline.ports import Chat, Helpdesk, Tracker
 from frontline.render import Renderer
 from frontline.store.related import IncidentRecord, Member, RelatedStore, RelatedTicket
 from frontline.store.state import StateStore
@@ -68,12 +68,14 @@ class IncidentStep:
     """Duplicates and incidents for one triage pass (see the module docstring)."""
 
     def __init__(self, *, settings: Settings, store: StateStore, chat: Chat, tracker: Tracker | None,
-                 renderer: Renderer, ledger: Ledger, flow: str, finder: SimilarFinder | None = None) -> None:
+                 renderer: Renderer, ledger: Ledger, flow: str, finder: SimilarFinder | None = None,
+                 helpdesk: Helpdesk | None = None) -> None:
         self.options: IncidentSettings = settings.section(SECTION)
         self.settings = settings
         self.related = RelatedStore(store.engine)
         self.chat = chat
         self.tracker = tracker
+        self.helpdesk = helpdesk
         self.renderer = renderer
         self.ledger = ledger
         self.flow = flow
@@ -84,6 +86,7 @@ class IncidentStep:
         self._refs: dict[str, str] = {}  # incident id → its alert's reference
         self._events: dict[str, asyncio.Event] = {}
         self._roots: dict[str, str] = {}  # ticket id → the thread its alert is in (or the alert itself)
+        self._page: set[str] = set()  # the tickets of the page being linked: their own notes link their incident
 
     @property
     def enabled(self) -> bool:
@@ -109,6 +112,8 @@ class IncidentStep:
         now = datetime.now(UTC)
         ordered = sorted(tickets, key=lambda pair: (pair[0].created_at or now, pair[0].id))
         finder = self._finder((ordered[0][0].created_at or now) - lookback)
+        self._page = {ticket.id for ticket, _ in ordered}
+        channels = dict((ticket.id, channel) for ticket, channel in ordered)
         for ticket, channel in ordered:
             created = ticket.created_at or now
             floor = min(options.threshold, options.incident_threshold)
@@ -120,12 +125,12 @@ class IncidentStep:
             customer = customer_of(ticket)
             incident = self._current(same, rows, created, window)
             if incident is not None:
-                self.related.join(incident.id, self.flow, [Member(ticket.id, created, customer)])
+                self.related.join(incident.id, self.flow, [Member(ticket.id, created, customer, noted=True)])
             else:
                 group = [Member(i, rows[i].created_at, rows[i].customer) for i, _ in same
                          if rows[i].incident_id is None and within(rows[i].created_at, created, window)]
                 if forms_incident([customer, *(m.customer for m in group)], options.customers):
-                    members = sorted([Member(ticket.id, created, customer), *group],
+                    members = sorted([Member(ticket.id, created, customer, noted=True), *group],
                                      key=lambda m: (m.created_at, m.ticket_id))
                     first = rows[members[0].ticket_id].summary if members[0].ticket_id in rows else _summary(ticket)
                     incident = self.related.open(IncidentRecord(
@@ -144,6 +149,27 @@ class IncidentStep:
                 self._touched.setdefault(incident.id, channel)
             parent = min(found, key=lambda pair: (rows[pair[0]].created_at, pair[0]))[0] if found else None
             self.links[ticket.id] = Links(found, parent, incident.id if incident else None, size, tickets_in)
+        self._settle(channels)
+
+    def _settle(self, channels: dict[str, str]) -> None:
+        """Give every ticket of the page its incident as it stands after the whole page was linked.
+
+        A ticket linked before the incident opened on this page (it was one of the reports that made
+        it) is a member now: its alert, note and severity show the incident like the others'.
+        """
+        rows = self.related.get(self.flow, list(channels))
+        sizes: dict[str, tuple[int, int]] = {}
+        for ticket_id, row in rows.items():
+            if row.incident_id is None or ticket_id not in self.links:
+                continue
+            if row.incident_id not in sizes:
+                incident = self.related.incident(row.incident_id)
+                members = incident.members if incident else ()
+                sizes[row.incident_id] = (len({m.customer for m in members}), len(members))
+                self.related.noted(row.incident_id, [m.ticket_id for m in members if m.ticket_id in channels])
+            links = self.links[ticket_id]
+            self.links[ticket_id] = Links(links.duplicates, links.parent, row.incident_id, *sizes[row.incident_id])
+            self._touched.setdefault(row.incident_id, channels[ticket_id])
 
     def _current(self, found: Sequence[tuple[str, float]], rows: dict[str, RelatedTicket], created: datetime,
                  window: timedelta) -> IncidentRecord | None:
@@ -204,9 +230,41 @@ class IncidentStep:
                     await self.chat.update(ref, message)
             except Exception as error:
                 problems.append(f"incident alert failed: {describe(error)}")
+            await self._follow_ups(incident, problems)
             for member in incident.members:
                 if problems:
                     self.problems.setdefault(member.ticket_id, []).extend(problems)
+
+    async def _follow_ups(self, incident: IncidentRecord, problems: list[str]) -> None:
+        """A note linking the incident on each member triaged before it opened (once, through the ledger)."""
+        helpdesk = self.helpdesk
+        pending = [m.ticket_id for m in incident.members if not m.noted and m.ticket_id not in self._page]
+        if helpdesk is None or not pending:
+            return
+        ref = self._refs.get(incident.id)
+        facts = self._facts(incident)
+
+        async def find(ticket_id: str, key: str) -> str | None:
+            try:
+                return await helpdesk.find_marker(ticket_id, key)
+            except Exception as error:
+                problems.append(f"could not check for an earlier incident note: {describe(error)}")
+                return None
+
+        async def write(items: Sequence[tuple[str, str]]) -> list[str | BaseException | None]:
+            notes = [WriteBack(ticket_id, (), None, (
+                f"frontline: this ticket is part of incident {incident.id}: {facts['customers']} customers, "
+                f"{facts['size']} tickets (first report {facts['first_at']}, latest {facts['latest_at']})"
+                + (f"; incident alert {ref}" if ref else "") + f".\n[{key}]\n"), key) for ticket_id, key in items]
+            results = await helpdesk.write_back(notes)
+            return [result.remote_ref if result.error is None else result.error for result in results]
+
+        done = await self.ledger.many([(ticket_id, incident.id) for ticket_id in pending], "incident_note",
+                                      helpdesk.name, find=find, do=write)
+        failed = [ticket_id for ticket_id, answer in done.items() if isinstance(answer, BaseException)]
+        if failed:
+            problems.append(f"incident note failed on {', '.join(failed)}")
+        self.related.noted(incident.id, [ticket_id for ticket_id in done if ticket_id not in failed])
 
     async def _issue(self, incident: IncidentRecord, problems: list[str]) -> str | None:
         """The incident's tracker issue (created once, found by its marker), as "ENG-1 url"; None without one."""

@@ -161,7 +161,7 @@ class TriageRun:
         self._taken: set[str] = set()  # tickets this run already triaged (a requeued one listed again)
         self.incidents = IncidentStep(settings=self.settings, store=services.store, chat=services.chat,
                                       tracker=services.tracker, renderer=services.renderer, ledger=self.ledger,
-                                      flow=self.flow, finder=services.finder)
+                                      flow=self.flow, finder=services.finder, helpdesk=services.helpdesk)
 
     async def run(self) -> RunSummary:
         """Handle every new and open ticket once; returns the summary."""

@@ -43,6 +43,7 @@ class Member:
     ticket_id: str
     created_at: datetime
     customer: str
+    noted: bool = False  # its own note links the incident
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +134,8 @@ class RelatedStore:
         with self.engine.begin() as conn:
             insert_missing(conn, incident_members, [
                 {"incident_id": incident_id, "ticket_id": m.ticket_id, "created_at": m.created_at,
-                 "customer": m.customer[:300], "joined_at": now} for m in members], ("incident_id", "ticket_id"))
+                 "customer": m.customer[:300], "joined_at": now, "noted": m.noted} for m in members],
+                ("incident_id", "ticket_id"))
             span = conn.execute(select(func.min(incident_members.c.created_at), func.max(incident_members.c.created_at))
                                 .where(incident_members.c.incident_id == incident_id)).one()
             conn.execute(update(incidents).where(incidents.c.id == incident_id)
@@ -152,8 +154,17 @@ class RelatedStore:
                                    .order_by(incident_members.c.created_at, incident_members.c.ticket_id)
                                    ).mappings().all()
         return IncidentRecord(row["id"], row["flow"], row["status"], _aware(row["first_at"]), _aware(row["latest_at"]),
-                              row["summary"], tuple(Member(m["ticket_id"], _aware(m["created_at"]), m["customer"])
-                                                    for m in members))
+                              row["summary"], tuple(Member(m["ticket_id"], _aware(m["created_at"]), m["customer"],
+                                                           bool(m["noted"])) for m in members))
+
+    def noted(self, incident_id: str, ticket_ids: Sequence[str]) -> None:
+        """These members' notes link the incident now."""
+        if not ticket_ids:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(update(incident_members).where(
+                incident_members.c.incident_id == incident_id, incident_members.c.ticket_id.in_(list(ticket_ids)),
+            ).values(noted=True))
 
     def incidents_of(self, flow: str) -> list[IncidentRecord]:
         """Every incident of ``flow``, oldest first."""

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     DateTime,
     Float,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 
@@ -203,4 +205,7 @@ incident_members = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("customer", String(300), nullable=False),
     Column("joined_at", UTCDateTime(), nullable=False),
+    # True once the member's own note links the incident (written at its triage, or a follow-up note
+    # for a ticket triaged before the incident opened).
+    Column("noted", Boolean, nullable=False, server_default=false()),
 )

@@ -264,7 +264,7 @@ class SlackChat:
         channel, ts = found
         await self.api.call("chat.update", partial(
             AsyncWebClient.chat_update, channel=channel, ts=ts, text=message.text,
-            blocks=verbatim(list(message.blocks)), link_names=False))
+            blocks=verbatim(list(message.blocks))))
 
     async def _in_thread(self, channel_id: str, thread_ts: str, key: str) -> str | None:
         """The reply carrying ``key`` in the thread of ``thread_ts``, if it landed; None when unsure."""

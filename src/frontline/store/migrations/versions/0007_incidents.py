@@ -48,6 +48,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("customer", sa.String(300), nullable=False),
         sa.Column("joined_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("noted", sa.Boolean, nullable=False, server_default=sa.false()),
     )
 
 
