@@ -16,15 +16,16 @@ from frontline.store.related import RelatedStore
 from frontline.store.state import StateStore
 from tests.fakes.base import serve
 from tests.fakes.stack import Stack, build_stack
+from tests.fakes.zendesk import HOST
 from tests.flows.test_triage_stack import CONFIG, REAL_STACK, triage
 from tests.helpers import make_settings
 
 INCIDENT = ":rotating_light: Incident"
 
 
-def storm_stack(storm: Storm) -> tuple[Stack, set[int]]:
+def storm_stack(storm: Storm, *, zendesk_host: str | None = HOST) -> tuple[Stack, set[int]]:
     """The fakes holding the storm's tickets (with their own creation times); the storm's Zendesk ids."""
-    stack = build_stack(0)
+    stack = build_stack(0, zendesk_host=zendesk_host)
     zendesk = stack.zendesk
     organizations: dict[str, int] = {}
     users: dict[str, int] = {}
