@@ -88,3 +88,22 @@ def test_a_storm_on_zendesk_and_slack_is_one_incident_alert_kept_current_with_re
                          for m in slack.all_posted() if not m["text"].startswith(INCIDENT))
         assert set(alerts.values()) == {1} and len(alerts) == len(stack.zendesk.tickets)
         assert len([m for m in slack.all_posted() if m["text"].startswith(INCIDENT)]) == 1
+
+
+def test_native_links_make_the_first_report_a_zendesk_problem_and_the_others_its_incidents(
+        workspace: Path) -> None:
+    stack, ids = storm_stack(generate_storm(60, 12))
+    with serve(stack.slack) as url:
+        make_settings(workspace, CONFIG + "[runner]\nbatch_size = 10\n[incidents]\nnative_links = true\n")
+        settings = load_settings(workspace / "frontline.toml", environ=stack.environment(slack=f"{url}/api"),
+                                 dotenv=None, overrides=REAL_STACK)
+        assert not triage(settings, stack).failures
+    [incident] = RelatedStore(StateStore.open(settings.state_url).engine).incidents_of("triage")
+    first, *others = [int(m.ticket_id) for m in incident.members]
+    tickets = stack.zendesk.tickets
+    assert tickets[first]["type"] == "problem" and others
+    assert all(tickets[t]["type"] == "incident" and tickets[t]["problem_id"] == first for t in others)
+    assert all(tickets[t]["status"] in ("new", "open") for t in (first, *others))  # nothing closed or merged
+    assert not [t for t in tickets if t not in (first, *others) and tickets[t]["type"] in ("problem", "incident")]
+    for fake in stack.fakes:
+        assert fake.violations == [] and fake.unknown == [], fake.service

@@ -62,6 +62,7 @@ class Links:
     incident: str | None = None
     incident_size: int = 0  # distinct customers in the incident
     incident_tickets: int = 0
+    first: str | None = None  # the incident's first report
 
 
 class IncidentStep:
@@ -143,12 +144,15 @@ class IncidentStep:
                 incident_id=incident.id if incident else None)])
             finder.add(ticket)
             size = tickets_in = 0
+            first_report = None
             if incident is not None:
                 current = self.related.incident(incident.id) or incident
                 size, tickets_in = len({m.customer for m in current.members}), len(current.members)
+                first_report = current.members[0].ticket_id if current.members else None
                 self._touched.setdefault(incident.id, channel)
             parent = min(found, key=lambda pair: (rows[pair[0]].created_at, pair[0]))[0] if found else None
-            self.links[ticket.id] = Links(found, parent, incident.id if incident else None, size, tickets_in)
+            self.links[ticket.id] = Links(found, parent, incident.id if incident else None, size, tickets_in,
+                                          first_report)
         self._settle(channels)
 
     def _settle(self, channels: dict[str, str]) -> None:
@@ -158,14 +162,15 @@ class IncidentStep:
         it) is a member now: its alert, note and severity show the incident like the others'.
         """
         rows = self.related.get(self.flow, list(channels))
-        sizes: dict[str, tuple[int, int]] = {}
+        sizes: dict[str, tuple[int, int, str | None]] = {}
         for ticket_id, row in rows.items():
             if row.incident_id is None or ticket_id not in self.links:
                 continue
             if row.incident_id not in sizes:
                 incident = self.related.incident(row.incident_id)
                 members = incident.members if incident else ()
-                sizes[row.incident_id] = (len({m.customer for m in members}), len(members))
+                sizes[row.incident_id] = (len({m.customer for m in members}), len(members),
+                                          members[0].ticket_id if members else None)
                 self.related.noted(row.incident_id, [m.ticket_id for m in members if m.ticket_id in channels])
             links = self.links[ticket_id]
             self.links[ticket_id] = Links(links.duplicates, links.parent, row.incident_id, *sizes[row.incident_id])
@@ -252,10 +257,12 @@ class IncidentStep:
                 return None
 
         async def write(items: Sequence[tuple[str, str]]) -> list[str | BaseException | None]:
+            first = incident.members[0].ticket_id
             notes = [WriteBack(ticket_id, (), None, (
                 f"frontline: this ticket is part of incident {incident.id}: {facts['customers']} customers, "
                 f"{facts['size']} tickets (first report {facts['first_at']}, latest {facts['latest_at']})"
-                + (f"; incident alert {ref}" if ref else "") + f".\n[{key}]\n"), key) for ticket_id, key in items]
+                + (f"; incident alert {ref}" if ref else "") + f".\n[{key}]\n"), key, {},
+                *self._native(ticket_id, first)) for ticket_id, key in items]
             results = await helpdesk.write_back(notes)
             return [result.remote_ref if result.error is None else result.error for result in results]
 
@@ -265,6 +272,21 @@ class IncidentStep:
         if failed:
             problems.append(f"incident note failed on {', '.join(failed)}")
         self.related.noted(incident.id, [ticket_id for ticket_id in done if ticket_id not in failed])
+
+    def _native(self, ticket_id: str, first: str | None) -> tuple[str | None, str | None]:
+        """(ticket type, problem id) of a member (``native_links``): the first a problem, the others its incidents."""
+        if not self.options.native_links or first is None:
+            return None, None
+        if ticket_id == first:
+            return "problem", None
+        return "incident", first
+
+    def native_link(self, ticket_id: str) -> tuple[str | None, str | None]:
+        """(ticket type, problem id) of the ticket's write-back; (None, None) outside incidents or with links off."""
+        links = self.links.get(ticket_id)
+        if links is None or links.incident is None:
+            return None, None
+        return self._native(ticket_id, links.first)
 
     async def _issue(self, incident: IncidentRecord, problems: list[str]) -> str | None:
         """The incident's tracker issue (created once, found by its marker), as "ENG-1 url"; None without one."""

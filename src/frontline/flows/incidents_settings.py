@@ -27,4 +27,6 @@ class IncidentSettings(BaseModel):
     channel: str = ""  # where incident alerts go; empty: the channel of the ticket that opened it
     tracker: bool = True  # one tracker issue per incident
     raise_severity: bool = True  # an incident's members go up one severity level
-    zendesk_links: bool = False  # Zendesk: the first ticket a problem, the others incidents of it
+    # A helpdesk's native link (Zendesk): an incident's first ticket becomes a problem, the others incidents
+    # of it (type and problem_id); nothing is merged or closed. Helpdesks without such links ignore it.
+    native_links: bool = False

@@ -485,6 +485,7 @@ class TriageRun:
             name: value.format(category=triage.category, severity=triage.severity)
             for name, value in templates.items() if not (outcome.review and "{category}" in value)
         }
+        native = self.incidents.native_link(outcome.ticket.id)
         return WriteBack(
             ticket_id=outcome.ticket.id,
             add_tags=self._tags(triage, outcome.review),
@@ -492,6 +493,8 @@ class TriageRun:
             note=note,
             marker=key,
             custom_fields=fields,
+            ticket_type=native[0],
+            problem_id=native[1],
         )
 
     async def _write_backs(self, outcomes: list[TicketOutcome]) -> None:
