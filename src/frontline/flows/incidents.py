@@ -31,8 +31,8 @@ thread (:meth:`thread_hint`) before it is posted again.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -88,6 +88,7 @@ class IncidentStep:
         self._events: dict[str, asyncio.Event] = {}
         self._roots: dict[str, str] = {}  # ticket id → the thread its alert is in (or the alert itself)
         self._page: set[str] = set()  # the tickets of the page being linked: their own notes link their incident
+        self._pending: dict[str, RelatedTicket] = {}  # this page's rows, stored together when it is linked
 
     @property
     def enabled(self) -> bool:
@@ -119,7 +120,7 @@ class IncidentStep:
             created = ticket.created_at or now
             floor = min(options.threshold, options.incident_threshold)
             scored = [(i, s) for i, s in finder.similar(ticket, options.candidates) if s >= floor and i != ticket.id]
-            rows = self.related.get(self.flow, [i for i, _ in scored])
+            rows = self._rows(i for i, _ in scored)
             alike = tuple((i, s) for i, s in scored if i in rows and rows[i].created_at >= created - lookback)
             found = tuple((i, s) for i, s in alike if s >= options.threshold)  # duplicates
             same = [(i, s) for i, s in alike if s >= options.incident_threshold]  # the same problem, maybe reworded
@@ -127,6 +128,7 @@ class IncidentStep:
             incident = self._current(same, rows, created, window)
             if incident is not None:
                 self.related.join(incident.id, self.flow, [Member(ticket.id, created, customer, noted=True)])
+                self._joined(incident.id, [ticket.id])
             else:
                 group = [Member(i, rows[i].created_at, rows[i].customer) for i, _ in same
                          if rows[i].incident_id is None and within(rows[i].created_at, created, window)]
@@ -137,11 +139,12 @@ class IncidentStep:
                     incident = self.related.open(IncidentRecord(
                         f"{self.flow}/{members[0].ticket_id}", self.flow, "open", members[0].created_at,
                         members[-1].created_at, first, tuple(members)))
+                    self._joined(incident.id, [m.ticket_id for m in members])
             company = ticket.company
-            self.related.record(self.flow, [RelatedTicket(
+            self._pending[ticket.id] = RelatedTicket(
                 ticket.id, created, customer, company.plan if company else None, company.mrr if company else None,
                 _summary(ticket), " ".join(sorted(ticket_terms(ticket))), duplicates=found,
-                incident_id=incident.id if incident else None)])
+                incident_id=incident.id if incident else None)
             finder.add(ticket)
             size = tickets_in = 0
             first_report = None
@@ -153,7 +156,22 @@ class IncidentStep:
             parent = min(found, key=lambda pair: (rows[pair[0]].created_at, pair[0]))[0] if found else None
             self.links[ticket.id] = Links(found, parent, incident.id if incident else None, size, tickets_in,
                                           first_report)
+        pending, self._pending = self._pending, {}
+        self.related.record(self.flow, list(pending.values()))  # one statement for the page
         self._settle(channels)
+
+    def _rows(self, ticket_ids: Iterable[str]) -> dict[str, RelatedTicket]:
+        """The stored rows of these tickets, this page's own as linked so far."""
+        wanted = list(ticket_ids)
+        rows = self.related.get(self.flow, [i for i in wanted if i not in self._pending])
+        rows.update((i, self._pending[i]) for i in wanted if i in self._pending)
+        return rows
+
+    def _joined(self, incident_id: str, ticket_ids: Sequence[str]) -> None:
+        """This page's rows of these tickets are in the incident now (the stored ones were updated by the join)."""
+        for ticket_id in ticket_ids:
+            if ticket_id in self._pending:
+                self._pending[ticket_id] = replace(self._pending[ticket_id], incident_id=incident_id)
 
     def _settle(self, channels: dict[str, str]) -> None:
         """Give every ticket of the page its incident as it stands after the whole page was linked.
