@@ -92,3 +92,11 @@ def test_the_outbox_writes_a_reply_with_its_thread_and_an_update_as_chat_update(
     assert run(again.post("#billing", REPLY, REPLY_KEY, thread=first)) == reply and len(again.entries()) == 2
     with pytest.raises(ChannelRefusedError):
         run(again.update("1.5", NEWER))
+
+
+def test_the_incidents_channel_is_among_those_searched_after_a_crash(tmp_path: Path) -> None:
+    from frontline.connectors.slack.chat import channels_of
+    from tests.helpers import make_settings
+
+    assert "#incidents" not in channels_of(make_settings(tmp_path))
+    assert channels_of(make_settings(tmp_path, '[incidents]\nchannel = "#incidents"\n'))[-1] == "#incidents"

@@ -94,8 +94,13 @@ def verbatim(node: Any) -> Any:
 
 
 def channels_of(settings: Settings) -> tuple[str, ...]:
-    """Every channel triage may post to: the routing map's channels, then the fallback."""
-    return tuple(dict.fromkeys((*settings.routing.channels.values(), settings.routing.fallback)))
+    """Every channel triage may post to: the routing map's channels, the fallback, and its incidents' channel."""
+    try:
+        incidents = str(getattr(settings.section("incidents"), "channel", "") or "")
+    except FrontlineError:  # the section's package is not installed
+        incidents = ""
+    extra = (incidents,) if incidents else ()
+    return tuple(dict.fromkeys((*settings.routing.channels.values(), settings.routing.fallback, *extra)))
 
 
 def escalation_channels_of(settings: Settings) -> tuple[str, ...]:
