@@ -307,6 +307,9 @@ class WriteBack:
     note: str
     marker: str
     custom_fields: Mapping[str, Any] = field(default_factory=dict)
+    # A helpdesk's native problem/incident link (Zendesk's ticket type and problem_id); others ignore them.
+    ticket_type: str | None = None
+    problem_id: str | None = None
 
 
 class EffectStatus(enum.StrEnum):

@@ -110,16 +110,28 @@ class Chat(Protocol):
 
     name: str
 
-    async def post(self, channel: str, message: ChatMessage, key: str) -> str:
+    async def post(self, channel: str, message: ChatMessage, key: str, thread: str | None = None) -> str:
         """Post ``message`` to ``channel`` and return a message reference.
 
         Raises ``ChannelRefusedError`` when the channel cannot be posted to.
         ``key`` is the idempotency key, carried with the message so a crash can be reconciled.
+        ``thread`` is the reference of an earlier post: the message is a reply in its thread (in that
+        post's channel), as a linked ticket's or an incident member's alert is.
         """
         ...
 
-    async def find_posted(self, key: str) -> str | None:
-        """The reference of a message already posted with ``key``, if any (crash recovery)."""
+    async def update(self, ref: str, message: ChatMessage) -> None:
+        """Replace the content of the posted message ``ref`` (an incident alert kept current).
+
+        Idempotent by nature: updating twice with one content leaves one message.
+        """
+        ...
+
+    async def find_posted(self, key: str, thread: str | None = None) -> str | None:
+        """The reference of a message already posted with ``key``, if any (crash recovery).
+
+        ``thread``: the parent it would have been posted under, where a reply is looked for.
+        """
         ...
 
     async def aclose(self) -> None:

@@ -102,3 +102,8 @@ def test_two_demos_at_different_times_give_the_same_figures(night: str, sunday_q
     filed = issues(night_folder)
     assert filed and any(re.search(r"open \d+ h", body) for body in filed.values())
     assert filed == issues(sunday_folder)
+
+
+def test_a_demo_with_a_storm_opens_one_incident_for_it(tmp_path: Path) -> None:
+    output = run_demo(tmp_path, NIGHT, *SMALL, "--storm", "12", "--quiet")
+    assert re.search(r"incidents: 1 \(triage/\d+: 1[12] customers, 1[2-9] tickets\)", output), output

@@ -9,7 +9,8 @@ with ``Retry-After``. Private channels are invisible to a bot that is not in the
     fake = SlackFake()
     fake.add_channel("engineering", member=False)   # the bot was never invited
     with serve(fake) as base: ...                    # point base_url at f"{base}/api/"
-    fake.posted("#billing")                          # what landed there
+    fake.posted("#billing")                          # what landed there (replies in threads too)
+    fake.replies("#billing", ts)                     # the replies in one message's thread
     fake.pings(message)                              # who a message would notify
 """
 
@@ -34,6 +35,8 @@ DOCUMENTED_EXTRAS = {
     "metadata": "chat.postMessage `metadata` (message metadata, 2022) is newer than the 2020 spec snapshot",
     "include_all_metadata": "conversations.history `include_all_metadata` (2022) is newer than the 2020 snapshot",
 }
+# Replies in a thread are kept with the channel's messages but, as in Slack, conversations.history
+# lists only the top level (a reply is not broadcast); conversations.replies lists one thread.
 # Arguments Slack documents as "a JSON-based array … presented as a URL-encoded string": in a JSON
 # body they are the array itself.
 JSON_ENCODED = {"blocks", "attachments"}
@@ -141,7 +144,8 @@ class SlackFake(FakeAPI):
         self._last_ts = 0.0
         handlers = {"auth.test": self._auth_test, "chat.postMessage": self._post,
                     "conversations.history": self._history, "conversations.list": self._list,
-                    "conversations.info": self._info}
+                    "conversations.info": self._info, "chat.update": self._update,
+                    "conversations.replies": self._replies}
         for name, handler in handlers.items():
             for verb in ("GET", "POST"):
                 self.route(verb, rf"/api/{re.escape(name)}", self._guarded(name, handler))
@@ -162,6 +166,14 @@ class SlackFake(FakeAPI):
     def posted(self, name: str) -> list[dict[str, Any]]:
         """The messages in ``#name``, oldest first."""
         return list(self.named(name).messages)
+
+    def top_level(self, name: str) -> list[dict[str, Any]]:
+        """The messages in ``#name`` that are not replies in a thread, oldest first."""
+        return [m for m in self.named(name).messages if m.get("thread_ts") in (None, m["ts"])]
+
+    def replies(self, name: str, ts: str) -> list[dict[str, Any]]:
+        """The replies in the thread of the message ``ts`` in ``#name``, oldest first."""
+        return [m for m in self.named(name).messages if m.get("thread_ts") == ts and m["ts"] != ts]
 
     def all_posted(self) -> list[dict[str, Any]]:
         """Every message in the workspace."""
@@ -285,6 +297,14 @@ class SlackFake(FakeAPI):
         message = {"type": "message", "text": text, "ts": self._ts(), "user": self.bot_user, "bot_id": self.bot_id,
                    "blocks": blocks or [], "metadata": metadata,
                    "_link_names": _flag(args.get("link_names")) or args.get("parse") == "full"}
+        thread_ts = str(args.get("thread_ts") or "")
+        if thread_ts:
+            parent = next((m for m in channel.messages if m["ts"] == thread_ts), None)
+            if parent is None:
+                return self._refuse("thread_not_found")
+            message["thread_ts"] = parent.get("thread_ts") or thread_ts  # a reply to a reply joins the thread
+            parent["thread_ts"] = parent["ts"]
+            parent["reply_count"] = int(parent.get("reply_count") or 0) + 1
         channel.messages.append(message)
         if self.lost_answers > 0:
             self.lost_answers -= 1
@@ -303,8 +323,8 @@ class SlackFake(FakeAPI):
             return self._refuse("not_in_channel")
         oldest, latest = float(args.get("oldest") or 0), float(args.get("latest") or time.time() + 3600)
         inclusive = _flag(args.get("inclusive"))
-        window = [m for m in reversed(channel.messages)
-                  if (oldest <= float(m["ts"]) if inclusive else oldest < float(m["ts"])) and float(m["ts"]) < latest]
+        window = [m for m in reversed(channel.messages) if m.get("thread_ts") in (None, m["ts"])
+                  and (oldest <= float(m["ts"]) if inclusive else oldest < float(m["ts"])) and float(m["ts"]) < latest]
         start = int(base64.b64decode(args["cursor"]).decode().removeprefix("offset:")) if args.get("cursor") else 0
         limit = min(int(args.get("limit") or 100), 999)
         page = window[start:start + limit]
@@ -315,6 +335,51 @@ class SlackFake(FakeAPI):
         extra = {"response_metadata": {"next_cursor": _cursor(start + limit)}} if more else {}
         return self._ok(messages=messages, has_more=more, pin_count=0, channel_actions_ts=None,
                         channel_actions_count=0, **extra)
+
+    def _replies(self, args: dict[str, Any]) -> httpx.Response:
+        channel = self.channels.get(str(args.get("channel") or ""))
+        if channel is None or not self._visible(channel):
+            return self._refuse("channel_not_found")
+        refused = self._scope("groups:history" if channel.private else "channels:history")
+        if refused is not None:
+            return refused
+        ts = str(args.get("ts") or "")
+        thread = [m for m in channel.messages if m["ts"] == ts or m.get("thread_ts") == ts]
+        if not thread:
+            return self._refuse("thread_not_found")
+        start = int(base64.b64decode(args["cursor"]).decode().removeprefix("offset:")) if args.get("cursor") else 0
+        limit = min(int(args.get("limit") or 100), 999)
+        keep_metadata = _flag(args.get("include_all_metadata"))
+        messages = [{k: v for k, v in m.items() if not k.startswith("_") and (keep_metadata or k != "metadata")}
+                    for m in thread[start:start + limit]]
+        more = start + limit < len(thread)
+        extra = {"response_metadata": {"next_cursor": _cursor(start + limit)}} if more else {}
+        return self._ok(messages=messages, has_more=more, **extra)
+
+    def _update(self, args: dict[str, Any]) -> httpx.Response:
+        refused = self._scope("chat:write")
+        if refused is not None:
+            return refused
+        channel = self._resolve(args.get("channel"))
+        if channel is None:
+            return self._refuse("channel_not_found")
+        message = next((m for m in channel.messages if m["ts"] == str(args.get("ts") or "")), None)
+        if message is None:
+            return self._refuse("message_not_found")
+        if message.get("user") != self.bot_user:
+            return self._refuse("cant_update_message")
+        blocks = args.get("blocks")
+        if isinstance(blocks, str):
+            blocks = json.loads(blocks)
+        if blocks is not None and not _valid_blocks(blocks):
+            return self._refuse("invalid_blocks")
+        if "text" in args:
+            message["text"] = str(args.get("text") or "")
+        if blocks is not None:
+            message["blocks"] = blocks
+        message["edited"] = {"user": self.bot_user, "ts": self._ts()}
+        shown = {k: v for k, v in message.items() if k not in ("metadata", "_link_names")}
+        return self._ok(channel=channel.id, ts=message["ts"], text=message["text"], message=shown)
 
     def _list(self, args: dict[str, Any]) -> httpx.Response:
         types = set(str(args.get("types") or "public_channel").split(","))

@@ -427,7 +427,7 @@ class FakeZendesk(FakeAPI):
             if tag not in ticket["tags"]:
                 ticket["tags"].append(tag)
         ticket["tags"] = [t for t in ticket["tags"] if t not in set(changes.get("remove_tags", ()))]
-        for key in ("priority", "status", "subject", "type", "assignee_id", "group_id"):
+        for key in ("priority", "status", "subject", "type", "problem_id", "assignee_id", "group_id"):
             if key in changes:
                 ticket[key] = changes[key]
         for field in changes.get("custom_fields", ()):

@@ -38,7 +38,8 @@ TICKETS: list[dict[str, Any]] = [
      "company": "Bigco", "plan": "enterprise", "mrr": 2000.0},
     {"id": "3", "subject": "Recurring tasks", "description": f"How do I set up recurring tasks? {ANGRY}",
      "company": "Bigco", "plan": "enterprise", "mrr": 2000.0},
-    {"id": "4", "subject": "Recurring tasks", "description": "How do I set up recurring tasks? Thanks!",
+    # Not ticket 2's words: an exact repeat would be linked as its duplicate and reply in its thread.
+    {"id": "4", "subject": "Export", "description": "How do I export my projects to a CSV file? Thanks!",
      "company": "Freeco", "plan": "free", "mrr": 0.0},
 ]
 URGENT = {"1", "3"}  # a P0 for anyone; a P1 for a high-value customer (enterprise + frustrated how-to)

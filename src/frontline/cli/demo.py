@@ -23,14 +23,16 @@ from frontline.config import Settings
 @click.option("--conversations", type=click.IntRange(0, 100_000), default=150, show_default=True)
 @click.option("--history", type=click.IntRange(100, 100_000), default=3000, show_default=True,
               help="Past tickets the demo's model is trained on (fewer: a quicker, rougher model).")
+@click.option("--storm", type=click.IntRange(0, 10_000), default=0, show_default=True,
+              help="Also this many customers reporting one failure within the hour: triage opens an incident.")
 @click.option("--quiet", "-q", is_flag=True, help="No per-ticket or per-escalation lines, only the summaries.")
-def demo(folder: Path, tickets: int, conversations: int, history: int, quiet: bool) -> None:
+def demo(folder: Path, tickets: int, conversations: int, history: int, storm: int, quiet: bool) -> None:
     """Build a demo workspace (tickets, conversations, KB, trained model); run triage and escalate on it, offline."""
     from frontline.demo.workspace import build_demo
 
     started = time.perf_counter()
     console.print(f"Building the demo workspace in {safe(folder)} …")
-    workspace = build_demo(folder, tickets=tickets, conversations=conversations, history=history)
+    workspace = build_demo(folder, tickets=tickets, conversations=conversations, history=history, storm=storm)
     accuracy = f" (cross-validated accuracy {workspace.model_accuracy:.0%})" if workspace.model_accuracy else ""
     console.print(f"  {workspace.articles} KB articles indexed, model trained on {workspace.history} past "
                   f"tickets{accuracy}, {workspace.tickets} new tickets and {workspace.conversations} "
@@ -38,6 +40,7 @@ def demo(folder: Path, tickets: int, conversations: int, history: int, quiet: bo
     summary = asyncio.run(flow_once("triage", workspace.settings, dry_run=False, limit=None, quiet=quiet))
     print_flow_summary("triage", summary)
     settings = workspace.settings
+    console.print(_incidents(settings))
     console.print()
     # Scored as of the moment the conversations end, not the minute the build finished: the same figures every run.
     escalated = asyncio.run(flow_once("escalate", settings, dry_run=False, limit=None, quiet=quiet,
@@ -54,6 +57,23 @@ def demo(folder: Path, tickets: int, conversations: int, history: int, quiet: bo
     console.print(f"  frontline --config {safe(workspace.config)} kb search \"reset password\"")
     console.print(f"  frontline --config {safe(workspace.config)} run triage   # a second run alerts nothing new")
     console.print(f"  frontline --config {safe(workspace.config)} run escalate # nor does a second escalation run")
+
+
+def _incidents(settings: Settings) -> str:
+    """The incidents triage opened: how many, and the customers and tickets in each."""
+    from frontline.store.related import RelatedStore
+    from frontline.store.state import StateStore
+
+    store = StateStore.open(settings.state_url)
+    try:
+        found = RelatedStore(store.engine).incidents_of("triage")
+    finally:
+        store.close()
+    if not found:
+        return "  incidents: none"
+    shown = "; ".join(f"{safe(i.id)}: {len({m.customer for m in i.members})} customers, {len(i.members)} tickets"
+                      for i in found[:5])
+    return f"  incidents: {len(found)} ({shown})"
 
 
 def _against_ground_truth(settings: Settings) -> str:

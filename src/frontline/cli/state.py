@@ -9,6 +9,7 @@ import click
 from frontline.cli.common import console, safe, settings_from
 from frontline.cli.group import cli
 from frontline.model import normalise_id
+from frontline.store.related import RelatedStore
 from frontline.store.state import StateStore
 
 
@@ -19,12 +20,14 @@ def state_group() -> None:
 
 @state_group.command("show")
 @click.argument("item_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (what is printed either way).")
 @click.pass_context
-def show(ctx: click.Context, item_id: str) -> None:
-    """Show decisions and effects stored for an item."""
+def show(ctx: click.Context, item_id: str, as_json: bool) -> None:
+    """Show decisions, effects, linked tickets (duplicates, with scores) and the incident stored for an item."""
     settings = settings_from(ctx)
     store = StateStore.open(settings.state_url)
     state = store.item_state(normalise_id(item_id))
+    state.update(RelatedStore(store.engine).links(normalise_id(item_id)))
     if not (state["handled"] or state["decisions"] or state["effects"]):
         console.print(f"Nothing stored for {safe(item_id)}: it has not been handled yet.")
         ctx.exit(1)

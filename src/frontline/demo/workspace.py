@@ -41,8 +41,11 @@ def _clean(folder: Path) -> None:
 
 
 def build_demo(folder: Path, *, tickets: int = 120, history: int = 3000, seed: int = 7,
-               conversations: int = 150, now: datetime | None = None) -> DemoWorkspace:
+               conversations: int = 150, now: datetime | None = None, storm: int = 0) -> DemoWorkspace:
     """Create (or recreate) a self-contained demo workspace in ``folder``.
+
+    With ``storm`` that many customers also report one failure within the same hour
+    (:mod:`frontline.demo.storm`): triage opens an incident for them.
 
     The conversations end at ``now`` (the clock's, to the second, by default) and are the same
     whenever it is: score them as of the workspace's ``now`` for the same figures on every run.
@@ -84,7 +87,12 @@ def build_demo(folder: Path, *, tickets: int = 120, history: int = 3000, seed: i
     severity.save(severity_model_path(settings.model_file))
     accuracy = model.meta.scores.get("cv_accuracy")
 
-    live = generate_tickets(tickets, seed=seed)
+    if storm:
+        from frontline.demo.storm import generate_storm
+
+        live = generate_storm(tickets, storm, seed=seed).records
+    else:
+        live = generate_tickets(tickets, seed=seed)
     write_jsonl(live, folder / "tickets.jsonl")
     report = read_tickets(folder / "tickets.jsonl")
     LocalHelpdesk.from_settings(settings).upsert(report.records)

@@ -232,14 +232,21 @@ def _adapter(kind: Any) -> TypeAdapter[Any]:
 
 async def post_with_fallback(chat: Chat, channel: str, fallback: str, message: ChatMessage, key: str,
                              problems: Sequence[list[str]], *,
-                             moves_on: tuple[type[Exception], ...] = (Exception,)) -> tuple[str | None, str]:
+                             moves_on: tuple[type[Exception], ...] = (Exception,),
+                             thread: str | None = None) -> tuple[str | None, str]:
     """Post to ``channel``, else to ``fallback``: (the message's reference or None, where it went).
+
+    With ``thread`` the message is first tried as a reply in that thread; the fallback is a top-level post.
 
     Each refusal, and each failure of a kind in ``moves_on``, is added as one sentence to every list
     in ``problems`` and the next channel is tried; any other error is raised.
     """
-    for target in dict.fromkeys((channel, fallback)):
+    attempts: list[tuple[str, str | None]] = [(channel, thread)] if thread else []
+    attempts += [(target, None) for target in dict.fromkeys((channel, fallback))]
+    for target, parent in attempts:
         try:
+            if parent is not None:
+                return await chat.post(target, message, key, thread=parent), target
             return await chat.post(target, message, key), target
         except ChannelRefusedError as error:
             fix = f": {error.hint}" if error.hint else ""

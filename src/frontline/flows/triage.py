@@ -1,9 +1,11 @@
-"""The triage flow: fetch → skip handled → classify → KB search → route → alert → write back (last).
+"""The triage flow: fetch → skip handled → classify → link (duplicates, incidents) → KB search → route → alert
+→ write back (last).
 
 Within a page a ticket's alert goes out as soon as its own KB search is done, so the chat's budget
 and the knowledge base's are spent at the same time; alerts never hold the flow's concurrency slots
 (they wait on the chat's budget, not on other tickets). On a large backlog a channel's low-severity
-alerts may go out as one digest (:mod:`frontline.flows.digest`).
+alerts may go out as one digest (:mod:`frontline.flows.digest`). Linking duplicates and incidents is a
+step of its own (:mod:`frontline.flows.incidents`): a linked ticket's alert is a reply in a thread.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from frontline.config import Settings
 from frontline.decide.language import Language
@@ -30,6 +32,7 @@ from frontline.engine.requeue import take_requeued
 from frontline.errors import FrontlineError, describe
 from frontline.flows.base import Context, Flow, Handled, Output, post_with_fallback
 from frontline.flows.digest import Entry, digest_key, digest_message, digest_of, digest_target, plan_digests
+from frontline.flows.incidents import IncidentStep
 from frontline.flows.protocol import EscalationProtocol
 from frontline.flows.sla import due_fields, expectation, note_view
 from frontline.model import (
@@ -73,6 +76,7 @@ class TicketOutcome:
     sla: Expectation | None = None  # due times (frontline.flows.sla)
     language: Language | None = None  # None: detection is off
     sentiment: TicketSentiment | None = None
+    thread: str | None = None  # the thread its alert was posted in (a duplicate's, an incident member's)
 
 
 @dataclass
@@ -138,6 +142,9 @@ class TriageServices:
             self.scorer = EscalationScorer(self.settings)
         return self.scorer
     tracker: Tracker | None = None  # the escalation protocol's issues (none: urgent tickets get no issue)
+    # The duplicate finder (a decide.similar.SimilarFinder); None: the term finder, built from the store
+    # on first use and kept here for the next pass.
+    finder: Any = None
 
     @property
     def cursor_key(self) -> str:
@@ -172,6 +179,9 @@ class TriageRun:
         self.claim_seconds = 300.0
         self._episodes: dict[str, str] = {}  # ticket id → the episode this run triages it in
         self._taken: set[str] = set()  # tickets this run already triaged (a requeued one listed again)
+        self.incidents = IncidentStep(settings=self.settings, store=services.store, chat=services.chat,
+                                      tracker=services.tracker, renderer=services.renderer, ledger=self.ledger,
+                                      flow=self.flow, finder=services.finder, helpdesk=services.helpdesk)
 
     async def run(self) -> RunSummary:
         """Handle every new and open ticket once; returns the summary."""
@@ -273,6 +283,8 @@ class TriageRun:
         """Triage one page of tickets; True when every ticket completed."""
         triages = await self._classify(tickets)
         outcomes = [self._route(t, tr) for t, tr in zip(tickets, triages, strict=True)]
+        if not self.dry_run and self.incidents.enabled:
+            await self._link(outcomes)
         searches = {o.ticket.id: asyncio.ensure_future(self._search(o)) for o in outcomes}
         try:
             if not self.dry_run:
@@ -297,6 +309,21 @@ class TriageRun:
         for outcome in outcomes:
             self._count(outcome)
         return len(completed) == len(outcomes)
+
+    async def _link(self, outcomes: list[TicketOutcome]) -> None:
+        """Duplicates and incidents (:mod:`frontline.flows.incidents`): links, severity, the incidents' effects."""
+        step = self.incidents
+        try:
+            step.link([(o.ticket, o.channel) for o in outcomes])
+            self.s.finder = step.finder
+            for outcome in outcomes:
+                outcome.triage = step.adjust(outcome.ticket.id, outcome.triage)
+            await step.effects()
+        except Exception as error:  # linking is an extra: a failure leaves each ticket triaged alone
+            for outcome in outcomes:
+                outcome.problems.append(f"linking related tickets failed: {describe(error)}")
+        for outcome in outcomes:
+            outcome.problems.extend(step.problems.pop(outcome.ticket.id, []))
 
     def _route(self, ticket: Ticket, triage: Triage) -> TicketOutcome:
         # Business impact: the classifier weighed the customer's value; the ticket's tone counts too. Severity
@@ -341,6 +368,8 @@ class TriageRun:
             known = ledger.get(keys[outcome.ticket.id])
             if known is not None and known.status is EffectStatus.DONE:
                 outcome.alert_ref = known.remote_ref
+                thread = self.incidents.thread_hint(outcome.ticket.id)
+                self.incidents.alerted(outcome.ticket.id, known.remote_ref, thread)
             else:
                 pending.append(outcome)
         recovered = [e for e in await asyncio.gather(*(
@@ -349,16 +378,24 @@ class TriageRun:
         settled = {e.item_id for e in recovered}
         todo = [o for o in pending if o.ticket.id not in settled]
         runner = self.settings.runner
+        incidents = self.incidents
         groups = plan_digests([(o.ticket.id, o.channel, o.triage.severity) for o in todo
-                               if not self.protocol.is_urgent(o.ticket.id)],
+                               # an urgent ticket is never folded into a digest; a linked one replies in its thread
+                               if not self.protocol.is_urgent(o.ticket.id) and not incidents.threaded(o.ticket.id)],
                               threshold=runner.digest_threshold, severities=runner.digest_severities)
         by_id = {o.ticket.id: o for o in todo}
         grouped = {item_id for _, ids in groups for item_id in ids}
         backlog = {channel: sum(1 for o in todo if o.channel == channel) for channel, _ in groups}
-        results = await asyncio.gather(
-            *(self._digest(channel, [by_id[i] for i in ids], keys, backlog[channel]) for channel, ids in groups),
-            *(self._alert(o, keys[o.ticket.id], searches) for o in todo if o.ticket.id not in grouped))
+        incidents.expect([o.ticket.id for o in todo])
+        try:
+            results = await asyncio.gather(
+                *(self._digest(channel, [by_id[i] for i in ids], keys, backlog[channel]) for channel, ids in groups),
+                *(self._alert(o, keys[o.ticket.id], searches) for o in todo if o.ticket.id not in grouped))
+        finally:
+            incidents.release()
         self.ledger.finish([*recovered, *(e for result in results for e in result)])
+        if incidents.enabled:
+            incidents.record_alerts()
 
     async def _recover(self, outcome: TicketOutcome, key: str, known: Effect) -> Effect | None:
         """Planned before a crash: was it posted after all, alone (its key) or in a digest (the digest's)?"""
@@ -366,25 +403,38 @@ class TriageRun:
         digest = digest_of(known.target)
         if digest is not None:
             candidates.append(digest)
+        thread = self.incidents.thread_hint(outcome.ticket.id)
         for candidate, channel in candidates:
             try:
-                ref = await self.s.chat.find_posted(candidate)
+                ref = await (self.s.chat.find_posted(candidate, thread=thread) if thread and candidate == key
+                             else self.s.chat.find_posted(candidate))
             except Exception as error:
                 outcome.problems.append(f"could not check for an earlier alert: {describe(error)}")
                 continue
             if ref:
                 outcome.alert_ref = ref
+                self.incidents.alerted(outcome.ticket.id, ref, thread if candidate == key else None)
                 return self.ledger.effect(key, outcome.ticket.id, "alert", channel, EffectStatus.DONE, ref)
         return None
 
-    async def _post(self, outcome_problems: list[list[str]], channel: str, message: ChatMessage, key: str
-                    ) -> tuple[str | None, str]:
-        """Post to ``channel``, else the fallback; (reference or None, where it went). Problems go to each list."""
+    async def _post(self, outcome_problems: list[list[str]], channel: str, message: ChatMessage, key: str,
+                    thread: str | None = None) -> tuple[str | None, str]:
+        """Post to ``channel`` (in ``thread``), else the fallback; (reference or None, where it went).
+
+        Problems go to each list.
+        """
         return await post_with_fallback(self.s.chat, channel, self.settings.routing.fallback, message, key,
-                                        outcome_problems)
+                                        outcome_problems, thread=thread)
 
     async def _alert(self, outcome: TicketOutcome, key: str,
                      searches: Mapping[str, Awaitable[None]] | None) -> list[Effect]:
+        try:
+            return await self._alert_once(outcome, key, searches)
+        finally:
+            self.incidents.alerted(outcome.ticket.id, outcome.alert_ref, outcome.thread)
+
+    async def _alert_once(self, outcome: TicketOutcome, key: str,
+                          searches: Mapping[str, Awaitable[None]] | None) -> list[Effect]:
         if searches is not None and outcome.ticket.id in searches:
             await searches[outcome.ticket.id]  # the alert lists the ticket's help articles
         try:
@@ -394,7 +444,9 @@ class TriageRun:
             outcome.problems.append(f"alert not rendered: {error}")
             return [self.ledger.effect(key, outcome.ticket.id, "alert", outcome.channel, EffectStatus.FAILED,
                                        error=str(error))]
-        ref, channel = await self._post([outcome.problems], outcome.channel, message, key)
+        message = self.incidents.decorate(outcome.ticket.id, message)
+        outcome.thread = await self.incidents.thread_for(outcome.ticket.id)
+        ref, channel = await self._post([outcome.problems], outcome.channel, message, key, outcome.thread)
         if ref is None:
             return [self.ledger.effect(key, outcome.ticket.id, "alert", outcome.channel, EffectStatus.FAILED,
                                        error="; ".join(outcome.problems[-2:]))]
@@ -405,6 +457,14 @@ class TriageRun:
     async def _digest(self, channel: str, members: list[TicketOutcome], keys: Mapping[str, str],
                       backlog: int) -> list[Effect]:
         """One digest message for ``members``; each member's alert effect ends with the digest's reference."""
+        try:
+            return await self._digest_once(channel, members, keys, backlog)
+        finally:
+            for member in members:  # a duplicate of a member replies in the digest's thread
+                self.incidents.alerted(member.ticket.id, member.alert_ref, None)
+
+    async def _digest_once(self, channel: str, members: list[TicketOutcome], keys: Mapping[str, str],
+                           backlog: int) -> list[Effect]:
         ledger = self.ledger
         key = digest_key(self.flow, channel, [m.ticket.id for m in members])
         digest_item = f"digest:{channel}"
@@ -458,6 +518,7 @@ class TriageRun:
             # The write-back always runs: fall back to a plain note rather than skip it.
             note = (f"frontline triage: {triage.category} {triage.severity} ({triage.confidence:.2f}). "
                     f"Note template failed: {error}\n[{key}]\n")
+        note = self.incidents.annotate_note(outcome.ticket.id, note, key)
         # A helpdesk may ask for fields of its own (Zendesk: [zendesk.custom_fields], keyed by field id).
         # Like the category tags, those naming the category are left alone for a guess sent to review;
         # abstaining is about the category only, so severity and priority are written all the same.
@@ -466,6 +527,7 @@ class TriageRun:
             name: value.format(category=triage.category, severity=triage.severity)
             for name, value in templates.items() if not (outcome.review and "{category}" in value)
         } | due_fields(outcome.sla, self.settings)
+        native = self.incidents.native_link(outcome.ticket.id)
         return WriteBack(
             ticket_id=outcome.ticket.id,
             add_tags=self._tags(triage, outcome.review, outcome.language),
@@ -473,6 +535,8 @@ class TriageRun:
             note=note,
             marker=key,
             custom_fields=fields,
+            ticket_type=native[0],
+            problem_id=native[1],
         )
 
     async def _write_backs(self, outcomes: list[TicketOutcome]) -> None:
@@ -568,7 +632,7 @@ class TriageFlow(Flow):
         return TriageServices(settings=context.settings, store=context.store, helpdesk=ports["helpdesk"],
                               kb=ports["kb"], chat=ports["chat"], classifier=context.classifier(),
                               renderer=Renderer(context.settings), team=context.settings.team,
-                              tracker=ports["tracker"])
+                              tracker=ports.get("tracker"))
 
     def wanted(self, item: Ticket) -> bool:
         """A ticket solved or closed before it was reached needs no alert now."""

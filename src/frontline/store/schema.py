@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     DateTime,
     Float,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 
@@ -177,4 +179,52 @@ escalations = Table(
     Column("alert_ref", String(400), nullable=True),
     UniqueConstraint("source", "item_id", name="uq_escalations_item"),
     Index("ix_escalations_state", "state", "created_at"),
+)
+
+# Tickets triage has seen, for linking later ones to them (duplicates) and for incidents: when the
+# customer wrote (the ticket's own creation time), who the customer is and what they are worth, the
+# terms the FTS-less similar finder compares, where the ticket's alert went, and what it was linked to.
+related_tickets = Table(
+    "related_tickets",
+    metadata,
+    Column("flow", String(40), primary_key=True),
+    Column("ticket_id", String(200), primary_key=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("customer", String(300), nullable=False),
+    Column("plan", String(100), nullable=True),
+    Column("mrr", Float, nullable=True),
+    Column("summary", Text, nullable=False),
+    Column("terms", Text, nullable=False),
+    Column("alert_ref", String(400), nullable=True),
+    Column("duplicates", JSON, nullable=False),
+    Column("incident_id", String(200), nullable=True),
+    Index("ix_related_created", "flow", "created_at"),
+)
+
+# An incident: similar tickets from several customers within a window. Its id is made from the flow
+# and its first member, so a run redoing a page after a crash finds the same incident.
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("flow", String(40), nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("first_at", UTCDateTime(), nullable=False),
+    Column("latest_at", UTCDateTime(), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("opened_at", UTCDateTime(), nullable=False),
+    Index("ix_incidents_flow", "flow", "status"),
+)
+
+incident_members = Table(
+    "incident_members",
+    metadata,
+    Column("incident_id", String(200), primary_key=True),
+    Column("ticket_id", String(200), primary_key=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("customer", String(300), nullable=False),
+    Column("joined_at", UTCDateTime(), nullable=False),
+    # True once the member's own note links the incident (written at its triage, or a follow-up note
+    # for a ticket triaged before the incident opened).
+    Column("noted", Boolean, nullable=False, server_default=false()),
 )

@@ -1,7 +1,10 @@
 """The embedded chat: alerts printed to the console and appended to a JSONL outbox.
 
-Each line holds the exact ``chat.postMessage`` arguments (channel, text, blocks, metadata),
-so the same payload can be posted to Slack later.
+Each line holds the exact ``chat.postMessage`` arguments (channel, text, blocks, metadata, and
+``thread_ts`` for a reply in a thread), so the same payload can be posted to Slack later. An update
+of a posted message (an incident alert kept current) is a line of ``chat.update`` arguments
+(``"method": "chat.update"``, channel, ``ts``, text, blocks); :meth:`OutboxChat.entries` lists the
+posts, :meth:`OutboxChat.current` a post as last updated.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ class OutboxChat:
         self._channels = set(channels) if channels is not None else None
         private.folder(path.parent)
         self._posted: dict[str, str] | None = None
+        self._where: dict[str, str] = {}  # ts → channel of each post (a reply goes to its parent's channel)
         self._fd: int | None = None
         self._count = 0
 
@@ -63,11 +67,14 @@ class OutboxChat:
                         except (ValueError, KeyError, TypeError):
                             continue  # a torn last line after a crash is simply not a posted message
                         self._posted[key] = entry.get("ts") or f"line:{number}"
+                        self._where[self._posted[key]] = str(entry.get("channel") or "")
                         self._count = number
         return self._posted
 
-    async def post(self, channel: str, message: ChatMessage, key: str) -> str:
-        """Append the alert; refuse malformed channel names like Slack's channel_not_found."""
+    async def post(self, channel: str, message: ChatMessage, key: str, thread: str | None = None) -> str:
+        """Append the alert (a reply in ``thread``'s thread when given); refuse malformed channel names."""
+        if thread is not None:
+            channel = self._channel_of(thread) or channel  # a reply goes where its parent is, as in Slack
         if not CHANNEL_NAME.match(channel):
             raise ChannelRefusedError(SERVICE, channel, "channel_not_found: not a valid channel name")
         if self._channels is not None and channel not in self._channels:
@@ -84,11 +91,14 @@ class OutboxChat:
             "metadata": {"event_type": METADATA_EVENT, "event_payload": {"idempotency_key": key}},
             "ts": ts,
         }
+        if thread is not None:
+            entry["thread_ts"] = thread
         try:
             self._append((json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8"))
         except OSError as error:
             raise private.unusable(self.path, error) from None
         posted[key] = ts
+        self._where[ts] = channel
         if self._echo is not None:
             self._echo(f"{channel}  {console_line(message)}")
         return ts
@@ -131,12 +141,27 @@ class OutboxChat:
         limited = f"; posting only to {', '.join(sorted(self._channels))}" if self._channels is not None else ""
         return [Check("chat outbox", True, f"ACTIVE: alerts go to the console and {self.path}{limited}")]
 
-    async def find_posted(self, key: str) -> str | None:
-        """The ts of an alert already written with ``key``."""
+    def _channel_of(self, ref: str) -> str | None:
+        self._load()
+        return self._where.get(ref)
+
+    async def update(self, ref: str, message: ChatMessage) -> None:
+        """Append a ``chat.update`` line replacing the text and blocks of the post ``ref``."""
+        channel = self._channel_of(ref)
+        if channel is None:
+            raise ChannelRefusedError(SERVICE, ref, "message_not_found: no post with this reference in the outbox")
+        entry = {"method": "chat.update", "channel": channel, "ts": ref, "text": message.text,
+                 "blocks": list(message.blocks)}
+        try:
+            self._append((json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8"))
+        except OSError as error:
+            raise private.unusable(self.path, error) from None
+
+    async def find_posted(self, key: str, thread: str | None = None) -> str | None:
+        """The ts of an alert already written with ``key`` (a reply is keyed like any post)."""
         return self._load().get(key)
 
-    def entries(self) -> list[dict[str, Any]]:
-        """Every alert in the outbox (for tests and `frontline demo`)."""
+    def _lines(self) -> list[dict[str, Any]]:
         if not self.path.exists():
             return []
         out = []
@@ -147,6 +172,23 @@ class OutboxChat:
                 except ValueError:
                     continue
         return out
+
+    def entries(self) -> list[dict[str, Any]]:
+        """Every alert posted to the outbox, as first posted (for tests and `frontline demo`)."""
+        return [entry for entry in self._lines() if entry.get("method") != "chat.update"]
+
+    def current(self, ref: str) -> dict[str, Any] | None:
+        """The post ``ref`` with its latest update applied, or None when there is no such post."""
+        found: dict[str, Any] | None = None
+        for entry in self._lines():
+            if entry.get("ts") != ref:
+                continue
+            if entry.get("method") == "chat.update":
+                if found is not None:
+                    found = {**found, "text": entry.get("text"), "blocks": entry.get("blocks")}
+            else:
+                found = entry
+        return found
 
     async def aclose(self) -> None:
         """Close the file (every line is already written)."""

@@ -10,7 +10,10 @@
   to one channel and lets other channels go at once. A 429 on a channel holds that channel back.
 - A post that failed after it may have been sent (timeout, 5xx) is looked for in the channel
   before it is sent again, so a retry does not double an alert.
-- ``find_posted`` reads the routed channels' recent history for the key's metadata (bounded: see it).
+- ``post(..., thread=REF)`` replies in the thread of the post ``REF`` (``thread_ts``, in that post's
+  channel); ``update`` edits a post (``chat.update``: an incident alert kept current).
+- ``find_posted`` reads the routed channels' recent history for the key's metadata (bounded: see it);
+  a reply is looked for in its thread (``conversations.replies``).
 - ``diagnose`` checks the token (team, bot, scopes) and the bot's membership of every routed channel.
 
 Calls, retries and the meaning of Slack's error codes live in :mod:`frontline.connectors.slack.api`.
@@ -68,6 +71,12 @@ def reference(channel_id: str, ts: str) -> str:
     return f"{channel_id}:{ts}"
 
 
+def parse_reference(ref: str) -> tuple[str, str] | None:
+    """(channel id, ts) of a reference :func:`reference` made, or None for anything else (a digest's)."""
+    channel, _, ts = ref.partition(":")
+    return (channel, ts) if channel and ts else None
+
+
 def verbatim(node: Any) -> Any:
     """A copy of Block Kit ``node`` with every mrkdwn text object ``verbatim`` unless it says otherwise.
 
@@ -85,8 +94,13 @@ def verbatim(node: Any) -> Any:
 
 
 def channels_of(settings: Settings) -> tuple[str, ...]:
-    """Every channel triage may post to: the routing map's channels, then the fallback."""
-    return tuple(dict.fromkeys((*settings.routing.channels.values(), settings.routing.fallback)))
+    """Every channel triage may post to: the routing map's channels, the fallback, and its incidents' channel."""
+    try:
+        incidents = str(getattr(settings.section("incidents"), "channel", "") or "")
+    except FrontlineError:  # the section's package is not installed
+        incidents = ""
+    extra = (incidents,) if incidents else ()
+    return tuple(dict.fromkeys((*settings.routing.channels.values(), settings.routing.fallback, *extra)))
 
 
 def escalation_channels_of(settings: Settings) -> tuple[str, ...]:
@@ -164,9 +178,11 @@ class SlackChat:
 
     # -- posting ---------------------------------------------------------------------------------
     @staticmethod
-    def payload(channel: str, message: ChatMessage, key: str) -> dict[str, Any]:
-        """The exact ``chat.postMessage`` arguments for one alert."""
+    def payload(channel: str, message: ChatMessage, key: str, thread_ts: str | None = None) -> dict[str, Any]:
+        """The exact ``chat.postMessage`` arguments for one alert (a reply when ``thread_ts`` is given)."""
+        extra = {"thread_ts": thread_ts} if thread_ts else {}
         return {
+            **extra,
             "channel": channel,
             "text": message.text,
             "blocks": verbatim(list(message.blocks)),
@@ -176,17 +192,26 @@ class SlackChat:
             "unfurl_media": False,
         }
 
-    async def post(self, channel: str, message: ChatMessage, key: str) -> str:
-        """Post the alert to ``channel`` and return ``CHANNEL_ID:TS``; ChannelRefusedError when refused."""
+    async def post(self, channel: str, message: ChatMessage, key: str, thread: str | None = None) -> str:
+        """Post the alert to ``channel`` and return ``CHANNEL_ID:TS``; ChannelRefusedError when refused.
+
+        With ``thread`` (a reference this adapter returned) the alert is a reply in that post's
+        thread, in the post's channel.
+        """
         if key in self._posted:
             return self._posted[key]
-        send = partial(AsyncWebClient.chat_postMessage, **self.payload(channel, message, key))
+        parent = parse_reference(thread) if thread else None
+        if parent is not None:
+            channel = parent[0]
+        thread_ts = parent[1] if parent is not None else None
+        send = partial(AsyncWebClient.chat_postMessage, **self.payload(channel, message, key, thread_ts))
         started = self._wall()
         may_have_landed = False
         async for attempt in stamina.retry_context(on=retry_on, attempts=ATTEMPTS, timeout=RETRY_TIMEOUT):
             with attempt:
                 if may_have_landed:  # the last try failed after sending: was it posted after all?
-                    found = await self._landed(channel, key, started)
+                    found = (await self._in_thread(parent[0], parent[1], key) if parent is not None
+                             else await self._landed(channel, key, started))
                     if found is not None:
                         return found
                 if self.api.budget is None:
@@ -195,7 +220,7 @@ class SlackChat:
                     await self.api.acquire("chat.postMessage", channel)
                 try:
                     if self._tool is not None:
-                        data = await self._post_with_tool(channel, message, key)
+                        data = await self._post_with_tool(channel, message, key, thread_ts)
                     else:
                         data = await self.api.call("chat.postMessage", send, retry=False, channel=channel)
                 except RateLimitedError as error:
@@ -213,11 +238,12 @@ class SlackChat:
                 return ref
         raise AssertionError("unreachable")  # pragma: no cover - stamina re-raises the last error
 
-    async def _post_with_tool(self, channel: str, message: ChatMessage, key: str) -> dict[str, Any]:
+    async def _post_with_tool(self, channel: str, message: ChatMessage, key: str,
+                              thread_ts: str | None = None) -> dict[str, Any]:
         """Post through the configured Scalekit tool; its answer is Slack's, errors mean what Slack's do."""
         assert self._tool is not None
         name, run = self._tool
-        payload = self.payload(channel, message, key)
+        payload = self.payload(channel, message, key, thread_ts)
         # Tools take flat string arguments: the structured ones travel as JSON text, as Slack accepts them.
         arguments = {k: json.dumps(v) if isinstance(v, list | dict) else v for k, v in payload.items()}
         data = await run(name, arguments)
@@ -235,8 +261,50 @@ class SlackChat:
             return None  # cannot tell: sending again risks a duplicate rather than losing the alert
         return self._posted.get(key)
 
+    async def update(self, ref: str, message: ChatMessage) -> None:
+        """Replace the text and blocks of the post ``ref`` (``chat.update``; its metadata stays)."""
+        found = parse_reference(ref)
+        if found is None:
+            raise ValueError(f"{ref!r} is not a Slack message reference (CHANNEL_ID:TS)")
+        channel, ts = found
+        await self.api.call("chat.update", partial(
+            AsyncWebClient.chat_update, channel=channel, ts=ts, text=message.text,
+            blocks=verbatim(list(message.blocks))))
+
+    async def _in_thread(self, channel_id: str, thread_ts: str, key: str) -> str | None:
+        """The reply carrying ``key`` in the thread of ``thread_ts``, if it landed; None when unsure."""
+        try:
+            cursor: str | None = None
+            for _ in range(self._pages):
+                data = await self.api.call("conversations.replies", partial(
+                    AsyncWebClient.conversations_replies, channel=channel_id, ts=thread_ts, limit=HISTORY_PAGE,
+                    include_all_metadata=True, cursor=cursor))
+                self._remember(channel_id, data.get("messages") or [])
+                cursor = (data.get("response_metadata") or {}).get("next_cursor") or None
+                if not data.get("has_more") or cursor is None:
+                    break
+        except FrontlineError:
+            return None
+        return self._posted.get(key)
+
+    def _remember(self, channel_id: str, messages: Iterable[Mapping[str, Any]]) -> float:
+        """Note the key of every frontline post among ``messages``; the newest ts seen."""
+        newest = 0.0
+        for message in messages:
+            ts = str(message.get("ts") or "")
+            try:
+                newest = max(newest, float(ts))
+            except ValueError:
+                continue
+            metadata = message.get("metadata") or {}
+            if metadata.get("event_type") == METADATA_EVENT:
+                posted = (metadata.get("event_payload") or {}).get("idempotency_key")
+                if isinstance(posted, str):
+                    self._posted.setdefault(posted, reference(channel_id, ts))
+        return newest
+
     # -- crash recovery ----------------------------------------------------------------------------
-    async def find_posted(self, key: str) -> str | None:
+    async def find_posted(self, key: str, thread: str | None = None) -> str | None:
         """The reference of an earlier alert carrying ``key``, if any (crash recovery).
 
         Bounded: the candidates are the routing channels, the escalation channels and the fallbacks the
@@ -251,9 +319,15 @@ class SlackChat:
         Needs ``channels:read`` and ``channels:history`` (``groups:*`` for private channels). Slack
         caps commercially distributed apps outside the Marketplace at 15 messages per history page,
         which shrinks the reach of ``recovery_pages`` accordingly.
+
+        A reply (``thread``: its parent's reference) is looked for in that thread
+        (``conversations.replies``), which the channel's history does not list.
         """
         if key in self._posted:
             return self._posted[key]
+        parent = parse_reference(thread) if thread else None
+        if parent is not None:
+            return await self._in_thread(parent[0], parent[1], key)
         async with self._scan_lock:
             if key in self._posted:
                 return self._posted[key]
@@ -291,17 +365,7 @@ class SlackChat:
             data = await self.api.call("conversations.history", partial(
                 AsyncWebClient.conversations_history, channel=channel_id, oldest=f"{oldest:.6f}",
                 limit=HISTORY_PAGE, include_all_metadata=True, cursor=cursor))
-            for message in data.get("messages") or []:
-                ts = str(message.get("ts") or "")
-                try:
-                    newest = max(newest, float(ts))
-                except ValueError:
-                    continue
-                metadata = message.get("metadata") or {}
-                if metadata.get("event_type") == METADATA_EVENT:
-                    posted = (metadata.get("event_payload") or {}).get("idempotency_key")
-                    if isinstance(posted, str):
-                        self._posted.setdefault(posted, reference(channel_id, ts))
+            newest = max(newest, self._remember(channel_id, data.get("messages") or []))
             cursor = (data.get("response_metadata") or {}).get("next_cursor") or None
             if not data.get("has_more") or cursor is None:
                 break

@@ -4,8 +4,9 @@ Sources, checked 2026-12 (docs.slack.dev/apis/web-api/rate-limits and each metho
 ``chat.postMessage`` is special-tier, "generally allows posting one message per second per
 channel" with short bursts (``slack.channel_interval_seconds``, one bucket per channel); the other
 methods used are tiered per method per workspace: ``conversations.list`` Tier 2 (20+ per minute),
-``conversations.history`` and ``conversations.info`` Tier 3 (50+ per minute;
-``conversations.history`` is 1 per minute for commercially distributed apps outside the Marketplace
+``conversations.history``, ``conversations.replies``, ``conversations.info`` and ``chat.update``
+Tier 3 (50+ per minute; ``conversations.history`` and ``conversations.replies`` are 1 per minute
+for commercially distributed apps outside the Marketplace
 since 2025-05-29: ``slack.history_per_minute``), ``auth.test`` special (treated as Tier 4, 100+ per
 minute).
 
@@ -37,7 +38,8 @@ def slack_rules(options: SlackSettings, host: str) -> list[Rule]:
         rules.append(rule(Limit("post", 1.0, options.channel_interval_seconds, kind="bucket", source=SOURCE),
                           "POST", r".*/chat\.postMessage", host=host, key=_channel))
     tiers = {"conversations.list": 20, "conversations.history": options.history_per_minute,
-             "conversations.info": 50, "auth.test": 100}
+             "conversations.replies": options.history_per_minute, "conversations.info": 50,
+             "chat.update": 50, "auth.test": 100}
     for method, per_minute in tiers.items():
         rules.append(rule(Limit(method, per_minute, 60.0, source=SOURCE), "POST", rf".*/{re.escape(method)}",
                           host=host))

@@ -216,6 +216,10 @@ def ticket_changes(update: WriteBack) -> dict[str, Any]:
     fields = custom_field_values(update.custom_fields)
     if fields:
         changes["custom_fields"] = fields
+    if update.ticket_type:
+        changes["type"] = update.ticket_type  # problem / incident: the native link of an incident's tickets
+    if update.problem_id and update.problem_id.isdigit():
+        changes["problem_id"] = int(update.problem_id)
     changes["comment"] = {"body": update.note, "public": False}
     return changes
 
