@@ -32,14 +32,6 @@ def forms_incident(customers: Sequence[str], threshold: int) -> bool:
     return len(set(customers)) >= threshold
 
 
-def raised_severity(severity: str, levels: Sequence[str], incident_size: int, threshold: int) -> str:
-    """One level more urgent (``levels`` run most urgent first) for a ticket in an incident of ``threshold``
-    customers or more; unchanged otherwise, and the most urgent level stays where it is."""
-    if incident_size < threshold or severity not in levels:
-        return severity
-    return levels[max(0, list(levels).index(severity) - 1)]
-
-
 def plan_mix(plans: Sequence[str | None]) -> str:
     """"3 enterprise, 2 pro, 1 unknown": each plan and how many accounts are on it, most first."""
     counts = Counter(plan or "unknown" for plan in plans)

@@ -31,13 +31,13 @@ thread (:meth:`thread_hint`) before it is posted again.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from frontline.config import Settings
-from frontline.decide.incident import customer_of, forms_incident, plan_mix, raised_severity, within
+from frontline.decide.incident import customer_of, forms_incident, plan_mix, within
 from frontline.decide.similar import SimilarFinder, TermFinder, ticket_terms
 from frontline.engine.ledger import Ledger
 from frontline.errors import describe
@@ -211,17 +211,19 @@ class IncidentStep:
         links = self.links.get(ticket_id)
         return links.incident_size if links else 0
 
-    def adjust(self, ticket_id: str, triage: Triage) -> Triage:
-        """``triage`` with its severity one level up when the ticket is in an incident (``raise_severity``)."""
+    def adjust(self, ticket_id: str, triage: Triage, reweigh: Callable[[Triage, int], Triage]) -> Triage:
+        """``triage`` weighed again with its incident's size when the ticket is in one (``raise_severity``).
+
+        ``reweigh(triage, customers)`` is the severity's business-impact weighing
+        (:func:`frontline.decide.triage.weigh`), so an incident's scope counts with the customer's value
+        and tone in one place instead of raising a level on its own.
+        """
         links = self.links.get(ticket_id)
         if links is None or links.incident is None or not self.options.raise_severity:
             return triage
-        levels = list(self.settings.severities)
-        raised = raised_severity(triage.severity, levels, links.incident_size, self.options.customers)
+        weighed = reweigh(triage, links.incident_size)
         reason = f"part of incident {links.incident}: {links.incident_size} customers, {links.incident_tickets} tickets"
-        if raised == triage.severity:
-            return triage.with_changes(reasons=(*triage.reasons, reason))
-        return triage.with_changes(severity=raised, reasons=(*triage.reasons, f"{reason} (was {triage.severity})"))
+        return weighed.with_changes(reasons=(*weighed.reasons, reason))
 
     # -- 2. the incidents' alert and issue -------------------------------------------------------------
     async def effects(self) -> None:

@@ -16,12 +16,13 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any, Protocol
 
 from frontline.config import Settings
 from frontline.decide.language import Language
 from frontline.decide.language import detect as detect_language
-from frontline.decide.severity import sentiment_for
+from frontline.decide.severity import SentimentReading, sentiment_for
 from frontline.decide.signals import EscalationScorer
 from frontline.decide.sla import Expectation
 from frontline.decide.ticket_sentiment import TicketSentiment, ticket_sentiment
@@ -76,6 +77,7 @@ class TicketOutcome:
     sla: Expectation | None = None  # due times (frontline.flows.sla)
     language: Language | None = None  # None: detection is off
     sentiment: TicketSentiment | None = None
+    tone: SentimentReading | None = None  # the tone severity weighed (decide.severity.sentiment_for)
     thread: str | None = None  # the thread its alert was posted in (a duplicate's, an incident member's)
 
 
@@ -317,7 +319,8 @@ class TriageRun:
             step.link([(o.ticket, o.channel) for o in outcomes])
             self.s.finder = step.finder
             for outcome in outcomes:
-                outcome.triage = step.adjust(outcome.ticket.id, outcome.triage)
+                outcome.triage = step.adjust(outcome.ticket.id, outcome.triage, partial(
+                    self._reweigh, outcome))
             await step.effects()
         except Exception as error:  # linking is an extra: a failure leaves each ticket triaged alone
             for outcome in outcomes:
@@ -325,11 +328,16 @@ class TriageRun:
         for outcome in outcomes:
             outcome.problems.extend(step.problems.pop(outcome.ticket.id, []))
 
+    def _reweigh(self, outcome: TicketOutcome, triage: Triage, incident_size: int) -> Triage:
+        """``triage`` weighed again with the size of the ticket's incident (and the tone read at routing)."""
+        return weigh(triage, outcome.ticket, self.settings, sentiment=outcome.tone, incident_size=incident_size)
+
     def _route(self, ticket: Ticket, triage: Triage) -> TicketOutcome:
         # Business impact: the classifier weighed the customer's value; the ticket's tone counts too. Severity
         # reads the tone without the cues that only state a problem (calibrated in config/urgency.py); the
         # note shows the escalation scorer's full reading.
-        triage = weigh(triage, ticket, self.settings, sentiment=sentiment_for(ticket, self.settings))
+        tone = sentiment_for(ticket, self.settings)
+        triage = weigh(triage, ticket, self.settings, sentiment=tone)
         review = "abstained" in triage.flags
         routing = self.settings.routing
         channel = routing.fallback if review else self.settings.channel_for(triage.category)
@@ -337,7 +345,7 @@ class TriageRun:
         if language is not None and language.code in routing.languages:
             channel = routing.languages[language.code]  # its readers, even for a review
         return TicketOutcome(ticket=ticket, triage=triage, channel=channel, review=review, language=language,
-                             sentiment=ticket_sentiment(ticket, self.s.tone()))
+                             sentiment=ticket_sentiment(ticket, self.s.tone()), tone=tone)
 
     async def _search(self, outcome: TicketOutcome) -> None:
         """Find the ticket's help articles, then fit its suggested reply to what was found.
