@@ -38,3 +38,14 @@ def test_state_show_prints_the_due_times_and_run_sla_checks_them(project: Path) 
     checked = invoke("run", "sla")
     assert checked.exit_code == 0, checked.output
     assert "SLA" in checked.output and "0 breached" in checked.output
+
+
+def test_state_show_json_names_the_language_duplicates_and_incident_at_the_top(project: Path) -> None:
+    (project / "more.jsonl").write_text(
+        '{"id": 3, "subject": "Passwort vergessen", "description": "Ich kann mich nicht mehr anmelden, '
+        'mein Passwort wird abgelehnt und die E-Mail zum Zurücksetzen kommt nie an."}\n', encoding="utf-8")
+    assert invoke("import", "tickets", "more.jsonl").exit_code == 0
+    assert invoke("run", "triage").exit_code == 0
+    shown = json.loads(invoke("state", "show", "3", "--json").output)
+    assert shown["language"] == "de"
+    assert {"duplicates", "incident", "sla", "language"} <= set(shown)

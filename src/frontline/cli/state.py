@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -23,7 +24,7 @@ def state_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (what is printed either way).")
 @click.pass_context
 def show(ctx: click.Context, item_id: str, as_json: bool) -> None:
-    """Show decisions, effects, linked tickets (duplicates, with scores) and the incident stored for an item."""
+    """Show what is stored for an item: decisions, effects, duplicates (scored), incident, SLA, language."""
     settings = settings_from(ctx)
     store = StateStore.open(settings.state_url)
     state = store.item_state(normalise_id(item_id))
@@ -31,10 +32,16 @@ def show(ctx: click.Context, item_id: str, as_json: bool) -> None:
     if not (state["handled"] or state["decisions"] or state["effects"]):
         console.print(f"Nothing stored for {safe(item_id)}: it has not been handled yet.")
         ctx.exit(1)
-    # The due times of the latest triage decision that set some (frontline.flows.sla).
-    state["sla"] = next((row["fields"]["sla"] for row in reversed(state["decisions"])
-                         if isinstance(row.get("fields"), dict) and row["fields"].get("sla")), None)
+    # The due times and language of the latest triage decision that set them (flows.sla, decide.language).
+    for name in ("sla", "language"):
+        state[name] = _latest(state["decisions"], name)
     console.print_json(json.dumps(state, default=str))
+
+
+def _latest(decisions: list[dict[str, Any]], name: str) -> Any:
+    """The field ``name`` of the latest decision that set it, or None."""
+    return next((row["fields"][name] for row in reversed(decisions)
+                 if isinstance(row.get("fields"), dict) and row["fields"].get(name)), None)
 
 
 @state_group.command("forget")
