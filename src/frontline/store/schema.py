@@ -16,6 +16,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -158,4 +159,16 @@ budgets = Table(
     Column("name", String(200), primary_key=True),
     Column("tokens", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+)
+
+# Sentence-encoder vectors, computed once per item version (frontline.store.embeddings): ``kind``
+# says which text of the item (a ticket's summary, its full text), ``version`` hashes that text and
+# the encoder's name, so an edited ticket or a new encoder is encoded again.
+embeddings = Table(
+    "embeddings",
+    metadata,
+    Column("kind", String(40), primary_key=True),
+    Column("item_id", String(200), primary_key=True),
+    Column("version", String(64), nullable=False),
+    Column("vector", LargeBinary, nullable=False),
 )
