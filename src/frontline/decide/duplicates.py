@@ -19,9 +19,11 @@ store's ``embeddings`` table), so each ticket version is encoded once, in batche
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import overload
 
 import numpy as np
 
@@ -58,10 +60,32 @@ class TicketText:
 class Parts:
     """Candidates and the parts of their scores: normalised BM25, cosine of summaries, cosine of full texts."""
 
-    ids: list[str]
+    ids: Sequence[str]
     lexical: np.ndarray
     summary: np.ndarray | None
     full: np.ndarray | None
+
+
+class _Ids(Sequence[str]):
+    """The ids of some indexed tickets, read only for the few that are ranked (not a list of thousands per query)."""
+
+    def __init__(self, items: list[TicketText], positions: np.ndarray) -> None:
+        self._items = items
+        self._positions = positions
+
+    def __len__(self) -> int:
+        return len(self._positions)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | Sequence[str]:
+        if isinstance(index, slice):
+            return [self._items[int(p)].id for p in self._positions[index]]
+        return self._items[int(self._positions[index])].id
 
 
 class MemoryCache:
@@ -125,7 +149,7 @@ class DuplicateIndex:
             LINK_THRESHOLD if encoder is not None else LEXICAL_LINK_THRESHOLD)
         self.items: list[TicketText] = []
         self._position: dict[str, int] = {}
-        self._times = np.zeros(0, dtype=np.float64)
+        self._stamps = array("d")  # creation times, epoch seconds; read by NumPy without a copy
         self._lexical = BM25()
         dimension = encoder.dimension if encoder is not None else 1
         self._summaries = _Matrix(dimension)
@@ -179,8 +203,7 @@ class DuplicateIndex:
             self._position[item.id] = len(self.items)
             self.items.append(item)
             self._lexical.add(item.full)
-        times = [_time(item) for item in fresh.values()]
-        self._times = np.concatenate([self._times, np.asarray(times, dtype=np.float64)])
+        self._stamps.extend(_time(item) for item in fresh.values())
 
     def similar(self, item: TicketText, k: int = 10, *, before: datetime | None = None) -> list[Candidate]:
         """The ``k`` indexed tickets most like ``item``, best first, among those created before ``before``.
@@ -199,13 +222,11 @@ class DuplicateIndex:
         if not self.items:
             return None
         when = before if before is not None else item.created
-        allowed = np.ones(len(self.items), dtype=bool)
-        if when is not None:
-            allowed &= self._times < when.timestamp()
         own = self._position.get(item.id)
+        times = np.frombuffer(self._stamps, dtype=np.float64)
+        keep = np.flatnonzero(times < when.timestamp()) if when is not None else np.arange(len(self.items))
         if own is not None:
-            allowed[own] = False
-        keep = np.flatnonzero(allowed)
+            keep = keep[keep != own]
         if not keep.size:
             return None
         lexical = self._lexical.normalised(item.full)[keep]
@@ -218,7 +239,7 @@ class DuplicateIndex:
                 summary, full = summaries[0], fulls[0]
             summary_cosine = (self._summaries.rows @ summary)[keep]  # product first: no copy of the matrix
             full_cosine = (self._fulls.rows @ full)[keep]
-        return Parts([self.items[i].id for i in keep], lexical, summary_cosine, full_cosine)
+        return Parts(_Ids(self.items, keep), lexical, summary_cosine, full_cosine)
 
     def links(self, item: TicketText, k: int = 5, *, before: datetime | None = None) -> list[Candidate]:
         """The similar earlier tickets scoring at least the link threshold: the ones to link, best first."""

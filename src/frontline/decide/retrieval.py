@@ -25,6 +25,7 @@ import re
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
@@ -45,6 +46,7 @@ _WORD = re.compile(r"[^\W_]{2,}", re.UNICODE)
 QUERY_TERMS = 48
 
 
+@lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
     """A light English suffix strip (plurals, -ing, -ed), so "crashes" meets "crash" and "failing" "fail"."""
     if len(word) > 5 and word.endswith("ing"):
@@ -155,15 +157,15 @@ class BM25:
             counts = {w: counts[w] for w in rarest}
         return counts
 
-    def scores(self, text: str, upto: int | None = None) -> np.ndarray:
-        """BM25 of ``text`` against the first ``upto`` documents (all by default), one float32 each."""
+    def scores(self, text: str, upto: int | None = None, *, counts: dict[str, int] | None = None) -> np.ndarray:
+        """BM25 of ``text`` (or its ``counts`` from :meth:`query_terms`) against the first ``upto`` documents."""
         n = len(self._lengths) if upto is None else min(upto, len(self._lengths))
         out = np.zeros(n, dtype=np.float32)
         if not n:
             return out
         lengths = np.frombuffer(self._lengths, dtype=np.float32)[:n]
         norm = self.k1 * (1 - self.b + self.b * lengths / max(self._total / len(self._lengths), 1e-9))
-        for word in self.query_terms(text):
+        for word in counts if counts is not None else self.query_terms(text):
             docs = self._docs.get(word)
             if docs is None:
                 continue
@@ -175,9 +177,9 @@ class BM25:
             out[positions] += self._idf(word) * freqs * (self.k1 + 1) / (freqs + norm[positions])
         return out
 
-    def self_score(self, text: str) -> float:
+    def self_score(self, text: str, *, counts: dict[str, int] | None = None) -> float:
         """What ``text`` would score against an exact copy of itself: the ceiling :meth:`normalised` divides by."""
-        counts = self.query_terms(text)
+        counts = self.query_terms(text) if counts is None else counts
         length = float(sum(counts.values()))
         if not counts or not len(self._lengths):
             return 0.0
@@ -186,8 +188,9 @@ class BM25:
 
     def normalised(self, text: str, upto: int | None = None) -> np.ndarray:
         """:meth:`scores` divided by :meth:`self_score`, capped at 1: comparable across queries, for a threshold."""
-        raw = self.scores(text, upto)
-        ceiling = self.self_score(text)
+        counts = self.query_terms(text)
+        raw = self.scores(text, upto, counts=counts)
+        ceiling = self.self_score(text, counts=counts)
         return np.minimum(raw / ceiling, 1.0) if ceiling > 0 else raw
 
 
