@@ -31,7 +31,7 @@ def make_settings(workspace: Path, toml: str = "", **overrides: Any) -> Settings
     """Settings for a test workspace, optionally with extra TOML."""
     config = workspace / "frontline.toml"
     kb = (workspace.parent / "kb").as_posix()
-    local = f'[local]\nworkspace = "{workspace.as_posix()}"\nkb_dir = "{kb}"\necho = false\n'
+    local = f'[local]\nworkspace = "{workspace.as_posix()}"\nkb_dir = "{kb}"\necho = false\nkb_embeddings = "off"\n'
     config.write_text(toml + "\n" + local, encoding="utf-8")
     return load_settings(config, dotenv=None, environ={}, overrides=overrides)
 

@@ -78,7 +78,7 @@ def folder(tmp_path: Path) -> Path:
 
 def test_a_new_index_is_created_by_the_alembic_migrations(tmp_path: Path, folder: Path) -> None:
     kb = LocalKnowledgeBase(tmp_path / "kb.db")
-    assert revision(tmp_path / "kb.db") == "kb0001"
+    assert revision(tmp_path / "kb.db") == "kb0002"
     assert kb.index(folder).added == 1
     assert titles(kb, "I forgot my password") == ["Reset your password"]
     asyncio.run(kb.aclose())
@@ -87,7 +87,7 @@ def test_a_new_index_is_created_by_the_alembic_migrations(tmp_path: Path, folder
 def test_an_index_built_by_the_older_code_is_upgraded_and_still_found(tmp_path: Path, folder: Path) -> None:
     old_index(tmp_path / "kb.db", 2, folder)
     kb = LocalKnowledgeBase(tmp_path / "kb.db", folder)
-    assert revision(tmp_path / "kb.db") == "kb0001"
+    assert revision(tmp_path / "kb.db") == "kb0002"
     assert titles(kb, "I forgot my password") == ["Reset your password"]
     report = kb.index(folder)  # the same folder, the same file: nothing to read again
     assert (report.added, report.updated, report.removed, report.total) == (0, 0, 0, 1)

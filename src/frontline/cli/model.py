@@ -135,9 +135,23 @@ def train(ctx: click.Context, data: Path | None, text_columns: tuple[str, ...], 
 @click.option("--model", "model_path", type=click.Path(path_type=Path), help="Model file (default: configured).")
 @click.option("--signals", is_flag=True,
               help="Score the escalation text signals (keywords + sentiment) as a binary detector instead of a model.")
+@click.option("--kb", "kb_mode", is_flag=True,
+              help="Score KB search instead: index --kb-dir, search each --query-column, expect --article-column.")
+@click.option("--kb-dir", type=click.Path(path_type=Path), help="With --kb: folder of .md articles (id: file stem).")
+@click.option("--query-column", help="With --kb: the query column.")
+@click.option("--article-column", help="With --kb: the column naming the right article (its file stem).")
+@click.option("--duplicates", "duplicates_mode", is_flag=True,
+              help="Score the duplicate finder instead: replay --data in time order against --pairs.")
+@click.option("--id-column", help="With --duplicates: the ticket id column.")
+@click.option("--time-column", help="With --duplicates: the creation time column (default: the file's order).")
+@click.option("--pairs", "pairs_file", type=click.Path(path_type=Path),
+              help="With --duplicates: CSV of an id and its duplicate id(s), comma-separated in one column.")
+@click.option("--embeddings", default="auto", show_default=True,
+              help="With --kb or --duplicates: sentence encoder (auto, off, a model folder or name).")
 @click.option("--data", type=click.Path(path_type=Path), required=True, help="Labelled CSV file.")
-@click.option("--text-column", "text_columns", multiple=True, required=True, help="Text column (repeatable).")
-@click.option("--label-column", required=True, help="Label column.")
+@click.option("--text-column", "text_columns", multiple=True,
+              help="Text column (repeatable; with --duplicates the first is the summary).")
+@click.option("--label-column", help="Label column.")
 @click.option("--no-header", is_flag=True, help="The file has no header row: name columns by number, from 1.")
 @click.option("--positive-label", help="With --signals: this label is the positive class, every other one is not "
                                        "(default: labels must be 0/1).")
@@ -150,13 +164,37 @@ def train(ctx: click.Context, data: Path | None, text_columns: tuple[str, ...], 
               help="With --signals: cross-validate the learned signal on --data itself in this many folds.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
-def evaluate_command(ctx: click.Context, model_path: Path | None, signals: bool, data: Path,
-                     text_columns: tuple[str, ...], label_column: str, no_header: bool, positive_label: str | None,
-                     learned: bool | None, train_data: Path | None, folds: int | None, as_json: bool) -> None:
-    """Score a model on labelled data (accuracy, macro-F1, per class…), or with --signals the escalation signals."""
+def evaluate_command(ctx: click.Context, model_path: Path | None, signals: bool, kb_mode: bool, kb_dir: Path | None,
+                     query_column: str | None, article_column: str | None, duplicates_mode: bool,
+                     id_column: str | None, time_column: str | None, pairs_file: Path | None, embeddings: str,
+                     data: Path, text_columns: tuple[str, ...], label_column: str | None, no_header: bool,
+                     positive_label: str | None, learned: bool | None, train_data: Path | None, folds: int | None,
+                     as_json: bool) -> None:
+    """Score a model on labelled data (accuracy, macro-F1, per class…), or with --signals the escalation signals.
+
+    With --kb, KB search (hit@1, hit@3, MRR@10); with --duplicates, the duplicate finder (recall@1/5/10, MRR).
+    """
     from frontline.decide.evaluation import evaluate, unknown_report
     from frontline.decide.trained import TrainedModel
 
+    if kb_mode or duplicates_mode:
+        if kb_mode and duplicates_mode:
+            raise click.UsageError("Pass either --kb or --duplicates, not both.")
+        extra = [name for name, given in (("--model", model_path), ("--signals", signals),
+                                          ("--label-column", label_column), ("--positive-label", positive_label),
+                                          ("--train", train_data), ("--cv", folds)) if given]
+        if extra:
+            raise click.UsageError(f"{', '.join(extra)} do not go with --kb or --duplicates.")
+        _evaluate_retrieval(kb_mode=kb_mode, kb_dir=kb_dir, query_column=query_column,
+                            article_column=article_column, id_column=id_column, time_column=time_column,
+                            pairs_file=pairs_file, embeddings=embeddings, data=data, text_columns=text_columns,
+                            as_json=as_json)
+        return
+    if kb_dir or query_column or article_column or id_column or time_column or pairs_file:
+        raise click.UsageError("--kb-dir, --query-column and --article-column go with --kb; --id-column, "
+                               "--time-column and --pairs with --duplicates.")
+    if not text_columns or not label_column:
+        raise click.UsageError("Pass --text-column COL and --label-column COL.")
     settings = settings_from(ctx)
     if signals:
         if model_path is not None:
@@ -388,3 +426,25 @@ def _evaluate_signals(settings: Settings, data: Path, text_columns: tuple[str, .
     console.print(f"\nat other `escalation.signals.{setting}` levels (precision / recall / F1):")
     for row in result["sweep"]:
         console.print(f"  {row[knob]:.2f}: {row['precision']:.3f} / {row['recall']:.3f} / {row['f1']:.3f}")
+
+
+def _evaluate_retrieval(*, kb_mode: bool, kb_dir: Path | None, query_column: str | None,
+                        article_column: str | None, id_column: str | None, time_column: str | None,
+                        pairs_file: Path | None, embeddings: str, data: Path, text_columns: tuple[str, ...],
+                        as_json: bool) -> None:
+    """`eval --kb` and `eval --duplicates` (see :mod:`frontline.cli.retrieval_eval`)."""
+    from frontline.cli.retrieval_eval import evaluate_duplicates, evaluate_kb
+
+    if kb_mode:
+        if kb_dir is None or not query_column or not article_column:
+            raise click.UsageError("--kb needs --kb-dir DIR --query-column COL --article-column COL.")
+        if text_columns or id_column or time_column or pairs_file:
+            raise click.UsageError("--text-column, --id-column, --time-column and --pairs go with --duplicates.")
+        evaluate_kb(kb_dir, data, query_column, article_column, embeddings=embeddings, as_json=as_json)
+        return
+    if not id_column or not text_columns or pairs_file is None:
+        raise click.UsageError("--duplicates needs --id-column COL --text-column COL --pairs PAIRS.csv.")
+    if kb_dir or query_column or article_column:
+        raise click.UsageError("--kb-dir, --query-column and --article-column go with --kb.")
+    evaluate_duplicates(data, id_column, text_columns, time_column, pairs_file, embeddings=embeddings,
+                        as_json=as_json)

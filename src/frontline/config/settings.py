@@ -148,6 +148,9 @@ class LocalSettings(Strict):
 
     workspace: str = ".frontline"
     kb_dir: str = "kb"
+    # The sentence encoder of KB search beside FTS5: auto (the bundled one when frontline[embeddings] is
+    # installed), off (FTS5 only), or a model folder.
+    kb_embeddings: str = "auto"
     outbox: str = "outbox.jsonl"
     # The outbox prints each alert it posts; `frontline run`, `poll` and `demo` print their own one line
     # per item instead (and none with --quiet), so this is for code driving the flows directly.

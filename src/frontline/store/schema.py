@@ -17,6 +17,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -227,4 +228,16 @@ incident_members = Table(
     # True once the member's own note links the incident (written at its triage, or a follow-up note
     # for a ticket triaged before the incident opened).
     Column("noted", Boolean, nullable=False, server_default=false()),
+)
+
+# Sentence-encoder vectors, computed once per item version (frontline.store.embeddings): ``kind``
+# says which text of the item (a ticket's summary, its full text), ``version`` hashes that text and
+# the encoder's name, so an edited ticket or a new encoder is encoded again.
+embeddings = Table(
+    "embeddings",
+    metadata,
+    Column("kind", String(40), primary_key=True),
+    Column("item_id", String(200), primary_key=True),
+    Column("version", String(64), nullable=False),
+    Column("vector", LargeBinary, nullable=False),
 )

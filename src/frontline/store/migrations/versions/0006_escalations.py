@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_escalations"
-down_revision = "0004_budgets"
+down_revision = "0005_embeddings"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,96 @@
+"""The duplicate finder: earlier tickets only, both readings of a ticket, a link threshold, no encoder needed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from frontline.decide.duplicates import DuplicateIndex, TicketText, duplicate_groups, replay
+from tests.fakes.encoder import ConceptEncoder
+
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+def ticket(number: int, summary: str, description: str = "", minutes: int = 0) -> TicketText:
+    return TicketText(str(number), summary, description, T0 + timedelta(minutes=minutes))
+
+
+EARLIER = [
+    ticket(1, "Checkout crashes on payment", "The payment page fails with an error after the card step.", 0),
+    ticket(2, "How do I change my avatar", "Looking for the profile picture setting.", 5),
+    ticket(3, "Invoice shows the wrong VAT number", "Our VAT id is missing on the March invoice.", 10),
+]
+
+
+@pytest.mark.parametrize("encoder", [ConceptEncoder(), None], ids=["encoder", "lexical-only"])
+def test_the_most_similar_earlier_ticket_comes_first(encoder: ConceptEncoder | None) -> None:
+    index = DuplicateIndex.load(EARLIER, encoder)
+    new = ticket(4, "Payment broken at checkout", "Card payment fails with an error.", 20)
+    found = index.similar(new, 2)
+    assert found[0].id == "1"
+    assert (found[0].cosine is None) == (encoder is None)
+
+
+def test_a_paraphrase_sharing_no_word_is_found_by_the_encoder() -> None:
+    index = DuplicateIndex.load(EARLIER, ConceptEncoder())
+    found = index.similar(ticket(4, "pay outage", "", 20), 1)
+    assert found[0].id == "1" and found[0].lexical == 0.0 and found[0].cosine is not None and found[0].cosine > 0
+
+
+def test_only_earlier_tickets_are_candidates_and_never_the_ticket_itself() -> None:
+    index = DuplicateIndex.load(EARLIER, ConceptEncoder())
+    assert {c.id for c in index.similar(EARLIER[2], 5)} == {"1", "2"}
+    assert index.similar(EARLIER[0], 5) == []  # the first ticket has nothing before it
+    later = ticket(9, "Checkout crashes on payment", "", -30)  # created before every indexed ticket
+    assert index.similar(later, 5) == []
+    assert {c.id for c in index.similar(later, 5, before=T0 + timedelta(hours=1))} == {"1", "2", "3"}
+
+
+def test_links_are_the_candidates_above_the_threshold() -> None:
+    index = DuplicateIndex.load(EARLIER, ConceptEncoder(), threshold=0.9)
+    same = ticket(4, "Checkout crashes on payment", "The payment page fails with an error after the card step.", 30)
+    unrelated = ticket(5, "Where is the API documentation", "", 30)
+    assert [c.id for c in index.links(same)] == ["1"]
+    assert index.links(unrelated) == []
+
+
+def test_add_many_encodes_in_one_batch_and_known_tickets_are_not_encoded_again() -> None:
+    encoder = ConceptEncoder()
+    index = DuplicateIndex(encoder)
+    index.add_many(EARLIER)
+    assert encoder.calls == 2 and encoder.texts == 6  # one batch of summaries, one of full texts
+    index.add(EARLIER[0])
+    index.similar(EARLIER[1], 3)  # an indexed ticket's own vectors are reused
+    assert encoder.calls == 2 and len(index) == 3
+
+
+def test_prepared_tickets_are_not_encoded_again_when_added() -> None:
+    encoder = ConceptEncoder()
+    index = DuplicateIndex(encoder)
+    index.prepare(EARLIER)
+    calls = encoder.calls
+    for item in EARLIER:
+        index.similar(item, 3)
+        index.add(item)
+    assert encoder.calls == calls
+
+
+def test_groups_are_the_connected_components_of_the_pairs() -> None:
+    groups = duplicate_groups([("1", ["2"]), ("3", ["2", "4"]), ("7", ["8"])])
+    assert groups["1"] == groups["2"] == groups["3"] == groups["4"] != groups["7"] == groups["8"]
+
+
+def test_replay_ranks_each_ticket_that_has_an_earlier_duplicate() -> None:
+    tickets = [*EARLIER, ticket(4, "Payment broken at checkout", "", 20), ticket(5, "avatar picture change", "", 25),
+               ticket(6, "Nothing like anything", "", 30)]
+    groups = duplicate_groups([("4", ["1"]), ("2", ["5"])])
+    ranks = replay(DuplicateIndex(ConceptEncoder()), list(reversed(tickets)), groups)
+    assert ranks == [1, 1]  # ticket 4 finds 1, ticket 5 finds 2; the first of each group is no query
+
+
+def test_ten_thousand_tickets_fit_in_little_memory() -> None:
+    encoder = ConceptEncoder(dimension=384)
+    index = DuplicateIndex(encoder)
+    index.add_many([ticket(i, f"summary {i} word{i % 97}", f"description {i % 13}", i) for i in range(10_000)])
+    assert index._summaries.rows.nbytes + index._fulls.rows.nbytes == 2 * 10_000 * 384 * 4
