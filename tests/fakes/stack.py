@@ -85,8 +85,11 @@ def build_stack(tickets: int = 25, *, seed: int = 7, zendesk_host: str | None = 
             users[email] = zendesk.add_user(str(record["requester_name"]), email,
                                             organization_id=organizations[company])
         tags: Any = record.get("tags") or ()
-        zendesk.add_ticket(str(record["subject"]), str(record["description"]), requester_id=users[email],
-                           status=str(record["status"]), tags=tuple(tags))
+        ticket = zendesk.add_ticket(str(record["subject"]), str(record["description"]), requester_id=users[email],
+                                    status=str(record["status"]), tags=tuple(tags))
+        # Each ticket keeps the moment its customer wrote (two weeks of them), not the moment the fake was filled:
+        # hundreds of similar tickets written in one second would rightly be an incident.
+        zendesk.tickets[ticket]["created_at"] = record["created_at"]
     notion = FakeNotion()
     database = notion.add_database("Help Centre")
     for path in sorted(DEMO_KB.glob("*.md")):
