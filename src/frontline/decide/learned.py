@@ -10,12 +10,13 @@ What it reads, per message (see :func:`_dense` and :func:`_sparse`):
 * word 1-2-grams and ``char_wb`` 1-4-grams of the normalised text (handles and links folded);
 * the sentiment model's inputs (VADER's tone and each support cue) and its negativity;
 * whether a configured escalation keyword fires;
-* a sentence embedding, when an encoder is available (``frontline[embeddings]``; see
+* a sentence embedding, when an encoder is available (all-MiniLM-L6-v2 in the base install; see
   :mod:`frontline.decide.embeddings`).
 
-One class-balanced logistic regression over all of it gives a probability. With an encoder, the
-encoder is also fine-tuned on the same messages (see :mod:`frontline.decide.finetune`) and the
-model's probability is the mean of the two: the linear model's and the tuned encoder's. The classes are
+One class-balanced logistic regression over all of it gives a probability. With an encoder that can
+be fine-tuned (the ``frontline[embeddings]`` extra brings PyTorch for it), the encoder is also
+fine-tuned on the same messages (see :mod:`frontline.decide.finetune`) and the model's probability
+is the mean of the two: the linear model's and the tuned encoder's. The classes are
 weighted to balance, so the signal fires at probability 0.5 unless
 ``escalation.signals.learned.at_least`` says otherwise. Out-of-fold predictions (k-fold inside the
 training data) give the precision, recall and F1 recorded in the model's metadata, an honest
@@ -312,8 +313,9 @@ class EscalationModel:
         if payload.get("tuned") is not None:
             where = getattr(encoder, "where", None)
             if where is None:
-                raise ModelFormatError(str(source), "its fine-tuned encoder needs the sentence encoder it started "
-                                                    f"from ({meta.embeddings}), which loads without a folder here")
+                raise ModelFormatError(str(source), "its fine-tuned encoder needs the PyTorch sentence encoder it "
+                                                    f"started from ({meta.embeddings}): install it with pip install "
+                                                    "'frontline[embeddings]'")
             try:
                 tuned = TunedEncoder.from_state(payload["tuned"], where)
             except Exception as exc:  # a state that does not fit the base model's shapes
