@@ -370,8 +370,11 @@ class TriageRun:
         thread = self.incidents.thread_hint(outcome.ticket.id)
         for candidate, channel in candidates:
             try:
-                ref = await (self.s.chat.find_posted(candidate, thread=thread) if thread and candidate == key
-                             else self.s.chat.find_posted(candidate))
+                # A reply is looked for in its thread, then at the top level: the thread known now may be one
+                # the crashed run did not know yet (it posted at the top level then).
+                ref = await self.s.chat.find_posted(candidate, thread=thread) if thread and candidate == key \
+                    else None
+                ref = ref or await self.s.chat.find_posted(candidate)
             except Exception as error:
                 outcome.problems.append(f"could not check for an earlier alert: {describe(error)}")
                 continue
