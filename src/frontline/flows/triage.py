@@ -380,9 +380,13 @@ class TriageRun:
                 self.incidents.alerted(outcome.ticket.id, known.remote_ref, thread)
             else:
                 pending.append(outcome)
-        recovered = [e for e in await asyncio.gather(*(
-            self._recover(o, keys[o.ticket.id], ledger[keys[o.ticket.id]]) for o in pending
-            if keys[o.ticket.id] in ledger)) if e is not None]
+        # Tickets that may reply in a thread are recovered after the others: their thread may be a recovered alert.
+        recovering = [o for o in pending if keys[o.ticket.id] in ledger]
+        recovered = []
+        for wave in ([o for o in recovering if not self.incidents.threaded(o.ticket.id)],
+                     [o for o in recovering if self.incidents.threaded(o.ticket.id)]):
+            recovered += [e for e in await asyncio.gather(*(
+                self._recover(o, keys[o.ticket.id], ledger[keys[o.ticket.id]]) for o in wave)) if e is not None]
         settled = {e.item_id for e in recovered}
         todo = [o for o in pending if o.ticket.id not in settled]
         runner = self.settings.runner
@@ -414,8 +418,11 @@ class TriageRun:
         thread = self.incidents.thread_hint(outcome.ticket.id)
         for candidate, channel in candidates:
             try:
-                ref = await (self.s.chat.find_posted(candidate, thread=thread) if thread and candidate == key
-                             else self.s.chat.find_posted(candidate))
+                # A reply is looked for in its thread, then at the top level: the thread known now may be one
+                # the crashed run did not know yet (it posted at the top level then).
+                ref = await self.s.chat.find_posted(candidate, thread=thread) if thread and candidate == key \
+                    else None
+                ref = ref or await self.s.chat.find_posted(candidate)
             except Exception as error:
                 outcome.problems.append(f"could not check for an earlier alert: {describe(error)}")
                 continue
