@@ -528,7 +528,10 @@ EMBEDDED_KILLS = 8
 
 
 def test_triage_on_the_embedded_default_survives_sigkill(workspace: Path, tmp_path: Path) -> None:
-    settings = make_settings(workspace, '[classifier]\nkind = "rules"\n[runner]\nbatch_size = 25\n')
+    # Five templated texts from customers with no company would open incidents, whose alerts this count of
+    # one alert per ticket cannot tell apart; incidents are crash-tested in test_crash_incidents.py.
+    settings = make_settings(workspace, '[classifier]\nkind = "rules"\n[runner]\nbatch_size = 25\n'
+                                        '[incidents]\nenabled = false\n')
     words = ["invoice refund", "error crash", "password locked out", "how do I export", "please add dark mode"]
     helpdesk = LocalHelpdesk.from_settings(settings)
     count = 400
