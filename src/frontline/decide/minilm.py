@@ -25,7 +25,10 @@ from scipy.special import erf
 
 # The model card's limit: the model was trained on up to 256 word pieces, and text past it is cut.
 MAX_TOKENS = 256
-BATCH = 64
+# Texts per forward pass. The attention scores of one pass hold batch × 12 heads × length² floats
+# (64 texts of 256 pieces: 200 MB, several copies at once, which put `eval --kb` at 1.06 GB peak);
+# 16 keeps them near 50 MB, and a pass is matrix products either way, so speed hardly changes.
+BATCH = 16
 EPSILON = 1e-12  # BERT's layer_norm_eps
 _SQRT_HALF = np.float32(np.sqrt(0.5))
 WORD_SCALE = "embeddings.word_embeddings.weight_scale"  # present when the word table is int8
