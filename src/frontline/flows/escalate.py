@@ -28,6 +28,7 @@ from frontline.engine.ledger import Ledger
 from frontline.engine.requeue import read_again, take_requeued
 from frontline.errors import ChannelRefusedError, FrontlineError, describe
 from frontline.flows.base import Context, Flow, Handled, Output, post_with_fallback
+from frontline.flows.protocol import issue_ref, parse_issue_ref
 from frontline.model import Conversation, Escalation, IssueDraft, IssueRef
 from frontline.ports import Chat, Classifier, Conversations, Tracker
 from frontline.render import Renderer
@@ -243,7 +244,7 @@ class EscalateRun:
                 EscalationQueue(store.engine).add(
                     self.flow, conversation.id, priority=escalation.priority,
                     reason=f"score {escalation.score:.2f}: {', '.join(s.name for s in escalation.signals)}",
-                    tracker_ref=_issue_ref(outcome.issue) if outcome.issue else None, alert_ref=outcome.alert_ref)
+                    tracker_ref=issue_ref(outcome.issue) if outcome.issue else None, alert_ref=outcome.alert_ref)
                 store.complete([self._decision(outcome, version)])
                 store.unwatch(self.flow, [conversation.id])
                 self._escalated.add(conversation.id)
@@ -267,7 +268,7 @@ class EscalateRun:
 
         async def find(key: str) -> str | None:
             found = await tracker.find_issue(key)
-            return _issue_ref(found) if found else None
+            return issue_ref(found) if found else None
 
         async def create(key: str) -> tuple[str, str]:
             title, body = self.s.renderer.escalation_issue(conversation, escalation, key)
@@ -275,12 +276,12 @@ class EscalateRun:
             # The priority travels as the tracker's own priority field, not as a label.
             issue = await tracker.create_issue(IssueDraft(title, body, key, settings.labels, project,
                                                           escalation.priority))
-            return _issue_ref(issue), tracker.name
+            return issue_ref(issue), tracker.name
 
         try:
             ref = await self.ledger.once(conversation.id, "issue", version, tracker.name, find=find, do=create,
                                          always_find=True)
-            outcome.issue = _parse_issue_ref(ref)
+            outcome.issue = parse_issue_ref(ref)
         except Exception as error:
             outcome.problems.append(f"tracker issue not created: {describe(error)}")
 
@@ -368,16 +369,6 @@ class EscalateRun:
 def _with_category(escalation: Escalation, category: str) -> Escalation:
     return Escalation(escalation.score, escalation.signals, escalation.escalate, escalation.value,
                       escalation.sentiment, category)
-
-
-def _issue_ref(issue: IssueRef) -> str:
-    return f"{issue.identifier}|{issue.url}|{issue.id}"
-
-
-def _parse_issue_ref(ref: str) -> IssueRef:
-    identifier, _, rest = ref.partition("|")
-    url, _, issue_id = rest.partition("|")
-    return IssueRef(issue_id or identifier, identifier, url)
 
 
 async def run_escalate(services: EscalateServices, *, dry_run: bool = False, limit: int | None = None,
