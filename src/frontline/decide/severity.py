@@ -58,11 +58,6 @@ def is_high_value(company: Company | None, settings: Settings) -> tuple[bool, st
     return False, ""
 
 
-def raise_one_level(severity: str) -> str:
-    """P3→P2→P1→P0; P0 stays P0."""
-    return raise_levels(severity, 1)
-
-
 def raise_levels(severity: str, levels: int) -> str:
     """``severity`` raised ``levels`` levels, P0 at most."""
     index = SEVERITIES.index(severity)
