@@ -1,6 +1,6 @@
 """Local triage throughput: 10,000 generated tickets end to end on the embedded default.
 
-Run:  .venv/bin/python bench/bench_triage.py [--tickets 10000] [--repeat 3]
+Run:  .venv/bin/python bench/bench_triage.py [--tickets 10000] [--repeat 3] [--set incidents.enabled=false ...]
 
 Setup (not timed): a workspace with the demo KB, a model trained on generated history and
 N generated tickets imported into the SQLite helpdesk. Timed: `frontline run triage` in a
@@ -26,14 +26,15 @@ from pathlib import Path
 from typing import Any
 
 
-def prepare(folder: Path, tickets: int) -> None:
-    """Build the workspace once: KB, model, imported tickets."""
+def prepare(folder: Path, tickets: int, settings: list[str]) -> None:
+    """Build the workspace once: KB, model, imported tickets; ``settings`` appended to its config."""
     from frontline.connectors.local.helpdesk import LocalHelpdesk
     from frontline.connectors.local.importer import read_tickets
     from frontline.demo.generator import generate_tickets, write_jsonl
     from frontline.demo.workspace import build_demo
 
     workspace = build_demo(folder, tickets=1)
+    append_settings(folder / "frontline.toml", settings)
     LocalHelpdesk.from_settings(workspace.settings).upsert([])
     records = generate_tickets(tickets, seed=99)
     for index, record in enumerate(records):
@@ -43,6 +44,25 @@ def prepare(folder: Path, tickets: int) -> None:
     helpdesk = LocalHelpdesk.from_settings(workspace.settings)
     helpdesk._db.execute("DELETE FROM tickets")
     helpdesk.upsert(report.records)
+
+
+def append_settings(config: Path, settings: list[str]) -> None:
+    """Write ``section.key=value`` settings (TOML values) into the workspace's config file."""
+    sections: dict[str, list[str]] = {}
+    for setting in settings:
+        name, _, value = setting.partition("=")
+        section, _, key = name.strip().rpartition(".")
+        if not section or not value:
+            raise SystemExit(f"--set {setting!r}: write it as section.key=value, e.g. incidents.enabled=false")
+        sections.setdefault(section, []).append(f"{key} = {value.strip()}")
+    text = config.read_text()
+    for section, lines in sections.items():
+        header = f"[{section}]\n"
+        if header in text:
+            text = text.replace(header, header + "\n".join(lines) + "\n", 1)
+        else:
+            text += f"\n{header}" + "\n".join(lines) + "\n"
+    config.write_text(text)
 
 
 def triage_only(config: Path) -> None:
@@ -94,6 +114,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tickets", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                        help="a setting for the workspace, e.g. incidents.enabled=false (repeatable)")
     parser.add_argument("--run-only", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.run_only:
@@ -102,7 +124,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="frontline-bench-") as tmp:
         base = Path(tmp) / "base"
         started = time.perf_counter()
-        prepare(base, args.tickets)
+        prepare(base, args.tickets, args.set)
         print(f"prepared {args.tickets} tickets in {time.perf_counter() - started:.1f}s")
         rates, peaks = [], []
         for attempt in range(args.repeat):
