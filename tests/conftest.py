@@ -66,6 +66,47 @@ def _instant_retries() -> None:
     stamina.set_testing(True, attempts=10, cap=True)
 
 
+class _RememberingEncoder:
+    """A real encoder that reads each text once per test session (the tests triage the same tickets often)."""
+
+    def __init__(self, encoder: Any, memory: dict[tuple[str, str], Any]) -> None:
+        self.name, self.dimension, self.backend = encoder.name, encoder.dimension, getattr(encoder, "backend", "")
+        self.where = getattr(encoder, "where", None)
+        self._encoder, self._memory = encoder, memory
+
+    def encode(self, texts: Any) -> Any:
+        import numpy as np
+
+        missing = list(dict.fromkeys(t for t in texts if (self.name, t) not in self._memory))
+        if missing:
+            self._memory.update(((self.name, t), v) for t, v in zip(missing, self._encoder.encode(missing),
+                                                                     strict=True))
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.vstack([self._memory[(self.name, t)] for t in texts])
+
+
+_ENCODED: dict[tuple[str, str], Any] = {}
+
+
+@pytest.fixture(autouse=True)
+def _encodings_remembered(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bundled sentence encoder, unchanged, but each text encoded once per session: the storm and demo
+    tickets are triaged in many tests, and a NumPy MiniLM pass is tens of milliseconds a ticket. The
+    encoder's own tests (tests/decide) see it as it is."""
+    if request.node.path.parent.name == "decide":
+        return
+    from frontline.decide import embeddings
+
+    real = embeddings.load_encoder
+
+    def load(spec: str) -> Any:
+        encoder = real(spec)
+        return None if encoder is None else _RememberingEncoder(encoder, _ENCODED)
+
+    monkeypatch.setattr(embeddings, "load_encoder", load)
+
+
 @pytest.fixture(autouse=True)
 def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never reach the network: outbound connections to non-loopback hosts fail loudly."""

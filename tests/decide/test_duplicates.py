@@ -6,7 +6,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from frontline.decide.duplicates import DuplicateIndex, TicketText, duplicate_groups, replay
+from frontline.decide.duplicates import (
+    THRESHOLDS,
+    DuplicateIndex,
+    IndexFinder,
+    MemoryCache,
+    PageCache,
+    TicketText,
+    duplicate_groups,
+    replay,
+)
+from frontline.model import Ticket
 from tests.fakes.encoder import ConceptEncoder
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -47,12 +57,39 @@ def test_only_earlier_tickets_are_candidates_and_never_the_ticket_itself() -> No
     assert {c.id for c in index.similar(later, 5, before=T0 + timedelta(hours=1))} == {"1", "2", "3"}
 
 
-def test_links_are_the_candidates_above_the_threshold() -> None:
-    index = DuplicateIndex.load(EARLIER, ConceptEncoder(), threshold=0.9)
-    same = ticket(4, "Checkout crashes on payment", "The payment page fails with an error after the card step.", 30)
-    unrelated = ticket(5, "Where is the API documentation", "", 30)
-    assert [c.id for c in index.links(same)] == ["1"]
-    assert index.links(unrelated) == []
+def as_ticket(text: TicketText) -> Ticket:
+    return Ticket(id=text.id, subject=text.summary, description=text.description, created_at=text.created)
+
+
+@pytest.mark.parametrize("encoder", [ConceptEncoder(), None], ids=["encoder", "lexical-only"])
+def test_the_finder_scores_a_share_of_a_perfect_match_and_keeps_its_encoders_thresholds(
+        encoder: ConceptEncoder | None) -> None:
+    finder = IndexFinder(DuplicateIndex(encoder))
+    finder.remember(EARLIER)
+    same = as_ticket(ticket(4, EARLIER[0].summary, EARLIER[0].description, 30))
+    unrelated = as_ticket(ticket(5, "Where is the API documentation", "", 30))
+    found = finder.similar(same, 3)
+    assert found[0] == ("1", 1.0)  # the same text scores a perfect match, with or without the encoder
+    assert all(0.0 <= score <= 1.0 for _, score in found + finder.similar(unrelated, 3))
+    assert all(score < finder.same for _, score in finder.similar(unrelated, 3))
+    assert (finder.duplicate, finder.same) == THRESHOLDS[encoder is not None]
+    assert (IndexFinder(DuplicateIndex(encoder), duplicate=0.9).duplicate, finder.same) == (
+        0.9, THRESHOLDS[encoder is not None][1])
+
+
+def test_a_page_is_encoded_in_one_batch_and_compared_from_memory() -> None:
+    encoder = ConceptEncoder()
+    store = MemoryCache()
+    finder = IndexFinder(DuplicateIndex(encoder, cache=PageCache(store)))
+    page = [as_ticket(t) for t in EARLIER]
+    finder.prepare(page)
+    assert encoder.calls == 2  # summaries and full texts, one batch each
+    reads = []
+    store.get_many = lambda kind, versions: reads.append(kind) or {}  # type: ignore[method-assign]
+    for item in page:
+        finder.similar(item, 3)
+        finder.add(item)
+    assert encoder.calls == 2 and reads == []  # nothing encoded again, the store not asked again
 
 
 def test_add_many_encodes_in_one_batch_and_known_tickets_are_not_encoded_again() -> None:

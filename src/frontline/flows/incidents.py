@@ -3,14 +3,17 @@
 Called by the triage flow (:mod:`frontline.flows.triage`) once per page, in four moments:
 
 1. :meth:`IncidentStep.link`, after classifying and before any alert: each ticket, oldest first, is
-   compared with earlier tickets (a :class:`~frontline.decide.similar.SimilarFinder`; the term finder
-   by default). Those scoring ``[incidents] threshold`` or more are its *duplicates*; those scoring
-   ``incident_threshold`` or more report the same problem, perhaps in other words. When one of those
-   is in an incident still current (its reports span the ticket's creation time, give or take
-   the window) the ticket joins it; otherwise, when the ticket and those tickets created within
-   ``window_minutes`` of it come from at least ``customers`` distinct customers, one incident opens
-   with them all. Windows are measured on the tickets' own creation times, so a backlog triaged hours
-   later finds the incidents live triage would have. A member's severity goes up one level.
+   compared with earlier tickets (a :class:`~frontline.decide.duplicates.SimilarFinder`: by default the
+   duplicate finder, sentence encoder plus BM25, with ``[incidents] embeddings``; the page's tickets
+   are encoded in one batch and cached in the store). Those scoring the duplicate threshold or more
+   are its *duplicates*; those scoring the incident threshold or more report the same problem,
+   perhaps in other words (``[incidents] threshold`` and ``incident_threshold``, else the finder's
+   defaults). When one of those is in an incident still current (its reports span the ticket's
+   creation time, give or take the window) the ticket joins it; otherwise, when the ticket and those
+   tickets created within ``window_minutes`` of it come from at least ``customers`` distinct
+   customers, one incident opens with them all. Windows are measured on the tickets' own creation
+   times, so a backlog triaged hours later finds the incidents live triage would have. A member's
+   severity goes up one level.
 2. :meth:`IncidentStep.effects`, before the page's alerts: each incident touched gets its tracker
    issue and its alert once (the engine's ledger, keyed by the incident), and an alert posted earlier
    is updated to the current members (``chat.update``: updating is idempotent by nature).
@@ -37,8 +40,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from frontline.config import Settings
+from frontline.decide.duplicates import DuplicateIndex, IndexFinder, PageCache, SimilarFinder, TicketText
+from frontline.decide import embeddings
 from frontline.decide.incident import customer_of, forms_incident, plan_mix, within
-from frontline.decide.similar import SimilarFinder, TermFinder, ticket_terms
 from frontline.engine.ledger import Ledger
 from frontline.errors import describe
 from frontline.flows.base import post_with_fallback
@@ -46,6 +50,7 @@ from frontline.flows.incidents_settings import IncidentSettings
 from frontline.model import ChatMessage, IssueDraft, Ticket, Triage, WriteBack
 from frontline.ports import Chat, Helpdesk, Tracker
 from frontline.render import Renderer
+from frontline.store.embeddings import EmbeddingCache
 from frontline.store.related import IncidentRecord, Member, RelatedStore, RelatedTicket
 from frontline.store.state import StateStore
 
@@ -97,10 +102,13 @@ class IncidentStep:
 
     # -- 1. linking ------------------------------------------------------------------------------
     def _finder(self, oldest: datetime) -> SimilarFinder:
+        """The duplicate finder, built on first use from the tickets stored since ``oldest``, then kept."""
         if self.finder is None:
-            finder = TermFinder()
-            for row in self.related.since(self.flow, oldest):
-                finder.remember(row.ticket_id, row.created_at, row.terms.split())
+            encoder = embeddings.load_encoder(self.options.embeddings)
+            finder = IndexFinder(DuplicateIndex(encoder, cache=PageCache(EmbeddingCache(self.related.engine))),
+                                 duplicate=self.options.threshold, same=self.options.incident_threshold)
+            finder.remember([TicketText(row.ticket_id, row.summary.split("\n", 1)[0], row.body, row.created_at)
+                             for row in self.related.since(self.flow, oldest)])
             self.finder = finder
         return self.finder
 
@@ -114,16 +122,17 @@ class IncidentStep:
         now = datetime.now(UTC)
         ordered = sorted(tickets, key=lambda pair: (pair[0].created_at or now, pair[0].id))
         finder = self._finder((ordered[0][0].created_at or now) - lookback)
+        finder.prepare([ticket for ticket, _ in ordered])
         self._page = {ticket.id for ticket, _ in ordered}
         channels = dict((ticket.id, channel) for ticket, channel in ordered)
         for ticket, channel in ordered:
             created = ticket.created_at or now
-            floor = min(options.threshold, options.incident_threshold)
+            floor = min(finder.duplicate, finder.same)
             scored = [(i, s) for i, s in finder.similar(ticket, options.candidates) if s >= floor and i != ticket.id]
             rows = self._rows(i for i, _ in scored)
             alike = tuple((i, s) for i, s in scored if i in rows and rows[i].created_at >= created - lookback)
-            found = tuple((i, s) for i, s in alike if s >= options.threshold)  # duplicates
-            same = [(i, s) for i, s in alike if s >= options.incident_threshold]  # the same problem, maybe reworded
+            found = tuple((i, s) for i, s in alike if s >= finder.duplicate)  # duplicates
+            same = [(i, s) for i, s in alike if s >= finder.same]  # the same problem, maybe reworded
             customer = customer_of(ticket)
             incident = self._current(same, rows, created, window)
             if incident is not None:
@@ -143,7 +152,7 @@ class IncidentStep:
             company = ticket.company
             self._pending[ticket.id] = RelatedTicket(
                 ticket.id, created, customer, company.plan if company else None, company.mrr if company else None,
-                _summary(ticket), " ".join(sorted(ticket_terms(ticket))), duplicates=found,
+                _summary(ticket), ticket.description.strip(), duplicates=found,
                 incident_id=incident.id if incident else None)
             finder.add(ticket)
             size = tickets_in = 0

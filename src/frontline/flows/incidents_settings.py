@@ -16,11 +16,15 @@ class IncidentSettings(BaseModel):
 
     enabled: bool = True
     candidates: int = Field(default=10, ge=1, le=100)  # similar earlier tickets asked of the finder
-    # Scores are the finder's (the term finder's: Jaccard similarity of terms). A duplicate — listed in the
-    # note and alert, its alert a reply in the first one's thread — scores at least `threshold`; a report of
-    # the same problem in other words, counted towards an incident, at least `incident_threshold`.
-    threshold: float = Field(default=0.5, gt=0.0, le=1.0)
-    incident_threshold: float = Field(default=0.3, gt=0.0, le=1.0)
+    # The duplicate finder's sentence encoder: auto (the bundled MiniLM), off (BM25 alone), or a model folder.
+    embeddings: str = "auto"
+    # Scores are the duplicate finder's, as a share of a perfect match. A duplicate — listed in the note and
+    # alert, its alert a reply in the first one's thread — scores at least `threshold`; a report of the same
+    # problem in other words, counted towards an incident, at least `incident_threshold`. Unset: the
+    # finder's defaults for its reading (decide/duplicates.py THRESHOLDS: 0.85 and 0.65 with the encoder,
+    # 0.6 and 0.3 with BM25 alone, whose scores run lower).
+    threshold: float | None = Field(default=None, gt=0.0, le=1.0)
+    incident_threshold: float | None = Field(default=None, gt=0.0, le=1.0)
     lookback_days: float = Field(default=14.0, gt=0.0)  # earlier tickets considered (open or recently solved)
     customers: int = Field(default=5, ge=2)  # distinct customers (companies, else requesters) that make an incident
     window_minutes: float = Field(default=60.0, gt=0.0)  # on the tickets' own creation times

@@ -144,8 +144,8 @@ class TriageServices:
             self.scorer = EscalationScorer(self.settings)
         return self.scorer
     tracker: Tracker | None = None  # the escalation protocol's issues (none: urgent tickets get no issue)
-    # The duplicate finder (a decide.similar.SimilarFinder); None: the term finder, built from the store
-    # on first use and kept here for the next pass.
+    # The duplicate finder (a decide.duplicates.SimilarFinder); None: the incidents step builds it from the
+    # store on first use, and it is kept here for the next pass.
     finder: Any = None
 
     @property

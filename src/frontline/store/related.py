@@ -1,10 +1,11 @@
 """Related tickets and incidents in the state store: what the triage flow's incidents step remembers.
 
-Every triaged ticket leaves a row (its own creation time, its customer and what they are worth, the
-terms the FTS-less finder compares, its alert's reference, the earlier tickets it was linked to), so
-a later ticket — in this run, the next one, or after a crash — is linked to it and counted towards an
-incident. Incidents and their members are inserted with ``ON CONFLICT DO NOTHING``: a page redone
-after a crash finds the incident it opened before instead of opening a second.
+Every triaged ticket leaves a row (its own creation time, its customer and what they are worth,
+the text the duplicate finder reads — summary and a capped description —, its alert's reference,
+the earlier tickets it was linked to), so a later ticket — in this run, the next one, or after a
+crash — is linked to it and counted towards an incident. Incidents and their members are inserted
+with ``ON CONFLICT DO NOTHING``: a page redone after a crash finds the incident it opened before
+instead of opening a second.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from sqlalchemy import Engine, bindparam, func, select, update
 from frontline.store.portable import insert_missing, upsert
 from frontline.store.schema import incident_members, incidents, related_tickets
 
+# The description kept for the finder: the sentence encoder reads 2,000 characters, BM25 a little more.
+BODY_LIMIT = 4000
+
 
 @dataclass(frozen=True, slots=True)
 class RelatedTicket:
@@ -30,7 +34,7 @@ class RelatedTicket:
     plan: str | None = None
     mrr: float | None = None
     summary: str = ""
-    terms: str = ""
+    body: str = ""  # the description, capped (the duplicate finder re-reads summary and body)
     alert_ref: str | None = None
     duplicates: tuple[tuple[str, float], ...] = ()
     incident_id: str | None = None
@@ -94,13 +98,13 @@ class RelatedStore:
         """Insert or refresh these tickets; an alert reference or incident already stored is kept."""
         rows = [{"flow": flow, "ticket_id": t.ticket_id, "created_at": t.created_at, "customer": t.customer[:300],
                  "plan": (t.plan or None) and t.plan[:100], "mrr": t.mrr, "summary": t.summary[:500],
-                 "terms": t.terms, "alert_ref": t.alert_ref,
+                 "body": t.body[:BODY_LIMIT], "alert_ref": t.alert_ref,
                  "duplicates": [[i, round(s, 4)] for i, s in t.duplicates], "incident_id": t.incident_id}
                 for t in tickets]
         with self.engine.begin() as conn:
             upsert(conn, related_tickets, rows, ("flow", "ticket_id"), lambda new: {
                 "created_at": new.created_at, "customer": new.customer, "plan": new.plan, "mrr": new.mrr,
-                "summary": new.summary, "terms": new.terms, "duplicates": new.duplicates,
+                "summary": new.summary, "body": new.body, "duplicates": new.duplicates,
                 "alert_ref": func.coalesce(new.alert_ref, related_tickets.c.alert_ref),
                 "incident_id": func.coalesce(new.incident_id, related_tickets.c.incident_id)})
 
@@ -194,5 +198,5 @@ class RelatedStore:
 
 def _related(row: Any) -> RelatedTicket:
     return RelatedTicket(row["ticket_id"], _aware(row["created_at"]), row["customer"], row["plan"], row["mrr"],
-                         row["summary"], row["terms"], row["alert_ref"],
+                         row["summary"], row["body"], row["alert_ref"],
                          tuple((str(i), float(s)) for i, s in row["duplicates"] or []), row["incident_id"])
