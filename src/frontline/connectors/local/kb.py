@@ -48,15 +48,7 @@ SERVICE = "Local knowledge base"
 # The index's schema: Alembic migrations of its own (its file is not the state store's).
 MIGRATIONS = str(Path(__file__).with_name("kb_migrations"))
 
-STOPWORDS = frozenset(
-    """a about above after again against all am an and any are as at be because been before being below
-    between both but by can cannot could did do does doing down during each few for from further had has
-    have having he her here hers him his how i if in into is it its itself just me more most my no nor not
-    now of off on once only or other our ours out over own same she should so some such than that the
-    their them then there these they this those through to too under until up very was we were what when
-    where which while who whom why will with would you your yours hi hello thanks thank please help
-    team get got also still our us im ive dont cant doesnt isnt""".split()
-)
+STOPWORDS = retrieval.STOPWORDS  # one list for every search: FTS5 queries and BM25 read the same words
 _WORD = re.compile(r"[^\W_]{2,}", re.UNICODE)
 _FRONT = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
 _HEADING = re.compile(r"^#\s+(.+)$", re.MULTILINE)
