@@ -93,11 +93,23 @@ class Sideloads:
 
     users: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)
     organizations: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)
+    metric_sets: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)  # by ticket id
 
     @classmethod
     def of(cls, body: Mapping[str, Any]) -> Sideloads:
         """The sideloads of one response body."""
-        return cls(_by_id(body.get("users")), _by_id(body.get("organizations")))
+        metrics = body.get("metric_sets")
+        by_ticket = {number: item for item in metrics if isinstance(item, Mapping)
+                     and (number := zendesk_id(item.get("ticket_id"))) is not None} if isinstance(metrics, list) else {}
+        return cls(_by_id(body.get("users")), _by_id(body.get("organizations")), by_ticket)
+
+    def customer_updated_at(self, raw: Mapping[str, Any], number: int) -> datetime | None:
+        """When the requester last updated the ticket (``include=metric_sets``: its ``metric_set``, in the
+        ticket or beside it), or None."""
+        metric = raw.get("metric_set")
+        if not isinstance(metric, Mapping):
+            metric = self.metric_sets.get(number, {})
+        return parse_timestamp(metric.get("requester_updated_at"))
 
     def user(self, user_id: object) -> Mapping[str, Any]:
         """The user ``user_id`` refers to (``7``, ``7.0`` or ``"7"``), or an empty mapping."""
@@ -156,6 +168,7 @@ class TicketReader:
             updated_at=parse_timestamp(raw.get("updated_at")),
             source=SOURCE,
             policy_due=policy_due(raw.get("slas")),
+            customer_updated_at=sideloads.customer_updated_at(raw, number),
         )
 
     def _company(self, raw: Mapping[str, Any], user: Mapping[str, Any], sideloads: Sideloads) -> Company | None:
@@ -211,6 +224,8 @@ def ticket_changes(update: WriteBack) -> dict[str, Any]:
     if update.add_tags:
         # additional_tags appends; `tags` would replace what agents and triggers already set.
         changes["additional_tags"] = list(dict.fromkeys(update.add_tags))
+    if update.remove_tags:
+        changes["remove_tags"] = [tag for tag in dict.fromkeys(update.remove_tags) if tag not in update.add_tags]
     if update.priority:
         changes["priority"] = update.priority
     fields = custom_field_values(update.custom_fields)
