@@ -38,6 +38,7 @@ from frontline.flows.sla import due_fields, expectation
 from frontline.model import Author, Message, Ticket, Triage, WriteBack, parse_timestamp
 from frontline.ports import Chat, Helpdesk
 from frontline.render import Renderer
+from frontline.store.related import RelatedStore, RelatedTicket
 from frontline.store.state import Decided, Decision, StateStore
 
 # What a re-triage compares, in the order a note lists the changes, with the name it shows.
@@ -172,20 +173,23 @@ class RetriageStep:
             # else: the requester changed something without writing (a CC, a field): nothing to decide
         if not todo:
             return results
+        # Read before linking again: a decision older than re-triage kept its incident and thread only here.
+        earlier = RelatedStore(self.store.engine).get(self.flow, [ticket.id for _, ticket, _ in todo])
         redecided = await self.decide([whole_text(ticket) for _, ticket, _ in todo])
         decisions = []
         for (listed, ticket, decided), again in zip(todo, redecided, strict=True):
-            result, decision = await self._settle(listed, ticket, decided, again)
+            result, decision = await self._settle(listed, ticket, decided, again, earlier.get(ticket.id))
             results.append(result)
             if decision is not None:
                 decisions.append(decision)
         self.store.complete(decisions)
         return results
 
-    async def _settle(self, listed: Ticket, ticket: Ticket, decided: Decided,
-                      again: Redecided) -> tuple[Rechecked, Decision | None]:
+    async def _settle(self, listed: Ticket, ticket: Ticket, decided: Decided, again: Redecided,
+                      related: RelatedTicket | None) -> tuple[Rechecked, Decision | None]:
         fields = decided.fields
-        before = compared(decided.category, decided.severity, fields.get("channel"), fields.get("incident"),
+        incident = fields.get("incident", related.incident_id if related else None)
+        before = compared(decided.category, decided.severity, fields.get("channel"), incident,
                           fields.get("language"), fields.get("review"), self.settings)
         triage = again.triage
         after = compared(triage.category, triage.severity, again.channel, again.incident, again.language,
@@ -199,7 +203,9 @@ class RetriageStep:
         if result.changes:
             sla = expectation(ticket, triage.severity, self.settings, result.problems)
             why = self._why(result.changes, triage, fields, latest)
-            await self._reply(ticket, fields, result, version, why, latest)
+            # The thread the ticket's alert is in: its own, or the incident's or first duplicate's it replied in.
+            thread = fields.get("alert_thread") or (related.alert_ref if related else None) or fields.get("alert_ref")
+            await self._reply(ticket, fields, thread, result, version, why, latest)
             written = await self._write_back(ticket, decided, again, result, version, why, sla)
             if not written:
                 return result, None
@@ -230,10 +236,9 @@ class RetriageStep:
         because = "; ".join(new[:2]) or f"the customer wrote \"{excerpt(latest)[:120]}\""
         return f"{', '.join(str(c) for c in found)}: {because}"
 
-    async def _reply(self, ticket: Ticket, fields: dict[str, Any], result: Rechecked, version: str, why: str,
-                     latest: str) -> None:
+    async def _reply(self, ticket: Ticket, fields: dict[str, Any], thread: object, result: Rechecked, version: str,
+                     why: str, latest: str) -> None:
         """The change as a reply in the original alert's thread, once; never a new top-level post."""
-        thread = fields.get("alert_thread") or fields.get("alert_ref")
         if not isinstance(thread, str) or not thread:
             result.problems.append("no earlier alert to reply to: the change is in the ticket's note only")
             return
