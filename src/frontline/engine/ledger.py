@@ -6,7 +6,8 @@ note, the message metadata, the issue's marker) and only redone when it is not t
 
 Every flow's effects go through one :class:`Ledger`: :meth:`Ledger.once` for one effect at a time,
 :meth:`Ledger.many` for a batch done in one vendor call (triage's write-backs, one bulk update per
-page), and the batched primitives (:meth:`Ledger.known`, :meth:`Ledger.plan`, :meth:`Ledger.finish`)
+page), :meth:`Ledger.each` for a batch of effects each done on its own (the escalation protocol's
+issues of a page), and the batched primitives (:meth:`Ledger.known`, :meth:`Ledger.plan`, :meth:`Ledger.finish`)
 for effects a flow groups itself (triage's alerts, some of which go out as one digest): one
 database round trip per page instead of one per item, which the triage benchmark needs.
 """
