@@ -348,8 +348,9 @@ class TriageRun:
             for outcome in outcomes:
                 self._count(outcome)
             return True
-        for outcome in outcomes:  # the protocol's references, then SLA due times from the final severity
-            outcome.triage = self.protocol.finish(outcome.ticket, outcome.triage, outcome.alert_ref)
+        finished = self.protocol.finish_all([(o.ticket, o.triage, o.alert_ref) for o in outcomes])
+        for outcome, triage in zip(outcomes, finished, strict=True):  # then SLA due times from the final severity
+            outcome.triage = triage
             outcome.sla = expectation(outcome.ticket, outcome.triage.severity, self.settings, outcome.problems)
         await self._write_backs(outcomes)
         completed = [o for o in outcomes if o.completed]
