@@ -108,6 +108,9 @@ class Ticket:
     # Due times the helpdesk's own SLA policies set (Zendesk's breach_at), as (metric, when):
     # metric is first_response or resolution. Frontline computes its own only where none is given.
     policy_due: tuple[tuple[str, datetime], ...] = ()
+    # When the requester last changed the ticket (Zendesk's requester_updated_at), where a listing gives
+    # it without the thread: a cheap sign that the customer wrote again (frontline.flows.retriage).
+    customer_updated_at: datetime | None = None
 
     @property
     def text(self) -> str:
@@ -310,6 +313,8 @@ class WriteBack:
     # A helpdesk's native problem/incident link (Zendesk's ticket type and problem_id); others ignore them.
     ticket_type: str | None = None
     problem_id: str | None = None
+    # Tags of an earlier decision a re-triage replaces (auto_severity:P3 when it is P1 now).
+    remove_tags: tuple[str, ...] = ()
 
 
 class EffectStatus(enum.StrEnum):

@@ -376,3 +376,27 @@ def test_a_conversation_the_store_cannot_hold_is_skipped_by_line(tmp_path: Path,
     assert [r["id"] for r in report.records] == ["c1"]
     [(line, reason)] = report.errors
     assert line == 2 and ("lone surrogate" in reason or "longer than 200" in reason), reason
+
+
+def test_a_tickets_later_messages_are_imported_once_and_listed_after_its_description(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    thread = [{"author": "agent", "body": "Try again?"},
+              {"author": "customer", "body": "Still broken", "created_at": "2026-11-01T11:00:00Z"}]
+    rows = [{"id": 1, "subject": "Crash", "description": "It crashes", "messages": thread},
+            {"id": 2, "subject": "Bad", "description": "x", "messages": [{"author": "robot", "body": "hi"}]},
+            {"id": 3, "subject": "Bad", "description": "x", "messages": "Still broken"}]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    report = read_tickets(path)
+    assert [r["id"] for r in report.records] == ["1"]
+    assert "message 1 has author 'robot'; use customer or agent" in report.errors[0][1]
+    assert "messages must be a list" in report.errors[1][1]
+    helpdesk = LocalHelpdesk(tmp_path / "helpdesk.db")
+    assert helpdesk.upsert(report.records).created == 1
+    assert helpdesk.upsert(report.records).unchanged == 1  # the same thread again: nothing new
+    ticket = run(helpdesk.get("1"))
+    assert [(m.author.value, m.body) for m in ticket.messages] == [
+        ("customer", "It crashes"), ("agent", "Try again?"), ("customer", "Still broken")]
+    assert helpdesk.notes("1") == []  # the thread is not frontline's notes
+    more = {**report.records[0], "messages": [*thread, {"author": "customer", "body": "Any news?"}]}
+    assert helpdesk.upsert([more]).updated == 1  # a new message lists the ticket again
+    assert run(helpdesk.list_changed("1", 10)).items[0].messages[-1].body == "Any news?"

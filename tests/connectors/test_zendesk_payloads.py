@@ -6,7 +6,15 @@ from typing import Any
 
 import pytest
 
-from frontline.connectors.zendesk.payloads import Sideloads, TicketReader, job_outcomes, sort_listed, zendesk_id
+from frontline.connectors.zendesk.payloads import (
+    Sideloads,
+    TicketReader,
+    job_outcomes,
+    sort_listed,
+    ticket_changes,
+    zendesk_id,
+)
+from frontline.model import WriteBack
 
 SHAPES = [7, 7.0, "7", " 7 ", "7.0"]
 
@@ -57,3 +65,21 @@ def test_a_listing_names_every_entry_it_cannot_read_and_skips_only_unwanted_stat
     assert [w["id"] for w in wanted] == [1.0]
     assert [label for label, _ in unreadable] == ["position 2 on the page", "abc", "position 4 on the page", "7"]
     assert all("next run" in reason for _, reason in unreadable)
+
+
+def test_the_requesters_last_update_is_read_from_the_metric_set_in_the_ticket_or_beside_it() -> None:
+    metric = {"ticket_id": 7, "requester_updated_at": "2026-11-01T10:00:00Z"}
+    embedded = {"id": 7, "status": "open", "metric_set": metric}
+    assert TicketReader().ticket(embedded, Sideloads()).customer_updated_at is not None
+    beside = Sideloads.of({"metric_sets": [{"ticket_id": 7.0, "requester_updated_at": "2026-11-01T10:00:00Z"}]})
+    ticket = TicketReader().ticket({"id": 7, "status": "open"}, beside)
+    assert ticket.customer_updated_at is not None and ticket.customer_updated_at.hour == 10
+    assert TicketReader().ticket({"id": 7, "status": "open"}, Sideloads()).customer_updated_at is None
+
+
+def test_a_retriage_removes_the_old_decisions_tags_but_never_one_it_adds() -> None:
+    update = WriteBack("7", ("auto_severity:P1", "triaged"), "high", "note", "fl-1",
+                       remove_tags=("auto_severity:P3", "triaged"))
+    changes = ticket_changes(update)
+    assert changes["additional_tags"] == ["auto_severity:P1", "triaged"]
+    assert changes["remove_tags"] == ["auto_severity:P3"]

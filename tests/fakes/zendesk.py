@@ -17,6 +17,7 @@ deleted tickets stay in it (unless ``exclude_deleted``), and its cursors last be
     fake.reject(ticket, "Priority is invalid")   # its next update fails (422 / a failed job result)
     fake.garble(ticket, {"id": "abc"})  # the export lists it with these fields changed ("abc" for its id)
     fake.garble(ticket, "oops")         # the export lists "oops" where the ticket was
+    fake.customer_reply(ticket, "Still broken")  # the requester adds a public comment
     fake.float_ids = True               # every id answered as a JSON float (106.0), as JSON bridges do
 """
 
@@ -146,6 +147,7 @@ class FakeZendesk(FakeAPI):
         self._rejected: dict[int, str] = {}
         self._garbled: dict[int, Any] = {}  # ticket id → what the export lists in its place
         self.slas: dict[int, list[dict[str, Any]]] = {}  # ticket id → its SLA policy metrics (include=slas)
+        self.requester_updated: dict[int, str] = {}  # ticket id → its metric set's requester_updated_at
         self.forbidden = False
         self._lost: list[Fault] = []
         self.admin = self.add_user("Ada Admin", ADMIN_EMAIL, role="admin")
@@ -218,6 +220,7 @@ class FakeZendesk(FakeAPI):
         }
         self.comments[ticket_id] = []
         self._comment(ticket_id, requester_id, description, public=True)
+        self.requester_updated[ticket_id] = now
         self._changed(ticket_id, touch=False)
         return ticket_id
 
@@ -247,6 +250,12 @@ class FakeZendesk(FakeAPI):
         """An agent answers the ticket (a comment by the admin)."""
         self._comment(ticket_id, self.admin, body, public=public)
         self._changed(ticket_id)
+
+    def customer_reply(self, ticket_id: int, body: str) -> None:
+        """The requester adds a public comment (their ticket metrics' ``requester_updated_at`` moves)."""
+        self._changed(ticket_id)
+        self._comment(ticket_id, self.tickets[ticket_id]["requester_id"], body, public=True)
+        self.requester_updated[ticket_id] = self.tickets[ticket_id]["updated_at"]
 
     def garble(self, ticket_id: int, listed: Any) -> None:
         """The export lists the ticket unreadably: with the fields of a mapping ``listed``, else ``listed`` itself."""
@@ -329,11 +338,24 @@ class FakeZendesk(FakeAPI):
         return copy.deepcopy(dict(ticket))
 
     def _with_slas(self, tickets: list[Any], include: str) -> list[Any]:
-        """Each ticket with its ``slas`` when ``include`` asks for them (only tickets a policy applies to)."""
-        if "slas" not in {part.strip() for part in include.split(",")}:
+        """Each ticket with its ``slas`` when ``include`` asks for them (only tickets a policy applies to), and
+        its ``metric_set`` (``TicketMetricObject``) when it asks for ``metric_sets``."""
+        wanted = {part.strip() for part in include.split(",")}
+        if "metric_sets" in wanted:
+            tickets = [{**t, "metric_set": self._metric_set(t["id"])}
+                       if isinstance(t, dict) and t.get("id") in self.requester_updated else t for t in tickets]
+        if "slas" not in wanted:
             return tickets
         return [{**t, "slas": {"policy_metrics": copy.deepcopy(self.slas[t["id"]])}}
                 if isinstance(t, dict) and t.get("id") in self.slas else t for t in tickets]
+
+    def _metric_set(self, ticket_id: int) -> dict[str, Any]:
+        ticket = self.tickets[ticket_id]
+        comments = self.comments[ticket_id]
+        return {"id": ticket_id + 500_000, "ticket_id": ticket_id, "created_at": ticket["created_at"],
+                "updated_at": ticket["updated_at"], "requester_updated_at": self.requester_updated[ticket_id],
+                "latest_comment_added_at": comments[-1]["created_at"] if comments else ticket["created_at"],
+                "replies": sum(1 for c in comments[1:] if c["public"] and c["author_id"] != ticket["requester_id"])}
 
     def _sideloads(self, tickets: Iterable[Mapping[str, Any]], include: str) -> dict[str, Any]:
         wanted = {part.strip() for part in include.split(",") if part.strip()}

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import inspect
 
-from frontline.store.escalations import EscalationQueue
+from frontline.store.escalations import Entering, EscalationQueue
 from frontline.store.state import StateStore
 
 
@@ -51,3 +51,16 @@ def test_one_item_from_two_flows_is_two_entries_listed_oldest_first(queue: Escal
     assert [e.source for e in queue.list()] == ["triage", "escalate"]
     assert [e.source for e in queue.list(source="escalate", item_ids=["7"])] == ["escalate"]
     assert queue.list(state="closed") == []
+
+
+def test_a_page_entered_at_once_keeps_its_order_and_fills_in_what_known_rows_lacked(queue: EscalationQueue) -> None:
+    first = queue.add("triage", "2", reason="P0 ticket", priority="P0")
+    queue.add_many("triage", [Entering("1", "P0 ticket", "P0", "ESC-1"),
+                              Entering("2", "P1 later", "P1", "ESC-2", "C:1"), Entering("3", "P1 ticket", "P1")])
+    entries = {e.item_id: e for e in queue.list()}
+    assert [e.item_id for e in queue.list()] == ["2", "1", "3"]
+    assert entries["2"].id == first.id
+    assert (entries["2"].reason, entries["2"].tracker_ref, entries["2"].alert_ref) == ("P0 ticket", "ESC-2", "C:1")
+    assert (entries["1"].tracker_ref, entries["3"].priority) == ("ESC-1", "P1")
+    queue.add_many("triage", [])
+    assert len(queue.list()) == 3

@@ -24,7 +24,7 @@ def state_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (what is printed either way).")
 @click.pass_context
 def show(ctx: click.Context, item_id: str, as_json: bool) -> None:
-    """Show what is stored for an item: decisions, effects, duplicates (scored), incident, SLA, language."""
+    """Show what is stored for an item: decisions, effects, duplicates (scored), incident, SLA, language, re-triages."""
     settings = settings_from(ctx)
     store = StateStore.open(settings.state_url)
     state = store.item_state(normalise_id(item_id))
@@ -35,6 +35,9 @@ def show(ctx: click.Context, item_id: str, as_json: bool) -> None:
     # The due times and language of the latest triage decision that set them (flows.sla, decide.language).
     for name in ("sla", "language"):
         state[name] = _latest(state["decisions"], name)
+    # Each time the customer wrote again and the ticket was decided again: when, what changed (flows.retriage).
+    state["retriage"] = [row["fields"]["retriage"] for row in state["decisions"]
+                         if isinstance(row.get("fields"), dict) and isinstance(row["fields"].get("retriage"), dict)]
     console.print_json(json.dumps(state, default=str))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Mapping
 from itertools import combinations
 from typing import Any
 
@@ -102,11 +103,17 @@ class Block:
         # outside the vocabulary. Walking each stem's known partners instead costs what the vocabulary
         # holds for the stems present, not the square of the stems.
         self._partners: dict[str, frozenset[str]] | None = None
+        # Each stem's partners with the pair's column: a page of tickets looks up tens of thousands of pairs,
+        # and building each pair's string to look it up cost more than the rest of the block.
+        self._pair_column: dict[str, dict[str, int]] = {}
         if vectorizer.analyzer is word_pairs:
             grouped: dict[str, list[str]] = {}
-            for gram in self.vocabulary:
+            for gram, column in self.vocabulary.items():
                 first, _, second = gram.partition(" ")
                 grouped.setdefault(first, []).append(second)
+                self._pair_column.setdefault(first, {})[second] = column
+            # Built from lists, as always: a set built from a dict is sized otherwise and iterates in another
+            # order, and the order of a row's columns moves the last digit of its float sums.
             self._partners = {stem: frozenset(others) for stem, others in grouped.items()}
 
     def _columns_of(self, word: str) -> tuple[int, ...]:
@@ -141,17 +148,18 @@ class Block:
         partners costs no more than the ticket's own stems.
         """
         assert self._partners is not None
-        vocabulary = self.vocabulary
         columns: list[int] = []
         for stem in stems:
             known = self._partners.get(stem)
             if known:
-                columns.extend(vocabulary[f"{stem} {other}"] for other in stems.intersection(known))
+                columns.extend(map(self._pair_column[stem].__getitem__, stems.intersection(known)))
         return columns
 
-    def _counts(self, text: str) -> Counter[int]:
+    def _counts(self, text: str) -> Mapping[int, int]:
         if self._partners is not None:
-            return Counter(self._pair_columns({word[:STEM_CHARS] for word in _WORD.findall(text)[:PAIR_WORDS]}))
+            # Each pair is found once (from its first stem), so every count is 1: no Counter needed.
+            return dict.fromkeys(self._pair_columns({word[:STEM_CHARS] for word in _WORD.findall(text)[:PAIR_WORDS]}),
+                                 1)
         if self._by_word:
             columns: list[int] = []
             for word in text.lower().split():

@@ -162,30 +162,45 @@ def _clean(text: str) -> str:
 def features(text: str, *, without: frozenset[str] = frozenset(), vader: bool = True) -> dict[str, float]:
     """The model's inputs for one message: VADER's tone and the support cues, by name.
 
-    Cues named in ``without`` are not looked for (0), and ``vader=False`` leaves VADER's tone at 0:
-    a caller that needs only some of the inputs does not pay for the rest (VADER is the slow part).
+    Cues named in ``without`` read 0, and ``vader=False`` leaves VADER's tone at 0: a caller that
+    needs only some of the inputs does not pay for VADER (the slow part). Both readings of a text are
+    remembered for the last :data:`READ_CACHE` texts, so a text read twice — triage reads a ticket's
+    tone for severity and again for the note — costs one reading.
     """
     cased = _clean(text)
+    compound = _compound(cased) if vader and cased.strip() else 0.0
+    values: dict[str, float] = {"vader_negative": max(0.0, -compound), "vader_positive": max(0.0, compound)}
+    # The keys keep the order the model always summed them in: a float sum in another order may move a digit.
+    for name, value in zip(_READ_ORDER, _cues(cased), strict=True):
+        values[name] = 0.0 if name in without and name in CUES else value
+    return values
+
+
+READ_CACHE = 256  # texts whose cues and VADER tone are remembered (a page of tickets' worth)
+_READ_ORDER = ("exclaim", *CUES)
+
+
+@lru_cache(maxsize=READ_CACHE)
+def _compound(cased: str) -> float:
+    """VADER's compound tone of a cleaned text."""
+    return float(_vader().polarity_scores(cased)["compound"])
+
+
+@lru_cache(maxsize=READ_CACHE)
+def _cues(cased: str) -> tuple[float, ...]:
+    """Whether "!!"/"?!" and each cue fire (1.0) or not (0.0) on a cleaned text, in :data:`_READ_ORDER`."""
     lower = cased.casefold()
-    compound = float(_vader().polarity_scores(cased)["compound"]) if vader and cased.strip() else 0.0
-    values: dict[str, float] = {
-        "vader_negative": max(0.0, -compound),
-        "vader_positive": max(0.0, compound),
-        "exclaim": 1.0 if _EXCLAIM.search(cased) else 0.0,
-    }
-    plain = _NEGATED_WORD.sub(" ", lower) if "insult" not in without else lower
-    polite = _SOFT_NEGATION.sub(" ", lower) if "negation" not in without else lower
+    plain = _NEGATED_WORD.sub(" ", lower)
+    polite = _SOFT_NEGATION.sub(" ", lower)
+    fired = [1.0 if _EXCLAIM.search(cased) else 0.0]
     for name, pattern in CUES.items():
-        if name in without:
-            values[name] = 0.0
-            continue
         seen = plain if name in _NEGATION_AWARE else polite if name in _POLITE else lower
         anchors = _ANCHORS.get(name)
         if anchors is not None and not any(anchor in seen for anchor in anchors):
-            values[name] = 0.0
+            fired.append(0.0)
             continue
-        values[name] = 1.0 if pattern.search(seen) else 0.0
-    return values
+        fired.append(1.0 if pattern.search(seen) else 0.0)
+    return tuple(fired)
 
 
 def readable(text: str) -> bool:

@@ -6,14 +6,17 @@ note, the message metadata, the issue's marker) and only redone when it is not t
 
 Every flow's effects go through one :class:`Ledger`: :meth:`Ledger.once` for one effect at a time,
 :meth:`Ledger.many` for a batch done in one vendor call (triage's write-backs, one bulk update per
-page), and the batched primitives (:meth:`Ledger.known`, :meth:`Ledger.plan`, :meth:`Ledger.finish`)
+page), :meth:`Ledger.each` for a batch of effects each done on its own (the escalation protocol's
+issues of a page), and the batched primitives (:meth:`Ledger.known`, :meth:`Ledger.plan`, :meth:`Ledger.finish`)
 for effects a flow groups itself (triage's alerts, some of which go out as one digest): one
 database round trip per page instead of one per item, which the triage benchmark needs.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import TypeVar
 
 from frontline.errors import describe
 from frontline.model import Effect, EffectStatus, effect_key
@@ -22,6 +25,7 @@ from frontline.store.state import StateStore
 Find = Callable[[str], Awaitable[str | None]]
 Do = Callable[[str], Awaitable[tuple[str, str]]]
 FindOne = Callable[[str, str], Awaitable[str | None]]  # (item id, key) → the earlier effect's reference
+T = TypeVar("T")
 DoMany = Callable[[Sequence[tuple[str, str]]], Awaitable[Sequence[str | BaseException | None]]]
 
 
@@ -97,6 +101,55 @@ class Ledger:
         self.finish(finished)
         return results
 
+    async def each(self, items: Sequence[str], kind: str, version: str, target: str, *, find: Find, do: Do,
+                   always_find: bool = False) -> dict[str, str | Exception]:
+        """:meth:`once` for several items, each effect done on its own: each item's reference, or why it failed.
+
+        The same steps as :meth:`once` — a key done before returns its reference, a known key (or
+        every key, ``always_find``) is looked for first, the rest are planned, done and recorded —
+        but the ledger is read, planned and finished once for all of them (a page's urgent tickets),
+        and the remote calls run concurrently. A ``find`` that fails leaves its item unplanned, as
+        :meth:`once` does.
+        """
+        keys = {item_id: self.key(item_id, kind, version) for item_id in items}
+        known = self.known(keys.values())
+        results: dict[str, str | Exception] = {}
+        looking: list[str] = []
+        for item_id, key in keys.items():
+            row = known.get(key)
+            if row is not None and row.status is EffectStatus.DONE and row.remote_ref:
+                results[item_id] = row.remote_ref
+            elif row is not None or always_find:
+                looking.append(item_id)
+        found = dict(zip(looking, await asyncio.gather(*(_attempt(find(keys[i])) for i in looking)), strict=True))
+        planned: list[str] = []
+        for item_id in keys:
+            if item_id in results:
+                continue
+            answer = found.get(item_id)
+            if isinstance(answer, Exception):
+                results[item_id] = answer
+            else:
+                planned.append(item_id)
+        self.store.plan([Effect(keys[i], self.flow, i, kind, target) for i in planned])
+        todo = [i for i in planned if not found.get(i)]
+        done = dict(zip(todo, await asyncio.gather(*(_attempt(do(keys[i])) for i in todo)), strict=True))
+        finished: list[Effect] = []
+        for item_id in planned:
+            key = keys[item_id]
+            earlier = found.get(item_id)
+            outcome = (earlier, target) if isinstance(earlier, str) and earlier else done[item_id]
+            if isinstance(outcome, Exception):
+                results[item_id] = outcome
+                finished.append(Effect(key, self.flow, item_id, kind, target, EffectStatus.FAILED,
+                                       error=f"{type(outcome).__name__}: {outcome}"[:2000]))
+            else:
+                ref, used = outcome
+                results[item_id] = ref
+                finished.append(Effect(key, self.flow, item_id, kind, used, EffectStatus.DONE, ref))
+        self.store.finish(finished)
+        return results
+
     async def once(self, item_id: str, kind: str, version: str, target: str, *, find: Find, do: Do,
                    always_find: bool = False) -> str:
         """The effect's remote reference, doing it only if it was not done before.
@@ -126,3 +179,11 @@ class Ledger:
             raise
         self.store.finish([Effect(key, self.flow, item_id, kind, used, EffectStatus.DONE, ref)])
         return ref
+
+
+async def _attempt(call: Awaitable[T]) -> T | Exception:
+    """What ``call`` returns, or the error it raised (anything graver than an Exception goes on up)."""
+    try:
+        return await call
+    except Exception as error:
+        return error

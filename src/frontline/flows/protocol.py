@@ -20,7 +20,6 @@ without the issue link, and the next run's marker check settles the issue.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping, MutableSequence, Sequence
 from dataclasses import dataclass
 
@@ -31,7 +30,7 @@ from frontline.errors import describe
 from frontline.model import ChatMessage, IssueDraft, IssueRef, Ticket, Triage
 from frontline.ports import Tracker
 from frontline.render import Renderer, slack_escape
-from frontline.store.escalations import EscalationQueue
+from frontline.store.escalations import Entering, EscalationQueue
 from frontline.store.state import StateStore
 
 PREFIX = "escalation protocol"
@@ -85,20 +84,23 @@ class EscalationProtocol:
             if reason is not None:
                 self.urgent[ticket.id] = Urgent(reason)
                 todo.append((ticket, triage))
-        if self.tracker is not None:
-            await asyncio.gather(*(self._issue(t, tr, problems[t.id]) for t, tr in todo))
+        if self.tracker is not None and todo:
+            await self._issues(todo, problems)
 
-    async def _issue(self, ticket: Ticket, triage: Triage, problems: MutableSequence[str]) -> None:
+    async def _issues(self, todo: Sequence[tuple[Ticket, Triage]], problems: Mapping[str, MutableSequence[str]]
+                      ) -> None:
+        """File each urgent ticket's issue once; the ledger is read and written once for the page."""
         tracker = self.tracker
         assert tracker is not None
-        entry = self.urgent[ticket.id]
+        by_key = {self.ledger.key(ticket.id, "issue", ISSUE_VERSION): (ticket, triage) for ticket, triage in todo}
 
         async def find(key: str) -> str | None:
             found = await tracker.find_issue(key)
             return issue_ref(found) if found else None
 
         async def create(key: str) -> tuple[str, str]:
-            title, body = self.renderer.urgent_issue(ticket, triage, entry.reason, key)
+            ticket, triage = by_key[key]
+            title, body = self.renderer.urgent_issue(ticket, triage, self.urgent[ticket.id].reason, key)
             project = self.settings.escalation.projects.get(triage.category)
             issue = await tracker.create_issue(IssueDraft(title, body, key, self.settings.escalation_protocol.labels,
                                                           project, triage.severity))
@@ -107,11 +109,17 @@ class EscalationProtocol:
         try:
             # Looked for before every create, not only after a crash: the issue may exist from a run
             # that died between creating it and recording it.
-            ref = await self.ledger.once(ticket.id, "issue", ISSUE_VERSION, tracker.name, find=find, do=create,
-                                         always_find=True)
-            entry.issue = parse_issue_ref(ref)
-        except Exception as error:
-            problems.append(f"escalation issue not filed: {describe(error)}")
+            refs: Mapping[str, str | Exception] = await self.ledger.each(
+                [ticket.id for ticket, _ in todo], "issue", ISSUE_VERSION, tracker.name, find=find, do=create,
+                always_find=True)
+        except Exception as error:  # the ledger itself failed: no issue is known for any of them
+            refs = {ticket.id: error for ticket, _ in todo}
+        for ticket, _ in todo:
+            ref = refs[ticket.id]
+            if isinstance(ref, Exception):
+                problems[ticket.id].append(f"escalation issue not filed: {describe(ref)}")
+            else:
+                self.urgent[ticket.id].issue = parse_issue_ref(ref)
 
     def mark(self, ticket_id: str, message: ChatMessage) -> ChatMessage:
         """An urgent ticket's alert with the on-call mention, the reason and the issue link on top."""
@@ -131,11 +139,24 @@ class EscalationProtocol:
 
     def finish(self, ticket: Ticket, triage: Triage, alert_ref: str | None) -> Triage:
         """Enter an urgent ticket in the escalation queue; its triage with the escalation among the reasons."""
+        return self.finish_all([(ticket, triage, alert_ref)])[0]
+
+    def finish_all(self, items: Sequence[tuple[Ticket, Triage, str | None]]) -> list[Triage]:
+        """:meth:`finish` for a page of (ticket, triage, alert reference): the queue is written once for all."""
+        entering = []
+        for ticket, triage, alert_ref in items:
+            entry = self.urgent.get(ticket.id)
+            if entry is not None:
+                entering.append(Entering(ticket.id, entry.reason, triage.severity,
+                                         issue_ref(entry.issue) if entry.issue else None, alert_ref))
+        self.queue.add_many(self.ledger.flow, entering)
+        return [self._noted(ticket, triage) for ticket, triage, _ in items]
+
+    def _noted(self, ticket: Ticket, triage: Triage) -> Triage:
+        """An urgent ticket's triage with the escalation among its reasons (the note says it too)."""
         entry = self.urgent.get(ticket.id)
         if entry is None:
             return triage
-        self.queue.add(self.ledger.flow, ticket.id, reason=entry.reason, priority=triage.severity,
-                       tracker_ref=issue_ref(entry.issue) if entry.issue else None, alert_ref=alert_ref)
         parts = [entry.reason]
         if entry.issue is not None:
             parts.append(f"issue {entry.issue.identifier}" + (f" {entry.issue.url}" if entry.issue.url else ""))

@@ -5,7 +5,8 @@ Within a page a ticket's alert goes out as soon as its own KB search is done, so
 and the knowledge base's are spent at the same time; alerts never hold the flow's concurrency slots
 (they wait on the chat's budget, not on other tickets). On a large backlog a channel's low-severity
 alerts may go out as one digest (:mod:`frontline.flows.digest`). Linking duplicates and incidents is a
-step of its own (:mod:`frontline.flows.incidents`): a linked ticket's alert is a reply in a thread.
+step of its own (:mod:`frontline.flows.incidents`): a linked ticket's alert is a reply in a thread. A
+handled ticket the customer wrote to again is decided again (:mod:`frontline.flows.retriage`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from frontline.flows.base import Context, Flow, Handled, Output, post_with_fallb
 from frontline.flows.digest import Entry, digest_key, digest_message, digest_of, digest_target, plan_digests
 from frontline.flows.incidents import IncidentStep
 from frontline.flows.protocol import EscalationProtocol
+from frontline.flows.retriage import Redecided, RetriageStep, followups
 from frontline.flows.sla import due_fields, expectation, note_view
 from frontline.model import (
     CONTENT_VERSION_PREFIX,
@@ -96,6 +98,8 @@ class RunSummary:
     elapsed: float = 0.0
     dry_run: bool = False
     busy: int = 0  # tickets another worker was triaging at that moment (handle)
+    retriaged: int = 0  # handled tickets decided again after a customer's message, and changed
+    rechecked: int = 0  # … and unchanged
 
 
 class Reporter(Protocol):
@@ -184,6 +188,9 @@ class TriageRun:
         self.incidents = IncidentStep(settings=self.settings, store=services.store, chat=services.chat,
                                       tracker=services.tracker, renderer=services.renderer, ledger=self.ledger,
                                       flow=self.flow, finder=services.finder, helpdesk=services.helpdesk)
+        self.retriage = RetriageStep(settings=self.settings, store=services.store, helpdesk=services.helpdesk,
+                                     chat=services.chat, renderer=services.renderer, ledger=self.ledger,
+                                     flow=self.flow, decide=self._redecide, tags=self._tag_names)
 
     async def run(self) -> RunSummary:
         """Handle every new and open ticket once; returns the summary."""
@@ -198,9 +205,11 @@ class TriageRun:
         async def page(listed: Sequence[Ticket]) -> tuple[bool, int]:
             tickets = [t for t in listed if t.id not in self._taken]
             todo = self._pending(tickets)
-            self.summary.skipped += len(tickets) - len(todo)
+            again = self._rechecks(tickets, todo)
+            self.summary.skipped += len(tickets) - len(todo) - len(again)
             # Claimed like a worker's batch, so `run` next to workers or a webhook never doubles.
-            return (await self.handle(todo) if todo else True), len(todo)
+            work = todo + [t for t, _ in again]
+            return (await self.handle(work) if work else True), len(work)
 
         await walk(store, self.s.cursor_key, helpdesk.list_changed, page, batch=self.settings.runner.batch_size,
                    limit=self.limit, dry_run=self.dry_run, failures=self.summary.failures)
@@ -224,6 +233,13 @@ class TriageRun:
             self._episodes[ticket.id] = TRIAGE_VERSION if decided == 0 else str(decided + 1)
             todo.append(ticket)
         return todo
+
+    def _rechecks(self, tickets: Sequence[Ticket], todo: Sequence[Ticket]) -> list[tuple[Ticket, Any]]:
+        """Those of ``tickets`` handled and not in ``todo`` that the customer wrote to since (re-triage)."""
+        if self.dry_run:
+            return []
+        pending = {t.id for t in todo}
+        return self.retriage.select([t for t in tickets if t.id not in pending])
 
     def _key(self, ticket_id: str, kind: str) -> str:
         return effect_key(self.flow, ticket_id, kind, self._episodes.get(ticket_id, TRIAGE_VERSION))
@@ -264,9 +280,12 @@ class TriageRun:
         try:
             mine = [t for t in unique if t.id in claimed]
             todo = self._pending(mine)
-            self.summary.skipped += len(mine) - len(todo)
+            again = self._rechecks(mine, todo)
+            self.summary.skipped += len(mine) - len(todo) - len(again)
             self.summary.busy += len(unique) - len(claimed)
             ok = await self._page(todo) if todo else True
+            if again:
+                ok = await self._recheck(again) and ok
         finally:
             if not self.dry_run:
                 store.release_many(self.flow, sorted(claimed), self.owner)
@@ -281,12 +300,39 @@ class TriageRun:
             return [t.with_changes(flags=(*t.flags, "classifier_failed"), reasons=(*t.reasons, reason))
                     for t in fallback]
 
-    async def _page(self, tickets: list[Ticket]) -> bool:
-        """Triage one page of tickets; True when every ticket completed."""
+    async def _decide(self, tickets: list[Ticket]) -> list[TicketOutcome]:
+        """Classify, weigh, route and link (duplicates, incidents) each ticket."""
         triages = await self._classify(tickets)
         outcomes = [self._route(t, tr) for t, tr in zip(tickets, triages, strict=True)]
         if not self.dry_run and self.incidents.enabled:
             await self._link(outcomes)
+        return outcomes
+
+    async def _redecide(self, tickets: list[Ticket]) -> list[Redecided]:
+        """Tickets decided again for :class:`~frontline.flows.retriage.RetriageStep`, by the same steps."""
+        outcomes = await self._decide(tickets)
+        return [Redecided(o.ticket, o.triage, o.channel, o.review, o.language.code if o.language else None,
+                          self._incident(o.ticket.id), tuple(o.problems)) for o in outcomes]
+
+    def _incident(self, ticket_id: str) -> str | None:
+        links = self.incidents.links.get(ticket_id)
+        return links.incident if links else None
+
+    async def _recheck(self, pairs: list[tuple[Ticket, Any]]) -> bool:
+        """Re-triage handled tickets the customer wrote to; True when each was settled."""
+        results = await self.retriage.recheck(pairs)
+        for result in results:
+            if result.failed:
+                self.summary.failures.append((result.ticket_id, result.failed))
+            elif result.changes:
+                self.summary.retriaged += 1
+            else:
+                self.summary.rechecked += 1
+        return not any(r.failed for r in results)
+
+    async def _page(self, tickets: list[Ticket]) -> bool:
+        """Triage one page of tickets; True when every ticket completed."""
+        outcomes = await self._decide(tickets)
         searches = {o.ticket.id: asyncio.ensure_future(self._search(o)) for o in outcomes}
         try:
             if not self.dry_run:
@@ -302,8 +348,9 @@ class TriageRun:
             for outcome in outcomes:
                 self._count(outcome)
             return True
-        for outcome in outcomes:  # the protocol's references, then SLA due times from the final severity
-            outcome.triage = self.protocol.finish(outcome.ticket, outcome.triage, outcome.alert_ref)
+        finished = self.protocol.finish_all([(o.ticket, o.triage, o.alert_ref) for o in outcomes])
+        for outcome, triage in zip(outcomes, finished, strict=True):  # then SLA due times from the final severity
+            outcome.triage = triage
             outcome.sla = expectation(outcome.ticket, outcome.triage.severity, self.settings, outcome.problems)
         await self._write_backs(outcomes)
         completed = [o for o in outcomes if o.completed]
@@ -509,16 +556,19 @@ class TriageRun:
 
     # -- write-back (last, always) ---------------------------------------------------------------
     def _tags(self, triage: Triage, review: bool, language: Language | None = None) -> tuple[str, ...]:
+        return self._tag_names(triage.category, triage.severity, review, language.code if language else None)
+
+    def _tag_names(self, category: str, severity: str, review: bool, language: str | None) -> tuple[str, ...]:
         settings = self.settings
         tags = []
         for pattern in settings.writeback.tags:
             if review and "{category}" in pattern:
                 continue  # an abstained guess must not trip routing triggers built on the category
-            tags.append(pattern.format(category=triage.category, severity=triage.severity))
+            tags.append(pattern.format(category=category, severity=severity))
         if review:
             tags.append(settings.writeback.review_tag)
-        if language is not None and language.code and settings.writeback.language_tag:
-            tags.append(settings.writeback.language_tag.format(language=language.code))
+        if language and settings.writeback.language_tag:
+            tags.append(settings.writeback.language_tag.format(language=language))
         return tuple(tags)
 
     def _update(self, outcome: TicketOutcome, key: str) -> WriteBack:
@@ -594,6 +644,11 @@ class TriageRun:
                 "alert_ref": outcome.alert_ref, "writeback_ref": outcome.writeback_ref,
                 "problems": outcome.problems,
                 "sla": outcome.sla.as_fields() if outcome.sla else None,
+                # What a re-triage compares with and replies under (frontline.flows.retriage).
+                "alert_thread": outcome.thread, "incident": self._incident(outcome.ticket.id),
+                "customer_messages": len(followups(outcome.ticket)),
+                "customer_at": outcome.ticket.customer_updated_at.isoformat()
+                if outcome.ticket.customer_updated_at else None,
                 **self._reading(outcome),
             },
         )
@@ -668,7 +723,8 @@ class TriageFlow(Flow):
         run = TriageRun(services)
         run.owner, run.claim_seconds = owner, claim_seconds
         await run.handle(items)
-        finished = services.store.handled_among(run.flow, [t.id for t in items])
+        failed = {item_id for item_id, _ in run.summary.failures}  # a re-triage that failed is handled all the same
+        finished = services.store.handled_among(run.flow, [t.id for t in items]) - failed
         return Handled(finished, dict(run.summary.failures),
                        Counter(handled=run.summary.handled, skipped=run.summary.skipped))
 

@@ -68,6 +68,9 @@ def print_summary(summary: RunSummary, output: Output, *, title: str = "Triage")
         line(f"  by category: {cats}")
         sevs = ", ".join(f"{safe(k)} {summary.by_severity[k]}" for k in sorted(summary.by_severity))
         line(f"  by severity: {sevs}")
+    if summary.retriaged or summary.rechecked:
+        line(f"  re-triaged after the customer wrote again: {summary.retriaged} changed (thread reply and note), "
+             f"{summary.rechecked} unchanged")
     if summary.review:
         line(f"  sent for human review: {summary.review}")
     if summary.problems:

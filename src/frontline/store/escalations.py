@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from frontline.store.portable import upsert
 from frontline.store.schema import escalations
@@ -36,6 +36,17 @@ class QueueEntry:
     alert_ref: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class Entering:
+    """One item to enter in the queue: why, how urgent, and the references known so far."""
+
+    item_id: str
+    reason: str
+    priority: str
+    tracker_ref: str | None = None
+    alert_ref: str | None = None
+
+
 class EscalationQueue:
     """The ``escalations`` rows of one state store."""
 
@@ -48,17 +59,28 @@ class EscalationQueue:
 
         A reference the row lacks is filled in; reason, priority, state and owner stay as they are.
         """
-        row = {"source": source, "item_id": item_id, "reason": reason[:4000], "priority": priority,
-               "state": OPEN, "owner": None, "created_at": now or datetime.now(UTC),
-               "tracker_ref": tracker_ref, "alert_ref": alert_ref}
         with self.engine.begin() as conn:
-            upsert(conn, escalations, [row], ["source", "item_id"], lambda new: {
-                "tracker_ref": func.coalesce(escalations.c.tracker_ref, new.tracker_ref),
-                "alert_ref": func.coalesce(escalations.c.alert_ref, new.alert_ref),
-            })
+            self._enter(conn, source, [Entering(item_id, reason, priority, tracker_ref, alert_ref)], now)
             found = conn.execute(select(escalations).where(escalations.c.source == source,
                                                            escalations.c.item_id == item_id)).one()
         return _entry(found)
+
+    def add_many(self, source: str, items: Sequence[Entering], now: datetime | None = None) -> None:
+        """:meth:`add` for several items in one transaction (a triage page's urgent tickets), entered in order."""
+        if items:
+            with self.engine.begin() as conn:
+                self._enter(conn, source, items, now)
+
+    @staticmethod
+    def _enter(conn: Connection, source: str, items: Sequence[Entering], now: datetime | None) -> None:
+        when = now or datetime.now(UTC)
+        rows = [{"source": source, "item_id": item.item_id, "reason": item.reason[:4000], "priority": item.priority,
+                 "state": OPEN, "owner": None, "created_at": when, "tracker_ref": item.tracker_ref,
+                 "alert_ref": item.alert_ref} for item in items]
+        upsert(conn, escalations, rows, ["source", "item_id"], lambda new: {
+            "tracker_ref": func.coalesce(escalations.c.tracker_ref, new.tracker_ref),
+            "alert_ref": func.coalesce(escalations.c.alert_ref, new.alert_ref),
+        })
 
     def list(self, *, state: str | None = None, source: str | None = None,
              item_ids: Sequence[str] | None = None) -> list[QueueEntry]:

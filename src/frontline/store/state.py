@@ -35,6 +35,17 @@ class Decision:
     fields: dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """The decision an item is handled with now, as stored (what a re-triage compares with)."""
+
+    decision_id: int
+    category: str | None
+    severity: str | None
+    fields: dict[str, Any]
+    created_at: datetime
+
+
 class StateStore:
     """Everything frontline remembers between runs."""
 
@@ -340,6 +351,20 @@ class StateStore:
                 found.update((str(row[0]), dict(row[1] or {})) for row in rows)
         return found
 
+    def latest_decisions(self, flow: str, item_ids: Sequence[str]) -> dict[str, Decided]:
+        """The decision each of ``item_ids`` is handled with by ``flow`` now, for those handled."""
+        found: dict[str, Decided] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(item_ids), 500):
+                chunk = list(item_ids[start:start + 500])
+                rows = conn.execute(select(handled.c.item_id, decisions.c.id, decisions.c.category,
+                                           decisions.c.severity, decisions.c.fields, decisions.c.created_at)
+                                    .join(decisions, decisions.c.id == handled.c.decision_id)
+                                    .where(handled.c.flow == flow, handled.c.item_id.in_(chunk)))
+                found.update((str(row[0]), Decided(int(row[1]), row[2], row[3], dict(row[4] or {}), row[5]))
+                             for row in rows)
+        return found
+
     # -- metrics: read-only counts for /metrics, read at scrape time ------------------------------
     # Counted in the database, not in a process, so they hold across several workers. Plain
     # SQLAlchemy Core (GROUP BY, CASE): the same on SQLite and PostgreSQL.
@@ -390,4 +415,4 @@ def _effect(row: Any) -> Effect:
     )
 
 
-__all__ = ["Decision", "SQLAlchemyError", "StateStore", "create_state_engine", "migrate"]
+__all__ = ["Decided", "Decision", "SQLAlchemyError", "StateStore", "create_state_engine", "migrate"]

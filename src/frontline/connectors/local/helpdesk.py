@@ -52,6 +52,9 @@ SCHEMA = [
     # The customer's side of each ticket as last imported (JSON), so a re-import tells what the
     # customer changed apart from what frontline wrote since (tags, priority, status).
     "ALTER TABLE tickets ADD COLUMN imported TEXT",
+    # The ticket's public thread after its description: messages by the customer or an agent (notes
+    # frontline writes have no author and are private).
+    "ALTER TABLE notes ADD COLUMN author TEXT",
 ]
 
 OPEN_STATUSES = ("new", "open")
@@ -116,7 +119,21 @@ class LocalHelpdesk:
         return cls(settings.path("helpdesk.db"))
 
     # -- reading -------------------------------------------------------------------------------
-    def _ticket(self, row: sqlite3.Row) -> Ticket:
+    def _threads(self, ticket_ids: Sequence[str]) -> dict[str, list[Message]]:
+        """The public messages after each ticket's description, oldest first, in one query."""
+        found: dict[str, list[Message]] = {}
+        for start in range(0, len(ticket_ids), 500):
+            chunk = list(ticket_ids[start:start + 500])
+            rows = self._db.execute(
+                f"SELECT ticket_id, author, body, created_at FROM notes WHERE author IS NOT NULL AND public = 1 "
+                f"AND ticket_id IN ({', '.join('?' * len(chunk))}) ORDER BY id", chunk)
+            for row in rows:
+                author = Author.CUSTOMER if row["author"] == Author.CUSTOMER else Author.AGENT
+                found.setdefault(row["ticket_id"], []).append(
+                    Message(author, row["body"], parse_timestamp(row["created_at"])))
+        return found
+
+    def _ticket(self, row: sqlite3.Row, thread: Sequence[Message] = ()) -> Ticket:
         company = None
         if row["company"] or row["plan"] or row["mrr"] is not None:
             company = Company(name=row["company"] or "", plan=row["plan"], mrr=row["mrr"])
@@ -127,7 +144,7 @@ class LocalHelpdesk:
             description=row["description"],
             requester=Requester(name=row["requester_name"], email=row["requester_email"]),
             company=company,
-            messages=(Message(Author.CUSTOMER, row["description"], created),),
+            messages=(Message(Author.CUSTOMER, row["description"], created), *thread),
             tags=tuple(json.loads(row["tags"])),
             priority=row["priority"],
             status=row["status"],
@@ -150,7 +167,9 @@ class LocalHelpdesk:
             # Skipped closed tickets still advance the cursor so they are not re-read.
             top = self._db.execute("SELECT MAX(seq) FROM tickets").fetchone()[0]
             next_cursor = str(max(int(next_cursor or 0), int(top or 0)))
-        return Page(items=[self._ticket(r) for r in rows], cursor=next_cursor, has_more=more)
+        threads = self._threads([r["id"] for r in rows])
+        return Page(items=[self._ticket(r, threads.get(r["id"], ())) for r in rows], cursor=next_cursor,
+                    has_more=more)
 
     async def diagnose(self) -> list[Check]:
         """How many tickets the embedded helpdesk holds and how many are waiting."""
@@ -174,12 +193,13 @@ class LocalHelpdesk:
         if row is None:
             raise NotFoundError(SERVICE, f"no ticket {ticket_id} in {self.path}",
                                 hint="Import it with `frontline import tickets FILE`")
-        return self._ticket(row)
+        return self._ticket(row, self._threads([ticket_id]).get(ticket_id, ()))
 
     def notes(self, ticket_id: str) -> list[dict[str, Any]]:
-        """Private notes on a ticket, oldest first."""
+        """Private notes on a ticket (frontline's), oldest first."""
         rows = self._db.execute(
-            "SELECT id, body, marker, public, created_at FROM notes WHERE ticket_id = ? ORDER BY id", (ticket_id,)
+            "SELECT id, body, marker, public, created_at FROM notes WHERE ticket_id = ? AND author IS NULL "
+            "ORDER BY id", (ticket_id,)
         )
         return [dict(r) for r in rows]
 
@@ -197,8 +217,10 @@ class LocalHelpdesk:
 
         An update changes the customer's content only: tags frontline added stay (the file's are
         added to them), priority and status change only when the file changes them, and notes are
-        never touched. A changed ticket gets a new sequence number, so it is listed again; an
-        unchanged one is left exactly as it was.
+        never touched. A record's ``messages`` (the public thread after the description: author
+        ``customer`` or ``agent``, body, created_at) are added once each. A changed ticket, or one
+        with a new message, gets a new sequence number, so it is listed again; an unchanged one is
+        left exactly as it was.
         """
         created = updated = unchanged = 0
         db = self._db
@@ -210,6 +232,7 @@ class LocalHelpdesk:
                 snapshot = json.dumps(theirs, sort_keys=True)
                 row = db.execute("SELECT * FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
                 now = datetime.now(UTC).isoformat()
+                fresh = self._fresh(ticket_id, raw.get("messages") or ())
                 if row is None:
                     values = {**theirs, "status": theirs["status"] or "new",
                               "created_at": theirs["created_at"] or now}
@@ -219,17 +242,35 @@ class LocalHelpdesk:
                     stored = {name: row[name] for name in TICKET_FIELDS} | {"tags": json.loads(row["tags"])}
                     base = json.loads(row["imported"]) if row["imported"] else None
                     values = _merge(stored, theirs, base)
-                    if (theirs == base) if base is not None else (values == stored):
+                    same = (theirs == base) if base is not None else (values == stored)
+                    if same and not fresh:
                         unchanged += 1
                         if base is None:  # remember the customer's side, for the next import to compare with
                             db.execute("UPDATE tickets SET imported = ? WHERE id = ?", (snapshot, ticket_id))
                         continue
-                    values["updated_at"] = theirs["updated_at"] or now
+                    # Only a new message: the ticket changed now, whatever time the file still gives.
+                    values["updated_at"] = now if same else theirs["updated_at"] or now
                     updated += 1
                 seq += 1
                 values["tags"] = json.dumps(values["tags"])
                 db.execute(_STORE, {**values, "id": ticket_id, "seq": seq, "imported": snapshot})
+                db.executemany(
+                    "INSERT INTO notes (ticket_id, body, marker, public, created_at, author) "
+                    "VALUES (?, ?, NULL, 1, ?, ?)",
+                    [(ticket_id, m["body"], m.get("created_at") or now, m["author"]) for m in fresh])
         return Upserted(created, updated, unchanged)
+
+    def _fresh(self, ticket_id: str, messages: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Those of ``messages`` not stored yet: one is known by author and body (and its time, when given)."""
+        fresh: list[dict[str, Any]] = []
+        for message in messages:
+            query = "SELECT 1 FROM notes WHERE ticket_id = ? AND author = ? AND body = ?"
+            args: list[Any] = [ticket_id, message["author"], message["body"]]
+            if message.get("created_at"):
+                query, args = query + " AND created_at = ?", [*args, message["created_at"]]
+            if self._db.execute(query, args).fetchone() is None and message not in fresh:
+                fresh.append(message)
+        return fresh
 
     async def write_back(self, updates: Sequence[WriteBack]) -> list[WriteResult]:
         """Add tags (keeping existing ones), set priority, add a private note, per ticket atomically.
@@ -254,7 +295,7 @@ class LocalHelpdesk:
                     if existing:
                         results.append(WriteResult(wb.ticket_id, remote_ref=f"note:{existing['id']}"))
                         continue
-                    tags = list(json.loads(row["tags"]))
+                    tags = [t for t in json.loads(row["tags"]) if t not in wb.remove_tags]
                     tags.extend(t for t in dict.fromkeys(wb.add_tags) if t not in tags)
                     db.execute(
                         "UPDATE tickets SET tags = ?, priority = COALESCE(?, priority), status = "

@@ -27,8 +27,9 @@ ALIASES = {
 }
 KNOWN = {
     "id", "subject", "description", "requester_name", "requester_email", "company", "plan", "mrr",
-    "tags", "priority", "status", "category", "severity", "created_at", "updated_at", "format",
+    "tags", "priority", "status", "category", "severity", "created_at", "updated_at", "format", "messages",
 }
+AUTHORS = ("customer", "agent")
 PRIORITIES = {"urgent", "high", "normal", "low"}
 STATUSES = {"new", "open", "pending", "hold", "solved", "closed"}
 MAX_BODY = 1_000_000
@@ -122,7 +123,7 @@ def normalise_record(raw: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
     status = _text(row.get("status")).lower() or None
     if status and status not in STATUSES:
         raise ValueError(f"status {status!r} is not one of {', '.join(sorted(STATUSES))}")
-    record = {
+    record: dict[str, Any] = {
         "id": ticket_id,
         "subject": subject,
         "description": description,
@@ -139,7 +140,29 @@ def normalise_record(raw: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
         "created_at": _time(row.get("created_at"), "created_at"),
         "updated_at": _time(row.get("updated_at"), "updated_at"),
     }
+    if row.get("messages") not in (None, "", []):
+        record["messages"] = _messages(row["messages"])
     return record, truncated
+
+
+def _messages(value: Any) -> list[dict[str, Any]]:
+    """A row's public thread after its description: a list of {author: customer | agent, body, created_at}."""
+    if not isinstance(value, list):
+        raise ValueError("messages must be a list of {\"author\", \"body\"} objects (JSONL or POST /tickets; a CSV "
+                         "cell cannot hold one)")
+    messages = []
+    for place, item in enumerate(value, start=1):
+        if not isinstance(item, Mapping):
+            raise ValueError(f"message {place} is not an object with an author and a body")
+        author = _text(item.get("author")).lower() or "customer"
+        if author not in AUTHORS:
+            raise ValueError(f"message {place} has author {author[:40]!r}; use customer or agent")
+        body = body_text(item.get("body"), body_format(item.get("format")))[:MAX_BODY]
+        if not body.strip():
+            raise ValueError(f"message {place} has no body")
+        messages.append({"author": author, "body": body,
+                         "created_at": _time(item.get("created_at"), f"message {place} created_at")})
+    return messages
 
 
 # Lines end at CR LF, LF or CR only: str.splitlines() also breaks at U+2028, form feeds and the like,

@@ -27,8 +27,10 @@ from frontline.ports import Page
 
 EXPORT = "/api/v2/incremental/tickets/cursor"
 PAGE_MAX = 1000  # the export's largest page
-# The requester and organization (plan, MRR), and the due times of the account's SLA policies (breach_at).
-INCLUDE = "users,organizations,slas"
+# The requester and organization (plan, MRR), the due times of the account's SLA policies (breach_at), and
+# the ticket's metrics, whose requester_updated_at tells a customer's new message apart from an agent's
+# reply or frontline's own note without reading the thread (frontline.flows.retriage).
+INCLUDE = "users,organizations,slas,metric_sets"
 # Pages with no wanted ticket read in one call before handing back (the export allows 10 a minute).
 SKIP_PAGES = 10
 

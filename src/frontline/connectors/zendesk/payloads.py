@@ -93,11 +93,13 @@ class Sideloads:
 
     users: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)
     organizations: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)
+    metric_sets: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)  # by ticket id, not their own
 
     @classmethod
     def of(cls, body: Mapping[str, Any]) -> Sideloads:
         """The sideloads of one response body."""
-        return cls(_by_id(body.get("users")), _by_id(body.get("organizations")))
+        return cls(_by_id(body.get("users")), _by_id(body.get("organizations")),
+                   _by_id(body.get("metric_sets"), "ticket_id"))
 
     def user(self, user_id: object) -> Mapping[str, Any]:
         """The user ``user_id`` refers to (``7``, ``7.0`` or ``"7"``), or an empty mapping."""
@@ -110,11 +112,11 @@ class Sideloads:
         return self.organizations.get(number) if number is not None else None
 
 
-def _by_id(items: object) -> dict[int, Mapping[str, Any]]:
+def _by_id(items: object, key: str = "id") -> dict[int, Mapping[str, Any]]:
     if not isinstance(items, list):
         return {}
     return {number: item for item in items
-            if isinstance(item, Mapping) and (number := zendesk_id(item.get("id"))) is not None}
+            if isinstance(item, Mapping) and (number := zendesk_id(item.get(key))) is not None}
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,7 @@ class TicketReader:
         created = parse_timestamp(raw.get("created_at"))
         # The ticket's description *is* its first comment, so listing needs no request per ticket.
         description = str(raw.get("description") or "")
+        metric = m if isinstance(m := raw.get("metric_set"), Mapping) else sideloads.metric_sets.get(number, {})
         if comments:
             messages = tuple(self._message(c, requester_id) for c in comments)
         else:
@@ -156,6 +159,7 @@ class TicketReader:
             updated_at=parse_timestamp(raw.get("updated_at")),
             source=SOURCE,
             policy_due=policy_due(raw.get("slas")),
+            customer_updated_at=parse_timestamp(metric.get("requester_updated_at")),  # include=metric_sets
         )
 
     def _company(self, raw: Mapping[str, Any], user: Mapping[str, Any], sideloads: Sideloads) -> Company | None:
@@ -211,6 +215,8 @@ def ticket_changes(update: WriteBack) -> dict[str, Any]:
     if update.add_tags:
         # additional_tags appends; `tags` would replace what agents and triggers already set.
         changes["additional_tags"] = list(dict.fromkeys(update.add_tags))
+    if update.remove_tags:
+        changes["remove_tags"] = [tag for tag in dict.fromkeys(update.remove_tags) if tag not in update.add_tags]
     if update.priority:
         changes["priority"] = update.priority
     fields = custom_field_values(update.custom_fields)
