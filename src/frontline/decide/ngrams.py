@@ -142,10 +142,13 @@ class Block:
         return result
 
     def _pair_columns(self, stems: set[str]) -> list[int]:
-        """The vocabulary columns of the stem pairs among ``stems``, each pair once (``a < b``).
+        """The vocabulary columns of the stem pairs among ``stems``, each pair once (``a < b``), in column order.
 
         Set intersection runs over the smaller side in C, so a common stem with thousands of known
-        partners costs no more than the ticket's own stems.
+        partners costs no more than the ticket's own stems. Sorted, because a set's order follows
+        Python's per-process string hashing: the float sums of a row (its norm, the model's products)
+        would move in their last digits from one process to the next, and a ticket at a threshold could
+        be decided differently by two runs.
         """
         assert self._partners is not None
         columns: list[int] = []
@@ -153,6 +156,7 @@ class Block:
             known = self._partners.get(stem)
             if known:
                 columns.extend(map(self._pair_column[stem].__getitem__, stems.intersection(known)))
+        columns.sort()
         return columns
 
     def _counts(self, text: str) -> Mapping[int, int]:
