@@ -49,8 +49,9 @@ def test_article_vectors_are_encoded_once_per_article_version(tmp_path: Path, fo
     encoder = ConceptEncoder()
     kb = LocalKnowledgeBase(tmp_path / "kb.db", encoder=encoder)
     kb.index(folder)
+    assert (encoder.calls, encoder.texts) == (1, 3 * 2)  # at index time: title and title + body, one batch
     search(kb, "wipe my profile")
-    assert encoder.texts == 3 * 2 + 1  # title and title + body of each article, in one batch, and the query
+    assert encoder.texts == 3 * 2 + 1  # and the query
     search(kb, "refund")
     assert encoder.texts == 3 * 2 + 2  # the articles' vectors are held
     kb.close()
@@ -61,8 +62,9 @@ def test_article_vectors_are_encoded_once_per_article_version(tmp_path: Path, fo
     path = write(folder, "refunds.md", "Refunds", "Money goes back to the card within ten days.")
     os.utime(path, (time.time() + 5, time.time() + 5))
     again.index(folder)
+    assert again_encoder.texts == 1 + 2  # only the edited article is encoded again, when it is indexed
     search(again, "refund")
-    assert again_encoder.texts == 1 + 2 + 1  # only the edited article is encoded again
+    assert again_encoder.texts == 1 + 2 + 1
 
 
 def test_a_deleted_article_leaves_the_results_and_its_vectors_go(tmp_path: Path, folder: Path) -> None:

@@ -22,7 +22,7 @@ def kb_group() -> None:
 def index(ctx: click.Context, folder: Path) -> None:
     """Index the markdown files in FOLDER (new, changed and removed files)."""
     settings = settings_from(ctx)
-    kb = LocalKnowledgeBase(settings.path("kb.db"))
+    kb = LocalKnowledgeBase(settings.path("kb.db"), encoder=settings.local.kb_embeddings)
     report = kb.index(folder)
     console.print(f"Indexed {safe(folder)}: {report.added} added, {report.updated} updated, {report.removed} removed; "
                   f"{report.total} articles in {safe(kb.index_path)}.")
@@ -40,7 +40,7 @@ def index(ctx: click.Context, folder: Path) -> None:
 def search(ctx: click.Context, query: tuple[str, ...], limit: int) -> None:
     """Search the indexed articles."""
     settings = settings_from(ctx)
-    kb = LocalKnowledgeBase(settings.path("kb.db"))
+    kb = LocalKnowledgeBase(settings.path("kb.db"), encoder=settings.local.kb_embeddings)
     if kb.count() == 0:
         console.print("The knowledge base is empty. Index a folder first: `frontline kb index DIR`.")
         ctx.exit(1)

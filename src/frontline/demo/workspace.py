@@ -74,7 +74,7 @@ def build_demo(folder: Path, *, tickets: int = 120, history: int = 3000, seed: i
     settings = load_settings(config, dotenv=None)
 
     shutil.copytree(KB_SOURCE, folder / "kb")
-    kb = LocalKnowledgeBase(settings.path("kb.db"))
+    kb = LocalKnowledgeBase(settings.path("kb.db"), encoder=settings.local.kb_embeddings)
     articles = kb.index(folder / "kb").total
 
     past = generate_history(history, seed=seed + 4)

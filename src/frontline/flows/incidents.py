@@ -40,8 +40,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from frontline.config import Settings
-from frontline.decide.duplicates import DuplicateIndex, IndexFinder, PageCache, SimilarFinder, TicketText
 from frontline.decide import embeddings
+from frontline.decide.duplicates import DuplicateIndex, IndexFinder, PageCache, SimilarFinder, TicketText
 from frontline.decide.incident import customer_of, forms_incident, plan_mix, within
 from frontline.engine.ledger import Ledger
 from frontline.errors import describe

@@ -224,7 +224,12 @@ class LocalKnowledgeBase:
         return str(row[0]) if row else None
 
     def index(self, folder: Path) -> IndexReport:
-        """Make the index hold exactly the regular ``*.md`` files under ``folder``: add, update, prune."""
+        """Make the index hold exactly the regular ``*.md`` files under ``folder``: add, update, prune.
+
+        With a sentence encoder, new and changed articles are encoded here too, so the first search
+        (a triage run's first ticket) does not pay for reading the whole knowledge base; an index
+        with nothing new does not load the encoder.
+        """
         if not folder.is_dir():
             raise ConnectorError(SERVICE, f"{folder} is not a folder", hint="Pass a folder of .md files")
         files, skipped = markdown_files(folder)
@@ -266,6 +271,10 @@ class LocalKnowledgeBase:
             # One merged FTS segment instead of one per inserted article: searches get about twice as fast.
             self._db.execute("INSERT INTO articles_fts(articles_fts) VALUES ('optimize')")
         total = self._db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+        if added or updated:
+            encoder = self.encoder()
+            if encoder is not None:
+                self._article_vectors(encoder)
         return IndexReport(added, updated, len(gone), int(total), tuple(sorted(skipped)))
 
     async def diagnose(self) -> list[Check]:
