@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from frontline.decide.duplicates import (
+    HEAD_CHARS,
     THRESHOLDS,
     DuplicateIndex,
     IndexFinder,
@@ -16,6 +17,7 @@ from frontline.decide.duplicates import (
     duplicate_groups,
     replay,
 )
+from frontline.decide.retrieval import Weights
 from frontline.model import Ticket
 from tests.fakes.encoder import ConceptEncoder
 
@@ -46,6 +48,41 @@ def test_a_paraphrase_sharing_no_word_is_found_by_the_encoder() -> None:
     index = DuplicateIndex.load(EARLIER, ConceptEncoder())
     found = index.similar(ticket(4, "pay outage", "", 20), 1)
     assert found[0].id == "1" and found[0].lexical == 0.0 and found[0].cosine is not None and found[0].cosine > 0
+
+
+def test_a_ticket_close_in_both_readings_outranks_one_close_in_its_summary_only() -> None:
+    # Concepts of the fake encoder: "pay" and "checkout" are payment, "error" and "fails" are fail.
+    index = DuplicateIndex.load([
+        ticket(1, "pay error", "router wifi modem lights printer scanner", 0),  # summary 1.0, full 0.29
+        ticket(2, "checkout refund", "invoice account delete", 5),  # summary 0.5, full 0.91
+    ], ConceptEncoder(dimension=4096), weights=Weights(lexical=0.0))
+    found = index.similar(ticket(3, "checkout fails", "refund account invoice delete", 10), 2)
+    assert [c.id for c in found] == ["2", "1"]
+    assert found[0].cosine == pytest.approx((0.5 + 5 / 30 ** 0.5) / 2, abs=1e-3)  # each reading has half the say
+
+
+TRACE = """java.lang.NullPointerException: cluster state unknown
+	at org.apache.hadoop.hdfs.DFSClient.open(DFSClient.java:1021)
+	at org.apache.hadoop.fs.FileSystem.get(FileSystem.java:512)
+2026-12-01 09:00:13,201 ERROR namenode.NameNode: replication queue stalled, retrying
+User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:60.0) Gecko/20100101 SeaMonkey/2.53.1"""
+
+
+def test_the_head_is_the_summary_and_the_descriptions_prose_without_traces_or_logs() -> None:
+    description = f"Opening any file fails after the upgrade.\n{TRACE}\nIt worked on 3.3."
+    item = TicketText("1", "Reading a file fails", description)
+    assert item.head == ("Reading a file fails\nOpening any file fails after the upgrade.\n"
+                         "java.lang.NullPointerException: cluster state unknown\nIt worked on 3.3.")
+    assert "DFSClient" in item.full  # the lexical index still reads the trace
+    assert len(TicketText("2", "Slow", "word " * 500).head) == HEAD_CHARS
+
+
+def test_a_pasted_trace_does_not_move_a_ticket_away_from_its_duplicate() -> None:
+    index = DuplicateIndex.load([ticket(1, "Checkout crashes on payment", "The card step fails.", 0)],
+                                ConceptEncoder(dimension=4096))
+    frames = TRACE.split("\n", 1)[1]  # the frames, a log line and a header; not the exception's own line
+    parts = index.parts(ticket(2, "Checkout crashes on payment", f"The card step fails.\n{frames}", 5))
+    assert parts is not None and parts.head is not None and parts.head[0] == pytest.approx(1.0, abs=1e-5)
 
 
 def test_only_earlier_tickets_are_candidates_and_never_the_ticket_itself() -> None:
@@ -130,4 +167,4 @@ def test_ten_thousand_tickets_fit_in_little_memory() -> None:
     encoder = ConceptEncoder(dimension=384)
     index = DuplicateIndex(encoder)
     index.add_many([ticket(i, f"summary {i} word{i % 97}", f"description {i % 13}", i) for i in range(10_000)])
-    assert index._summaries.rows.nbytes + index._fulls.rows.nbytes == 2 * 10_000 * 384 * 4
+    assert index._summaries.rows.nbytes + index._heads.rows.nbytes == 2 * 10_000 * 384 * 4

@@ -8,7 +8,18 @@ import numpy as np
 import pytest
 
 from frontline.decide.duplicates import MemoryCache
-from frontline.decide.retrieval import BM25, Weights, combine, embed, max_normalised, rank_metrics, terms, version
+from frontline.decide.retrieval import (
+    BM25,
+    Weights,
+    bm25_terms,
+    combine,
+    embed,
+    identifiers,
+    max_normalised,
+    rank_metrics,
+    terms,
+    version,
+)
 from tests.fakes.encoder import ConceptEncoder
 
 
@@ -24,6 +35,21 @@ def test_bm25_ranks_the_document_sharing_the_rare_word_first() -> None:
     scores = index.scores("wrong VAT on my invoice")
     assert int(np.argmax(scores)) == 2
     assert scores[0] == 0.0  # no shared word, no score
+
+
+def test_bm25_tells_versions_and_error_codes_apart() -> None:
+    index = BM25()
+    for text in ("Upgrade Netty to 4.1.45 for CVE-2019-20444", "Upgrade jackson to 2.9.10 for CVE-2020-8840",
+                 "Upgrade Netty to 4.1.44 for CVE-2019-16869"):
+        index.add(text)
+    scores = index.scores("Netty 4.1.45: CVE-2019-20444 is still open")
+    assert scores[0] > scores[2] > scores[1]  # the same release and CVE, then the same library, then neither
+
+
+def test_identifiers_are_kept_whole_beside_their_words() -> None:
+    text = "NPE in org.apache.hadoop.fs.FileSystem on 3.3.1, see HDFS-1234 (e.g. with jackson-databind)"
+    assert identifiers(text) == ["org.apache.hadoop.fs.filesystem", "3.3.1", "hdfs-1234", "e.g"]
+    assert {"apache", "filesystem", "hdf", "hdfs-1234"} <= set(bm25_terms(text))
 
 
 def test_bm25_scores_only_the_first_documents_when_asked() -> None:

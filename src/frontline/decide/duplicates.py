@@ -1,10 +1,14 @@
 """The duplicate finder: for a ticket, the most similar *earlier* tickets, with scores.
 
-Each ticket is read twice by the encoder, as its summary and as summary + description; two tickets
-are as similar as the closer of the two readings (``max(cos(summary), cos(full))``: a one-line
-subject often says it best, a long description sometimes only in its second paragraph). The
-lexical part is BM25 of the full text, divided by what the query would score against itself, so
-it means the same for a short ticket and a long one (see :mod:`frontline.decide.retrieval`).
+Each ticket is read twice by the encoder: its summary, and its *head*, the summary and the opening
+of the description's prose (stack frames, log lines and user-agent headers out, cut at
+:data:`HEAD_CHARS`, about the 128 word pieces the encoder was trained on; past them a pasted trace
+only blurs the vector and costs encoder time). Two tickets are as similar as the mean of the two
+readings' cosines: a one-line subject often says it best, a description sometimes only in its
+second paragraph, and a pair close in both is likelier the same problem than a pair close in one.
+The lexical part is BM25 of the full text, traces included, its versions, error codes and dotted
+names kept whole (:func:`frontline.decide.retrieval.bm25_terms`), divided by what the query would
+score against itself, so it means the same for a short ticket and a long one.
 
 Only earlier tickets are candidates (time-aware: a ticket replayed from a backlog finds what live
 triage would have found). :class:`IndexFinder` is what triage links with: scores as a share of a
@@ -12,13 +16,15 @@ perfect match, read against :data:`THRESHOLDS` (or the team's ``[incidents]`` th
 
 Memory and speed: two float32 matrices of vectors that double as they grow (10,000 tickets with a
 384-dimension encoder: 30 MB), one incremental BM25; a query is two matrix–vector products and a
-posting-list walk. The encoder is the cost: vectors come through a :class:`VectorCache` (the state
+posting-list walk. The encoder is the cost (on GitBugs a ticket's two readings are 112 word pieces
+on average, against 167 when the second was the whole text): vectors come through a :class:`VectorCache` (the state
 store's ``embeddings`` table), so each ticket version is encoded once, in batches with
 :meth:`DuplicateIndex.add_many`.
 """
 
 from __future__ import annotations
 
+import re
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -30,9 +36,11 @@ import numpy as np
 from frontline.decide.retrieval import BM25, Candidate, TextEncoder, VectorCache, Weights, combine, embed
 from frontline.model import Ticket
 
-# The lexical weight beside the cosine, on the GitBugs train pairs (bench/retrieval_cv.py): MRR is flat
-# from 0.3 to 0.5 (0.720-0.729, recall@10 0.903); 0.3 keeps to the low end of that plateau.
-WEIGHTS = Weights(lexical=0.3)
+# Equal say: the mean cosine and the normalised BM25 are both in [0, 1], and are simply added. On the
+# GitBugs train pairs (bench/retrieval_cv.py) MRR by weight is 0.746 at 0.3, 0.759 at 0.5, 0.784 at 0.7,
+# 0.786 at 1, 0.776 at 1.5 (recall@10 0.914 from 0.5 up); choosing the weight on four folds and scoring
+# the fifth chose 0.7-1.5 and scored 0.761.
+WEIGHTS = Weights(lexical=1.0)
 # Where a candidate counts, as a share of a perfect match (IndexFinder's scores): a *duplicate* (listed,
 # its alert in the first one's thread) and a report of the *same problem* (counted towards an incident).
 # GitBugs cannot calibrate them (most of its true duplicates are unlabelled), so they come from the
@@ -41,7 +49,26 @@ WEIGHTS = Weights(lexical=0.3)
 # (divided by the ticket's self-score) 0.36-0.75 against at most 0.23.
 THRESHOLDS = {True: (0.85, 0.65), False: (0.6, 0.3)}  # encoder or not → (duplicate, same problem)
 SUMMARY = "ticket.summary"
-FULL = "ticket.full"
+HEAD = "ticket.head"
+# About 128 word pieces of prose (GitBugs: the 128th piece of a cleaned head ends at character 388-442,
+# median), the length all-MiniLM-L6-v2 was trained on; half of the 256 it reads at most.
+HEAD_CHARS = 400
+# What a description carries that is not prose: a stack frame, a log line (timestamp or level first), a
+# browser's user-agent header. They stay in the lexical index, where a class name or code is a clue.
+_NOT_PROSE = re.compile(
+    r"^\s*(?:at\s+[\w$.<>]+\(.*\)|\.\.\.\s*\d+\s+more|#\d+\s+0x[0-9a-f]+"
+    r"|\[?\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}|\d{2}/\d{2}/\d{2}\s+\d{2}:\d{2}"
+    r"|(?:INFO|WARN|WARNING|ERROR|DEBUG|TRACE|FATAL)\b|(?:User[ -]Agent|Build ID|Build Identifier)\s*:)",
+    re.IGNORECASE)
+# A Jira {code} or {noformat} block: its first two lines say what it is, the rest is the paste.
+_BLOCK = re.compile(r"\{(code|noformat)[^}]*\}(.*?)\{\1\}", re.DOTALL)
+
+
+def prose(description: str) -> str:
+    """The prose of a description: stack frames, log lines and user-agent headers out, code blocks cut to two lines."""
+    text = _BLOCK.sub(lambda m: "\n".join(m.group(2).strip().splitlines()[:2]), description)
+    lines = [line for line in text.splitlines() if line.strip() and not _NOT_PROSE.match(line)]
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,15 +88,25 @@ class TicketText:
         """Summary and description as one text."""
         return f"{self.summary}\n{self.description}".strip()
 
+    @property
+    def head(self) -> str:
+        """What the encoder reads besides the summary: the summary and the description's opening prose."""
+        return f"{self.summary}\n{prose(self.description)}".strip()[:HEAD_CHARS]
+
 
 @dataclass(frozen=True, slots=True)
 class Parts:
-    """Candidates and the parts of their scores: normalised BM25, cosine of summaries, cosine of full texts."""
+    """Candidates and the parts of their scores: normalised BM25, cosine of summaries, cosine of heads."""
 
     ids: Sequence[str]
     lexical: np.ndarray
     summary: np.ndarray | None
-    full: np.ndarray | None
+    head: np.ndarray | None
+
+    @property
+    def cosine(self) -> np.ndarray | None:
+        """The encoder's part of the score: the mean of the two readings' cosines (None without an encoder)."""
+        return None if self.summary is None or self.head is None else (self.summary + self.head) / 2
 
 
 class _Ids(Sequence[str]):
@@ -188,7 +225,7 @@ class DuplicateIndex:
         self._lexical = BM25()
         dimension = encoder.dimension if encoder is not None else 1
         self._summaries = _Matrix(dimension)
-        self._fulls = _Matrix(dimension)
+        self._heads = _Matrix(dimension)
 
     @classmethod
     def load(cls, items: Iterable[TicketText], encoder: TextEncoder | None = None, *,
@@ -207,8 +244,8 @@ class DuplicateIndex:
     def _vectors(self, items: Sequence[TicketText]) -> tuple[np.ndarray, np.ndarray]:
         assert self.encoder is not None
         summaries = embed(self.encoder, SUMMARY, [(i.id, i.summary) for i in items], self.cache)
-        fulls = embed(self.encoder, FULL, [(i.id, i.full) for i in items], self.cache)
-        return summaries, fulls
+        heads = embed(self.encoder, HEAD, [(i.id, i.head) for i in items], self.cache)
+        return summaries, heads
 
     def prepare(self, items: Sequence[TicketText], batch: int = 256) -> None:
         """Encode the tickets the cache lacks, in batches, without indexing them (a replay's first step)."""
@@ -230,9 +267,9 @@ class DuplicateIndex:
         if not fresh:
             return
         if self.encoder is not None:
-            summaries, fulls = self._vectors(list(fresh.values()))
+            summaries, heads = self._vectors(list(fresh.values()))
             self._summaries.extend(summaries)
-            self._fulls.extend(fulls)
+            self._heads.extend(heads)
         for item in fresh.values():
             self._position[item.id] = len(self.items)
             self.items.append(item)
@@ -248,8 +285,7 @@ class DuplicateIndex:
         parts = self.parts(item, before=before)
         if parts is None:
             return []
-        cosine = None if parts.summary is None or parts.full is None else np.maximum(parts.summary, parts.full)
-        return combine(parts.ids, parts.lexical, cosine, k, self.weights)
+        return combine(parts.ids, parts.lexical, parts.cosine, k, self.weights)
 
     def parts(self, item: TicketText, *, before: datetime | None = None) -> Parts | None:
         """The candidates of :meth:`similar` with each part of their score (for tuning); None when there are none."""
@@ -264,16 +300,16 @@ class DuplicateIndex:
         if not keep.size:
             return None
         lexical = self._lexical.normalised(item.full)[keep]
-        summary_cosine = full_cosine = None
+        summary_cosine = head_cosine = None
         if self.encoder is not None:
             if own is not None and self.items[own] == item:
-                summary, full = self._summaries.rows[own], self._fulls.rows[own]
+                summary, head = self._summaries.rows[own], self._heads.rows[own]
             else:
-                summaries, fulls = self._vectors([item])
-                summary, full = summaries[0], fulls[0]
+                summaries, heads = self._vectors([item])
+                summary, head = summaries[0], heads[0]
             summary_cosine = (self._summaries.rows @ summary)[keep]  # product first: no copy of the matrix
-            full_cosine = (self._fulls.rows @ full)[keep]
-        return Parts(_Ids(self.items, keep), lexical, summary_cosine, full_cosine)
+            head_cosine = (self._heads.rows @ head)[keep]
+        return Parts(_Ids(self.items, keep), lexical, summary_cosine, head_cosine)
 
 
 def duplicate_groups(pairs: Iterable[tuple[str, Sequence[str]]]) -> dict[str, int]:

@@ -23,7 +23,7 @@ import hashlib
 import math
 import re
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
@@ -63,6 +63,28 @@ def stem(word: str) -> str:
 def terms(text: str) -> list[str]:
     """The content words of ``text``: lower-cased, stop words and bare numbers out, stemmed."""
     return [stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS and not w.isdigit()]
+
+
+# A word of letters and digits joined by dots, dashes or colons (a version, an error code, a ticket key, a
+# CVE, a dotted Java name). :func:`terms` splits it, and drops its numbers, so "CVE-2019-20444" meets
+# "CVE-2020-8840" as the one word "cve"; BM25 indexes it whole as well.
+_TOKEN = re.compile(r"[^\W_][\w.\-/:#$]*[^\W_]", re.UNICODE)
+LONGEST_IDENTIFIER = 60  # longer runs are pasted blobs (a hash, a base64 line), not names
+
+
+def identifiers(text: str) -> list[str]:
+    """The identifiers of ``text``, lower-cased and whole: tokens holding two of letters, digits and dots."""
+    out = []
+    for token in _TOKEN.findall(text):
+        kinds = (any(c.isdigit() for c in token), any(c.isalpha() for c in token), "." in token)
+        if sum(kinds) >= 2 and len(token) <= LONGEST_IDENTIFIER:
+            out.append(token.lower())
+    return out
+
+
+def bm25_terms(text: str) -> list[str]:
+    """What BM25 indexes of a text: its :func:`terms`, then its :func:`identifiers` whole."""
+    return terms(text) + identifiers(text)
 
 
 def version(text: str, encoder: str) -> str:
@@ -110,15 +132,16 @@ def combine(ids: Sequence[str], lexical: np.ndarray, cosine: np.ndarray | None, 
 
 
 class BM25:
-    """An in-memory BM25 index that grows one document at a time (k1 = 1.2, b = 0.75).
+    """An in-memory BM25 index that grows one document at a time (k1 = 1.2, b = 0.75), of :func:`bm25_terms`.
 
     Postings are typed arrays, read by NumPy without a copy, so a query costs one vector add per
     query term over that term's documents.
     """
 
-    def __init__(self, k1: float = 1.2, b: float = 0.75) -> None:
+    def __init__(self, k1: float = 1.2, b: float = 0.75, analyse: Callable[[str], list[str]] = bm25_terms) -> None:
         self.k1 = k1
         self.b = b
+        self.analyse = analyse
         self._docs: dict[str, array[int]] = {}
         self._freqs: dict[str, array[float]] = {}
         self._lengths = array("f")
@@ -131,7 +154,7 @@ class BM25:
         """Index ``text`` as the next document; returns its position."""
         position = len(self._lengths)
         counts: dict[str, int] = {}
-        words = terms(text)
+        words = self.analyse(text)
         for word in words:
             counts[word] = counts.get(word, 0) + 1
         for word, count in counts.items():
@@ -148,7 +171,7 @@ class BM25:
     def query_terms(self, text: str) -> dict[str, int]:
         """The query's terms with their counts: of a long query, the rarest :data:`QUERY_TERMS` the index knows."""
         counts: dict[str, int] = {}
-        for word in terms(text):
+        for word in self.analyse(text):
             counts[word] = counts.get(word, 0) + 1
         if len(counts) > QUERY_TERMS:
             counts = {w: c for w, c in counts.items() if w in self._docs}  # an unknown word scores nothing
