@@ -21,7 +21,7 @@ class IncidentSettings(BaseModel):
     # Scores are the duplicate finder's, as a share of a perfect match. A duplicate — listed in the note and
     # alert, its alert a reply in the first one's thread — scores at least `threshold`; a report of the same
     # problem in other words, counted towards an incident, at least `incident_threshold`. Unset: the
-    # finder's defaults for its reading (decide/duplicates.py THRESHOLDS: 0.85 and 0.65 with the encoder,
+    # finder's defaults for its reading (decide/duplicates.py THRESHOLDS: 0.75 and 0.45 with the encoder,
     # 0.6 and 0.3 with BM25 alone, whose scores run lower).
     threshold: float | None = Field(default=None, gt=0.0, le=1.0)
     incident_threshold: float | None = Field(default=None, gt=0.0, le=1.0)
